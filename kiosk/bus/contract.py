@@ -1,0 +1,138 @@
+"""The MQTT contract, v1: topic names and which role may use which verb.
+
+This module is the single place where topic strings are built, so the service, the
+devices, the ACL generator and the tests can never disagree on a topic. It is pure:
+no paho, no I/O. The payloads live in :mod:`kiosk.bus.schemas`; the human-readable
+version of the whole contract is ``docs/mqtt-contract.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+VERSION = "v1"
+
+#: Site and device ids appear in topics and in the ACL: keep them to safe characters.
+ID_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,62}$"
+_ID = re.compile(ID_PATTERN)
+
+
+class Role(StrEnum):
+    """What an appliance is; decides the verbs it may send and the topics it may read."""
+
+    TICKET = "ticket"  # ticket kiosk (発券機)
+    PANEL = "panel"  # call panel at a counter (呼出操作盤)
+    BOARD = "board"  # call board (呼出表示盤): publishes nothing
+    FORMS = "forms"  # form issuer (申請書自動交付機)
+    REGISTER = "register"  # self register (フルセルフレジ)
+    SERVICE = "service"  # the queue service: the only writer of state
+
+
+class Verb(StrEnum):
+    ISSUE = "issue"
+    CALL_NEXT = "call_next"
+    RECALL = "recall"
+    COMPLETE = "complete"
+    NO_SHOW = "no_show"
+    REACTIVATE = "reactivate"
+    TRANSFER = "transfer"
+    OPEN_COUNTER = "open_counter"
+    CLOSE_COUNTER = "close_counter"
+    CANCEL = "cancel"
+    REPRINT = "reprint"
+
+
+#: The verbs each role may publish. The ACL is generated from this table and the
+#: service checks it again (defence in depth: a hand-edited ACL must not widen it).
+ROLE_VERBS: dict[Role, frozenset[Verb]] = {
+    Role.TICKET: frozenset({Verb.ISSUE, Verb.REPRINT, Verb.CANCEL}),
+    Role.PANEL: frozenset(
+        {
+            Verb.CALL_NEXT,
+            Verb.RECALL,
+            Verb.COMPLETE,
+            Verb.NO_SHOW,
+            Verb.REACTIVATE,
+            Verb.TRANSFER,
+            Verb.OPEN_COUNTER,
+            Verb.CLOSE_COUNTER,
+            Verb.CANCEL,
+            Verb.REPRINT,
+        }
+    ),
+    Role.BOARD: frozenset(),
+    Role.FORMS: frozenset(),
+    Role.REGISTER: frozenset(),
+    Role.SERVICE: frozenset(),
+}
+
+#: Roles that publish a retained presence message (and a will). Boards publish nothing.
+ROLES_WITH_PRESENCE = frozenset(Role) - {Role.BOARD}
+
+
+def valid_id(value: str) -> bool:
+    return bool(_ID.match(value))
+
+
+class Topics:
+    """Every topic of one site, per the v1 contract."""
+
+    def __init__(self, site: str) -> None:
+        if not valid_id(site):
+            raise ValueError(f"site id {site!r} is not topic-safe (expected {ID_PATTERN})")
+        self.site = site
+        self.root = f"madoguchi/{VERSION}/{site}"
+
+    # commands and replies
+    def command(self, verb: Verb | str) -> str:
+        return f"{self.root}/queue/cmd/{verb}"
+
+    @property
+    def all_commands(self) -> str:
+        return f"{self.root}/queue/cmd/+"
+
+    def reply(self, device: str) -> str:
+        return f"{self.root}/device/{device}/reply"
+
+    @property
+    def all_replies(self) -> str:
+        return f"{self.root}/device/+/reply"
+
+    # presence
+    def status(self, device: str) -> str:
+        return f"{self.root}/device/{device}/status"
+
+    @property
+    def all_statuses(self) -> str:
+        return f"{self.root}/device/+/status"
+
+    # retained state and events
+    def counter_state(self, counter: str) -> str:
+        return f"{self.root}/queue/state/counter/{counter}"
+
+    def group_state(self, group: str) -> str:
+        return f"{self.root}/queue/state/group/{group}"
+
+    @property
+    def board_state(self) -> str:
+        return f"{self.root}/queue/state/board"
+
+    @property
+    def all_state(self) -> str:
+        return f"{self.root}/queue/state/#"
+
+    @property
+    def called_event(self) -> str:
+        return f"{self.root}/queue/event/called"
+
+    @property
+    def all_events(self) -> str:
+        return f"{self.root}/queue/event/#"
+
+    def verb_of(self, topic: str) -> str | None:
+        """The verb of a command topic, or None if ``topic`` is not a command topic."""
+        prefix = f"{self.root}/queue/cmd/"
+        if topic.startswith(prefix) and "/" not in topic[len(prefix) :]:
+            return topic[len(prefix) :]
+        return None

@@ -1,0 +1,72 @@
+"""Load a TOML file into a strict pydantic model, with errors a technician can act on."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from kiosk.config.toml_errors import find_line, format_loc
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConfigError(Exception):
+    """A configuration file is unreadable or invalid. ``str()`` is one line per problem."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def load_toml_model(model: type[M], path: str | Path) -> M:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(path, [f"{path}: cannot read: {exc.strerror or exc}"]) from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, [f"{path}: not valid TOML: {exc}"]) from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            line = find_line(text, loc)
+            where = f"{path}:{line}" if line else str(path)
+            message = err["msg"]
+            if err["type"] == "extra_forbidden":
+                message = "unknown key (not allowed here)"
+            if not loc:
+                # model-level checks carry their own location in the message
+                ref = message.removeprefix("Value error, ").split(":", 1)[0]
+                ref_loc = _parse_loc(ref)
+                line = find_line(text, ref_loc) if ref_loc else None
+                where = f"{path}:{line}" if line else str(path)
+                problems.append(f"{where}: {message.removeprefix('Value error, ')}")
+            else:
+                problems.append(f"{where}: {format_loc(loc)}: {message}")
+        raise ConfigError(path, problems) from exc
+
+
+def _parse_loc(ref: str) -> tuple:
+    """``life_events[2].procedures[1]`` → ``('life_events', 2, 'procedures', 1)``."""
+    out: list = []
+    for part in ref.split(" ")[0].split("."):
+        name, _, rest = part.partition("[")
+        if not name or not name.replace("_", "").isalnum():
+            return ()
+        out.append(name)
+        while rest:
+            num, _, rest = rest.partition("]")
+            if not num.isdigit():
+                return ()
+            out.append(int(num))
+            rest = rest.removeprefix("[")
+    return tuple(out)

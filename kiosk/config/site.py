@@ -1,0 +1,275 @@
+"""The site configuration: counters, counter groups, procedures, life events, devices.
+
+Site data is data, not code: a city edits ``site.toml``, and this module validates it
+strictly (unknown keys are errors, every reference must resolve, prerequisites must
+not form a cycle) so a typo is caught when the service starts, not at the counter.
+Pure: parsing and validation only, no I/O beyond what :func:`load_site` reads.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from kiosk.bus.contract import ID_PATTERN, Role
+from kiosk.config.loading import load_toml_model
+
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+
+#: Languages of the kiosks: Japanese first, then the ones a ward office meets most.
+#: "ja-easy" is やさしい日本語 (easy Japanese).
+LANGUAGES = ("ja", "en", "zh", "ko", "vi", "pt", "ja-easy")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Names(Strict):
+    """A name in Japanese and English; other kiosk languages are optional."""
+
+    ja: Text
+    en: Text
+    zh: Text | None = None
+    ko: Text | None = None
+    vi: Text | None = None
+    pt: Text | None = None
+    ja_easy: Text | None = Field(default=None, alias="ja-easy")
+
+    def get(self, lang: str) -> str:
+        """The name in ``lang``, falling back to English, then Japanese."""
+        value = getattr(self, lang.replace("-", "_"), None)
+        if value:
+            return value
+        if lang == "ja-easy":
+            return self.ja
+        return self.en if lang != "ja" else self.ja
+
+
+class SiteInfo(Strict):
+    id: Id
+    names: Names
+    timezone: str = "Asia/Tokyo"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class PriorityRatio(Strict):
+    """Priority is fair, not absolute: ``priority`` priority calls per ``normal`` normal ones."""
+
+    normal: int = Field(default=2, ge=1, le=20)
+    priority: int = Field(default=1, ge=1, le=20)
+
+
+class QueueSettings(Strict):
+    number_first: int = Field(default=1, ge=0)
+    number_last: int = Field(default=999, ge=1)
+    priority_ratio: PriorityRatio = PriorityRatio()
+    recent_calls: int = Field(default=8, ge=1, le=50)
+    #: How many recent completions per procedure feed its observed service time.
+    service_time_window: int = Field(default=20, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _range(self) -> QueueSettings:
+        if self.number_last <= self.number_first:
+            raise ValueError("number_last must be greater than number_first")
+        return self
+
+
+class Group(Strict):
+    """A counter group (窓口グループ): counters that serve the same procedures."""
+
+    id: Id
+    names: Names
+    floor: int
+
+
+class Counter(Strict):
+    id: Id
+    names: Names
+    floor: int
+    group: Id
+
+
+class Procedure(Strict):
+    """One procedure (手続き) a visit may need, served by one counter group."""
+
+    id: Id
+    names: Names
+    group: Id
+    minutes: float = Field(gt=0, le=240, description="typical service minutes")
+    #: Procedures that must be done first when they are part of the same visit.
+    requires: tuple[Id, ...] = ()
+    bring: tuple[Names, ...] = ()
+
+
+class Question(Strict):
+    """A yes/no question a life event may ask (e.g. "children under 15?")."""
+
+    id: Id
+    text: Names
+
+
+class EventProcedure(Strict):
+    """A procedure a life event implies, under conditions.
+
+    ``when`` lists question ids that must all be answered yes; ``!id`` means no.
+    """
+
+    id: Id
+    when: tuple[str, ...] = ()
+
+
+class LifeEvent(Strict):
+    id: Id
+    names: Names
+    procedures: tuple[EventProcedure, ...] = Field(min_length=1)
+
+
+class Device(Strict):
+    """An appliance on the bus: its MQTT username is its id."""
+
+    id: Id
+    role: Role
+    #: Call panels: the counters this panel may operate (empty = any counter of the site).
+    counters: tuple[Id, ...] = ()
+
+
+class Site(Strict):
+    site: SiteInfo
+    queue: QueueSettings = QueueSettings()
+    groups: tuple[Group, ...] = Field(min_length=1)
+    counters: tuple[Counter, ...] = Field(min_length=1)
+    procedures: tuple[Procedure, ...] = Field(min_length=1)
+    questions: tuple[Question, ...] = ()
+    life_events: tuple[LifeEvent, ...] = ()
+    devices: tuple[Device, ...] = ()
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="after")
+    def _references(self) -> Site:
+        for name in ("groups", "counters", "procedures", "questions", "life_events", "devices"):
+            _unique(name, getattr(self, name))
+        groups = {g.id for g in self.groups}
+        counters = {c.id for c in self.counters}
+        procedures = {p.id for p in self.procedures}
+        questions = {q.id for q in self.questions}
+        for i, c in enumerate(self.counters):
+            if c.group not in groups:
+                raise ValueError(f"counters[{i}] ({c.id}): unknown group {c.group!r}")
+        for i, p in enumerate(self.procedures):
+            if p.group not in groups:
+                raise ValueError(f"procedures[{i}] ({p.id}): unknown group {p.group!r}")
+            for r in p.requires:
+                if r not in procedures:
+                    raise ValueError(f"procedures[{i}] ({p.id}): requires unknown procedure {r!r}")
+        _no_cycles({p.id: p.requires for p in self.procedures})
+        for i, e in enumerate(self.life_events):
+            for j, ep in enumerate(e.procedures):
+                where = f"life_events[{i}].procedures[{j}]"
+                if ep.id not in procedures:
+                    raise ValueError(f"{where}: unknown procedure {ep.id!r}")
+                for cond in ep.when:
+                    if cond.lstrip("!") not in questions:
+                        raise ValueError(f"{where}: condition {cond!r} names no question")
+        for i, d in enumerate(self.devices):
+            for c in d.counters:
+                if c not in counters:
+                    raise ValueError(f"devices[{i}] ({d.id}): unknown counter {c!r}")
+        if sum(d.role == Role.SERVICE for d in self.devices) > 1:
+            raise ValueError("devices: at most one device may have role 'service'")
+        return self
+
+    # lookups -------------------------------------------------------------
+    @cached_property
+    def group_by_id(self) -> dict[str, Group]:
+        return {g.id: g for g in self.groups}
+
+    @cached_property
+    def counter_by_id(self) -> dict[str, Counter]:
+        return {c.id: c for c in self.counters}
+
+    @cached_property
+    def procedure_by_id(self) -> dict[str, Procedure]:
+        return {p.id: p for p in self.procedures}
+
+    @cached_property
+    def device_by_id(self) -> dict[str, Device]:
+        return {d.id: d for d in self.devices}
+
+    @cached_property
+    def life_event_by_id(self) -> dict[str, LifeEvent]:
+        return {e.id: e for e in self.life_events}
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.site.timezone)
+
+    @property
+    def service_device(self) -> Device | None:
+        return next((d for d in self.devices if d.role == Role.SERVICE), None)
+
+    def procedures_for(self, event_id: str, answers: dict[str, bool]) -> list[str]:
+        """The procedures a life event implies for these yes/no answers (unanswered = no)."""
+        event = self.life_event_by_id[event_id]
+        out: list[str] = []
+        for ep in event.procedures:
+            if all(_holds(cond, answers) for cond in ep.when) and ep.id not in out:
+                out.append(ep.id)
+        return out
+
+    def questions_for(self, event_id: str) -> list[Question]:
+        """The questions a life event asks, in the order the site defines them."""
+        event = self.life_event_by_id[event_id]
+        asked = {c.lstrip("!") for ep in event.procedures for c in ep.when}
+        return [q for q in self.questions if q.id in asked]
+
+
+def _holds(cond: str, answers: dict[str, bool]) -> bool:
+    if cond.startswith("!"):
+        return not answers.get(cond[1:], False)
+    return answers.get(cond, False)
+
+
+def _unique(name: str, items: tuple) -> None:
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if item.id in seen:
+            raise ValueError(f"{name}[{i}]: duplicate id {item.id!r}")
+        seen.add(item.id)
+
+
+def _no_cycles(requires: dict[str, tuple[str, ...]]) -> None:
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        if state.get(node) == 2:
+            return
+        if state.get(node) == 1:
+            cycle = " → ".join([*path[path.index(node) :], node])
+            raise ValueError(f"procedures: prerequisites form a cycle: {cycle}")
+        state[node] = 1
+        for nxt in requires.get(node, ()):
+            visit(nxt, [*path, node])
+        state[node] = 2
+
+    for node in requires:
+        visit(node, [])
+
+
+def load_site(path: str | Path) -> Site:
+    """Read and validate a site file; raises :class:`ConfigError` naming file, line and key."""
+    return load_toml_model(Site, path)
