@@ -1,0 +1,204 @@
+"""Pydantic schemas of every message on the bus (contract v1).
+
+Every message in and out is validated against these: a device's command before the
+service acts on it, the service's replies and state before it publishes them. Models
+are strict (no "yes" for true, no string for a number) and forbid unknown keys, so a
+malformed message is rejected with a reason instead of half-understood.
+
+No model here has a field for personal data: names, addresses, birth dates and card
+numbers have no way onto the bus.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from kiosk.bus.contract import ID_PATTERN, Role, Verb
+
+LANGUAGE = Literal["ja", "en", "zh", "ko", "vi", "pt", "ja-easy"]
+
+UUID4_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+CommandId = Annotated[str, StringConstraints(pattern=UUID4_PATTERN)]
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+#: Ticket ids never wrap: the service day and the day's issue sequence.
+TicketId = Annotated[str, StringConstraints(pattern=r"^\d{8}-\d{4,6}$")]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+ErrorCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+# ----------------------------------------------------------------- commands
+class Command(Message):
+    """``{root}/queue/cmd/{verb}``: a device asks the queue service to do something."""
+
+    id: CommandId
+    device: Id
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class IssueArgs(Message):
+    procedures: list[Id] = Field(min_length=1, max_length=20)
+    lang: LANGUAGE = "ja"
+    priority: bool = False
+
+
+class CounterArgs(Message):
+    counter: Id
+
+
+class CompleteArgs(Message):
+    counter: Id
+    add_procedures: list[Id] = Field(default_factory=list, max_length=20)
+    note: Note | None = None
+
+
+class TransferArgs(Message):
+    counter: Id
+    to_group: Id
+    note: Note | None = None
+
+
+class TicketArgs(Message):
+    ticket: TicketId
+
+
+VERB_ARGS: dict[Verb, type[Message]] = {
+    Verb.ISSUE: IssueArgs,
+    Verb.CALL_NEXT: CounterArgs,
+    Verb.RECALL: CounterArgs,
+    Verb.COMPLETE: CompleteArgs,
+    Verb.NO_SHOW: CounterArgs,
+    Verb.REACTIVATE: TicketArgs,
+    Verb.TRANSFER: TransferArgs,
+    Verb.OPEN_COUNTER: CounterArgs,
+    Verb.CLOSE_COUNTER: CounterArgs,
+    Verb.CANCEL: TicketArgs,
+    Verb.REPRINT: TicketArgs,
+}
+
+
+# ----------------------------------------------------------------- replies
+class ErrorBody(Message):
+    code: ErrorCode
+    message: str
+
+
+class Reply(Message):
+    """``{root}/device/{device}/reply``. ``id`` echoes the command's id."""
+
+    id: str = Field(max_length=64)
+    ok: bool
+    result: dict[str, Any] | None = None
+    error: ErrorBody | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Reply:
+        if self.ok and (self.error is not None or self.result is None):
+            raise ValueError("an ok reply has a result and no error")
+        if not self.ok and (self.error is None or self.result is not None):
+            raise ValueError("an error reply has an error and no result")
+        return self
+
+
+class StepView(Message):
+    procedure: Id
+    group: Id
+    status: Literal["pending", "serving", "done"]
+
+
+class HandoverNote(Message):
+    """A staff note for the next counter. Travels only to call panels' reply topics."""
+
+    text: str
+    counter: Id
+    at: datetime
+
+
+class TicketView(Message):
+    id: TicketId
+    number: int
+    #: Public token for the status page / QR. Only in replies to the issuing kiosk.
+    token: str | None = None
+    lang: LANGUAGE
+    priority: bool
+    status: Literal["waiting", "serving", "absent", "done", "cancelled"]
+    itinerary: list[StepView]
+    est_wait_min: int | None
+    issued_at: datetime
+    counter: Id | None = None
+    note: HandoverNote | None = None
+
+
+class TicketResult(Message):
+    """Result of issue, reprint, complete, no_show, reactivate, transfer, cancel, recall."""
+
+    ticket: TicketView
+
+
+class CallResult(Message):
+    """Result of call_next: the ticket now served, or null when nobody is callable."""
+
+    ticket: TicketView | None
+
+
+class CounterResult(Message):
+    """Result of open_counter and close_counter."""
+
+    counter: Id
+    open: bool
+
+
+# ----------------------------------------------------------------- retained state
+class Serving(Message):
+    number: int
+    since: datetime
+
+
+class CounterState(Message):
+    counter: Id
+    open: bool
+    serving: Serving | None
+
+
+class GroupState(Message):
+    group: Id
+    waiting: int
+    open_counters: int
+    est_wait_min: int | None
+
+
+class BoardCall(Message):
+    number: int
+    counter: Id
+    at: datetime
+
+
+class BoardState(Message):
+    recent: list[BoardCall]
+
+
+class CalledEvent(Message):
+    number: int
+    counter: Id
+    at: datetime
+    recall: bool
+
+
+class Presence(Message):
+    """``{root}/device/{device}/status``, retained. The will sets ``online: false``."""
+
+    online: bool
+    role: Role | None = None
+    version: str | None = None
+    faults: list[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]] = Field(default_factory=list)
+
+
+def dump(message: BaseModel) -> bytes:
+    """The wire form of a message: compact UTF-8 JSON (Japanese kept readable)."""
+    return message.model_dump_json(exclude_none=False).encode("utf-8")
