@@ -23,10 +23,13 @@ PROCEDURES = [p.id for p in SITE.procedures if p.group in GROUPS]
 
 counter = st.sampled_from(COUNTERS)
 ticket_ref = st.integers(min_value=0, max_value=30)
+issue = st.tuples(st.just("issue"), st.lists(st.sampled_from(PROCEDURES), min_size=1, max_size=4), st.booleans())
 command = st.one_of(
-    st.tuples(st.just("issue"), st.lists(st.sampled_from(PROCEDURES), min_size=1, max_size=4), st.booleans()),
+    issue,
     st.tuples(st.just("call_next"), counter),
     st.tuples(st.just("call_next"), counter),
+    st.tuples(st.just("call_next"), counter),
+    st.tuples(st.just("complete"), counter, st.just([])),
     st.tuples(st.just("complete"), counter, st.lists(st.sampled_from(PROCEDURES), max_size=2)),
     st.tuples(st.just("no_show"), counter),
     st.tuples(st.just("recall"), counter),
@@ -97,10 +100,19 @@ def check_call(desk: Desk, outcome) -> None:
                 )
 
 
+#: A random day: a morning queue of tickets, then any mix of commands.
+day = st.builds(
+    lambda morning, rest: morning + rest,
+    st.lists(issue, min_size=1, max_size=8),
+    st.lists(command, min_size=10, max_size=120),
+)
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(command, min_size=1, max_size=120))
+@given(day)
 def test_random_days_keep_the_queues_promises(ops):
     desk = Desk(SITE)
+    desk.open(*COUNTERS)  # a morning with every counter open reaches the busy cases sooner
     issued: list[str] = []
     for op in ops:
         try:
@@ -114,11 +126,12 @@ def test_random_days_keep_the_queues_promises(ops):
         check_invariants(desk, issued)
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.lists(command, min_size=1, max_size=80))
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(day)
 def test_refused_commands_change_nothing(ops):
     """A CommandError leaves the state exactly as it was (checked by a state fingerprint)."""
     desk = Desk(SITE)
+    desk.open(*COUNTERS[::2])
     issued: list[str] = []
     for op in ops:
         before = fingerprint(desk)
