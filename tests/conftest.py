@@ -13,3 +13,43 @@ EXAMPLE_SITE = ROOT / "sites" / "example" / "site.toml"
 @pytest.fixture(scope="session")
 def site():
     return load_site(EXAMPLE_SITE)
+
+
+@pytest.fixture
+def broker(site, tmp_path):
+    from tests.harness import start_broker
+
+    running = start_broker(site, tmp_path)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def devices(broker):
+    """``devices("kiosk-1f")`` → a connected Bus for that device; all stopped at teardown."""
+    started = []
+
+    def connect(device: str, **kw):
+        bus = broker.bus(device, **kw)
+        started.append(bus)
+        return bus
+
+    yield connect
+    for bus in started:
+        bus.stop()
+
+
+@pytest.fixture
+def service(site, broker, tmp_path):
+    """The queue service in this process, on the real broker, journaling to tmp_path."""
+    from kiosk.bus.client import BusSettings
+    from kiosk.bus.contract import Role
+    from ticket_machine.service.app import QueueService
+
+    settings = BusSettings(
+        site.site.id, "queue-service", Role.SERVICE, broker.password("queue-service"), "127.0.0.1", broker.port
+    )
+    svc = QueueService(site, tmp_path / "queue.sqlite", settings, http=None, tick_seconds=3600)
+    svc.start()
+    yield svc
+    svc.stop()

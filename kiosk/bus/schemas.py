@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from kiosk.bus.contract import ID_PATTERN, Role, Verb
 
@@ -202,3 +202,8 @@ class Presence(Message):
 def dump(message: BaseModel) -> bytes:
     """The wire form of a message: compact UTF-8 JSON (Japanese kept readable)."""
     return message.model_dump_json(exclude_none=False).encode("utf-8")
+
+
+def short_errors(exc: ValidationError, limit: int = 5) -> str:
+    """A one-line reason for a log line or an error reply: ``args.lang: Input should be ...``."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(message)'}: {e['msg']}" for e in exc.errors()[:limit])

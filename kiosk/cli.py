@@ -1,0 +1,147 @@
+"""``madoguchi``: the one command line of smart madoguchi.
+
+    madoguchi broker      generate Mosquitto's config from the site and run it
+    madoguchi service     run the queue service
+    madoguchi demo        broker + service + a scripted walk of a few tickets
+    madoguchi check-site  validate a site file and say what is wrong, with line numbers
+
+Everything a process writes (broker config, device passwords, the journal) goes
+under the state directory (``--state``, default ``./var``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from kiosk.config import ConfigError, load_site
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SITE = ROOT / "sites" / "example" / "site.toml"
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--site", type=Path, default=DEFAULT_SITE, help="site file (default: the example ward office)")
+    p.add_argument("--state", type=Path, default=Path("var"), help="state directory (default: ./var)")
+    p.add_argument("-v", "--verbose", action="store_true")
+
+
+def _broker_address(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    return (host or "127.0.0.1"), int(port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="madoguchi", description="smart madoguchi: smart counters for a city hall")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("broker", help="generate the broker config from the site and run Mosquitto")
+    _common(p)
+    p.add_argument("--settings", type=Path, help="broker settings TOML (listeners, TLS); default: loopback 1883")
+    p.add_argument("--port", type=int, help="loopback port (overrides the settings' first listener)")
+    p.add_argument("--generate-only", action="store_true", help="write the files and exit")
+
+    p = sub.add_parser("service", help="run the queue service")
+    _common(p)
+    p.add_argument("--broker", type=_broker_address, default=("127.0.0.1", 1883), metavar="HOST:PORT")
+    p.add_argument("--cafile", help="CA certificate: connect with TLS")
+    p.add_argument("--device", help="the service's device id (default: the site's 'service' device)")
+    p.add_argument("--password-file", type=Path, help="default: STATE/secrets/DEVICE.password")
+    p.add_argument("--db", type=Path, help="journal (default: STATE/queue.sqlite)")
+    p.add_argument("--http", type=_broker_address, default=("127.0.0.1", 8080), metavar="HOST:PORT")
+    p.add_argument("--tick", type=float, default=15.0, help="seconds between wait refreshes")
+
+    p = sub.add_parser("demo", help="broker + queue service + a scripted walk of a few tickets")
+    _common(p)
+    p.add_argument("--port", type=int, default=18830, help="broker port for the demo")
+    p.add_argument("--http-port", type=int, default=18080)
+
+    p = sub.add_parser("check-site", help="validate a site file")
+    p.add_argument("site", type=Path)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 2
+
+
+def cmd_check_site(args) -> int:
+    site = load_site(args.site)
+    print(
+        f"{args.site}: ok — site {site.site.id}: {len(site.groups)} counter groups, {len(site.counters)} counters, "
+        f"{len(site.procedures)} procedures, {len(site.life_events)} life events, {len(site.devices)} devices"
+    )
+    return 0
+
+
+def cmd_broker(args) -> int:
+    from broker_config.generate import generate
+    from broker_config.settings import BrokerSettings, Listener
+    from kiosk.config import load_toml_model
+
+    site = load_site(args.site)
+    settings = load_toml_model(BrokerSettings, args.settings) if args.settings else BrokerSettings()
+    if args.port:
+        rest = settings.listeners[1:]
+        settings = settings.model_copy(update={"listeners": (Listener(port=args.port), *rest)})
+    files = generate(site, args.state / "broker", args.state / "secrets", settings)
+    print(f"broker config: {files.conf}\ndevice passwords: {args.state / 'secrets'}/<device>.password")
+    if args.generate_only:
+        return 0
+    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    os.execv(mosquitto, [mosquitto, "-c", str(files.conf)])
+    return 1  # not reached
+
+
+def cmd_service(args) -> int:
+    from kiosk.bus.client import BusSettings
+    from kiosk.bus.contract import Role
+    from ticket_machine.service.app import HttpSettings, QueueService
+
+    site = load_site(args.site)
+    device = args.device or (site.service_device.id if site.service_device else None)
+    if device is None or device not in site.device_by_id or site.device_by_id[device].role is not Role.SERVICE:
+        print("the site has no device of role 'service' (add one to [[devices]])", file=sys.stderr)
+        return 2
+    password_file = args.password_file or args.state / "secrets" / f"{device}.password"
+    try:
+        password = password_file.read_text().strip()
+    except OSError as exc:
+        print(f"cannot read the service's password {password_file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    host, port = args.broker
+    settings = BusSettings(site.site.id, device, Role.SERVICE, password, host, port, cafile=args.cafile)
+    http = HttpSettings(*args.http) if args.http[1] else None
+    service = QueueService(site, args.db or args.state / "queue.sqlite", settings, http, tick_seconds=args.tick)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    service.start(wait=None)
+    logging.getLogger("madoguchi").info("queue service for %s running (http %s:%s)", site.site.id, *args.http)
+    stop.wait()
+    service.stop()
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from ticket_machine.demo import run_demo
+
+    return run_demo(args)
+
+
+COMMANDS = {"broker": cmd_broker, "service": cmd_service, "demo": cmd_demo, "check-site": cmd_check_site}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The queue service: SQLite journal + MQTT + HTTP around the pure engine."""

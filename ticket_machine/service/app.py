@@ -1,0 +1,142 @@
+"""The queue service process: :class:`QueueCore` on the bus, plus an HTTP health endpoint.
+
+One worker thread owns the core. The MQTT network thread only queues what arrives;
+the worker takes everything waiting (a batch), lets the core decide and journal it,
+publishes the outcome, and only then acknowledges the commands to the broker
+(MQTT v5, manual acks, persistent session): a command the service was killed in the
+middle of is delivered again when it comes back, and its id makes that harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+
+from kiosk.bus.client import Bus, BusSettings
+from kiosk.bus.contract import Role
+from kiosk.config.site import Site
+from ticket_machine.service.core import Inbound, Outbound, QueueCore
+from ticket_machine.service.journal import Journal
+
+log = logging.getLogger(__name__)
+
+_REPUBLISH = object()  # inbox marker: (re)connected, publish every retained state topic
+_STOP = object()
+
+
+@dataclass
+class HttpSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+class QueueService:
+    def __init__(
+        self,
+        site: Site,
+        journal_path: Path,
+        bus_settings: BusSettings,
+        http: HttpSettings | None = None,
+        tick_seconds: float = 15.0,
+        max_batch: int = 500,
+    ) -> None:
+        if bus_settings.role is not Role.SERVICE:
+            raise ValueError("the queue service connects with a device of role 'service'")
+        self.site = site
+        self.journal = Journal(journal_path)
+        self.core = QueueCore(site, self.journal)
+        bus_settings.manual_ack = True
+        bus_settings.persistent_session = True
+        self.bus = Bus(bus_settings)
+        self.http = http
+        self.tick_seconds = tick_seconds
+        self.max_batch = max_batch
+        self.inbox: queue.Queue = queue.Queue()
+        self.started_at = time.monotonic()
+        self.processed = 0
+        self._worker = threading.Thread(target=self._work, name="queue-worker", daemon=True)
+        self._http_server = None
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self, wait: float | None = 10.0) -> QueueService:
+        self.bus.subscribe(self.bus.topics.all_commands, self._receive)
+        self.bus.on_connection(lambda up: self.inbox.put(_REPUBLISH) if up else None)
+        self._worker.start()
+        if self.http is not None:
+            self._start_http()
+        self.bus.start(wait=wait)
+        return self
+
+    def stop(self) -> None:
+        self.inbox.put(_STOP)
+        self._worker.join(timeout=10)
+        self.bus.stop()
+        if self._http_server is not None:
+            self._http_server.should_exit = True
+        self.journal.close()
+
+    def _start_http(self) -> None:
+        import uvicorn
+
+        from ticket_machine.service.http import make_app
+
+        assert self.http is not None
+        config = uvicorn.Config(
+            make_app(self), host=self.http.host, port=self.http.port, log_level="warning", access_log=False
+        )
+        self._http_server = uvicorn.Server(config)
+        threading.Thread(target=self._http_server.run, name="queue-http", daemon=True).start()
+
+    # ------------------------------------------------------------ the worker
+    def _receive(self, msg: mqtt.MQTTMessage) -> None:
+        response_topic = getattr(msg.properties, "ResponseTopic", None) if msg.properties else None
+        self.inbox.put(Inbound(msg.topic, msg.payload, response_topic, handle=msg))
+
+    def _work(self) -> None:
+        while True:
+            try:
+                first = self.inbox.get(timeout=self.tick_seconds)
+            except queue.Empty:
+                self._publish(self.core.tick())
+                continue
+            batch, markers = [], [first]
+            while len(batch) + len(markers) < self.max_batch:
+                try:
+                    markers.append(self.inbox.get_nowait())
+                except queue.Empty:
+                    break
+            batch = [m for m in markers if isinstance(m, Inbound)]
+            if batch:
+                self._publish(self.core.process(batch))
+                for msg in batch:
+                    self.bus.ack(msg.handle)
+                self.processed += len(batch)
+            if any(m is _REPUBLISH for m in markers):
+                self._publish(self.core.state_messages(force=True))
+            if any(m is _STOP for m in markers):
+                return
+
+    def _publish(self, messages: list[Outbound]) -> None:
+        for m in messages:
+            self.bus.publish(m.topic, m.payload, retain=m.retain)
+
+    # ------------------------------------------------------------ health
+    def health(self) -> dict:
+        engine = self.core.engine
+        return {
+            "status": "ok" if self.bus.connected.is_set() else "degraded",
+            "site": self.site.site.id,
+            "day": engine.day,
+            "broker_connected": self.bus.connected.is_set(),
+            "tickets_today": len(engine.state.tickets),
+            "open_counters": sum(1 for c in engine.state.counters.values() if c.open),
+            "commands_processed": self.processed,
+            "backlog": self.inbox.qsize(),
+            "uptime_s": round(time.monotonic() - self.started_at, 1),
+        }

@@ -1,0 +1,222 @@
+"""The queue service's core: commands in, journal, messages out. No MQTT client here.
+
+This is the single writer of the queue. Commands are handled strictly one after the
+other, so two call panels pressing "call next" at the same moment are simply two
+commands in a row: the second can never get the first one's ticket.
+
+A batch is handled in four steps: validate and apply each command (refusals become
+error replies), commit the whole batch to the journal in one durable transaction,
+and only then hand back the replies, events and changed retained state to publish.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from kiosk.bus.contract import Topics, Verb, valid_id
+from kiosk.bus.schemas import VERB_ARGS, Command, ErrorBody, Reply, dump, short_errors
+from kiosk.config.site import Site
+from ticket_machine.engine import CommandError, Context, QueueEngine, ServiceTimes
+from ticket_machine.service.journal import Entry, Journal
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    topic: str
+    payload: bytes
+    #: MQTT v5 Response Topic, used to answer a message too broken to name its device.
+    response_topic: str | None = None
+    handle: Any = None  # the transport's message, for acknowledging it
+
+
+@dataclass(frozen=True)
+class Outbound:
+    topic: str
+    payload: bytes
+    retain: bool = False
+
+
+@dataclass
+class _Handled:
+    reply: Outbound
+    entry: Entry | None = None  # None: unreadable or repeated, nothing to journal
+    events: list[Outbound] = field(default_factory=list)
+    samples: list[tuple[str, float]] = field(default_factory=list)
+    crashed: bool = False
+
+
+class QueueCore:
+    def __init__(
+        self,
+        site: Site,
+        journal: Journal,
+        clock: Callable[[], datetime] | None = None,
+        new_token: Callable[[], str] = lambda: secrets.token_urlsafe(16),
+    ) -> None:
+        self.site = site
+        self.topics = Topics(site.site.id)
+        self.journal = journal
+        self.clock = clock or (lambda: datetime.now(site.zone))
+        self.new_token = new_token
+        self._reply_topic = re.compile(rf"^{re.escape(self.topics.root)}/device/([a-z0-9][a-z0-9_\-]*)/reply$")
+        self._published: dict[str, bytes] = {}
+        self.replay()
+
+    # ------------------------------------------------------------ start-up
+    def replay(self) -> None:
+        """Rebuild the engine from the journal: yesterday's service times, today's commands."""
+        now = self.clock()
+        times = ServiceTimes({p.id: p.minutes for p in self.site.procedures}, self.site.queue.service_time_window)
+        engine = QueueEngine(self.site, now, times)
+        for procedure, minutes in self.journal.samples_before(engine.day, self.site.queue.service_time_window):
+            times.observe(procedure, minutes)
+        replayed = 0
+        for entry in self.journal.day_entries(engine.day):
+            if not entry.ok:
+                continue
+            args = VERB_ARGS[Verb(entry.verb)].model_validate_json(entry.args)
+            ctx = Context(now=datetime.fromisoformat(entry.at), device=entry.device, token=entry.token)
+            engine.apply(entry.verb, args, ctx)
+            replayed += 1
+        self.engine = engine
+        self.journal.purge_notes_before(engine.day)
+        log.info("replayed %d commands of %s: %d tickets", replayed, engine.day, len(engine.state.tickets))
+
+    # ------------------------------------------------------------ commands
+    def process(self, batch: list[Inbound]) -> list[Outbound]:
+        """Handle a batch of commands; returns what to publish once the journal holds them."""
+        replies: list[Outbound] = []
+        entries: list[Entry] = []
+        samples: list[tuple[str, str, float]] = []
+        events: list[Outbound] = []
+        seen: dict[str, Entry] = {}
+        rebuild = False
+        for msg in batch:
+            handled = self._one(msg, seen)
+            if handled is None:
+                continue
+            rebuild |= handled.crashed
+            if handled.entry is not None:
+                entries.append(handled.entry)
+                seen[handled.entry.cmd_id] = handled.entry
+                samples += [(handled.entry.day, p, m) for p, m in handled.samples]
+            replies.append(handled.reply)
+            events += handled.events
+        if entries:
+            self.journal.append(entries, samples)  # durable before anything is published
+        if rebuild:
+            self.replay()  # undo whatever a crashed command half-did
+        return replies + events + self.state_messages()
+
+    def _one(self, msg: Inbound, seen: dict[str, Entry]) -> _Handled | None:
+        verb = self.topics.verb_of(msg.topic)
+        try:
+            data = json.loads(msg.payload)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return self._reject(msg, None, None, "bad_json", f"the command is not JSON: {exc}")
+        try:
+            command = Command.model_validate(data)
+        except ValidationError as exc:
+            cmd_id, device = _peek(data)
+            return self._reject(msg, cmd_id, device, "invalid_command", short_errors(exc))
+        reply_topic = self.topics.reply(command.device)
+        known = seen.get(command.id) or self.journal.find(command.id)
+        if known is not None:
+            if known.device != command.device:
+                return self._reject(msg, command.id, command.device, "id_conflict", "command id already used")
+            log.info("repeated command %s from %s: same reply, no effect", command.id, command.device)
+            return _Handled(Outbound(reply_topic, known.reply.encode()))
+        if verb is None or verb not in Verb.__members__.values():
+            return self._reject(msg, command.id, command.device, "unknown_verb", f"no verb {verb!r} in contract v1")
+        try:
+            args = VERB_ARGS[Verb(verb)].model_validate(command.args)
+        except ValidationError as exc:
+            return self._reject(msg, command.id, command.device, "invalid_args", short_errors(exc))
+
+        now = self.clock()
+        token = self.new_token() if verb == Verb.ISSUE else ""
+        ctx = Context(now=now, device=command.device, token=token)
+        outcome = None
+        failed_hard = False
+        try:
+            outcome = self.engine.apply(verb, args, ctx)
+            reply = Reply(id=command.id, ok=True, result=outcome.result.model_dump(mode="json"))
+        except CommandError as exc:
+            reply = Reply(id=command.id, ok=False, error=ErrorBody(code=exc.code, message=exc.message))
+        except Exception:
+            log.exception("command %s %s failed inside the engine", verb, command.id)
+            reply = Reply(id=command.id, ok=False, error=ErrorBody(code="internal_error", message="internal error"))
+            failed_hard = True
+        entry = Entry(
+            cmd_id=command.id,
+            day=self.engine.day,
+            at=now.isoformat(),
+            device=command.device,
+            verb=verb,
+            args=args.model_dump_json(),
+            token=token,
+            ok=reply.ok,
+            reply=dump(reply).decode(),
+        )
+        handled = _Handled(Outbound(reply_topic, entry.reply.encode()), entry, crashed=failed_hard)
+        if outcome is not None:
+            handled.events = [Outbound(self.topics.called_event, dump(e)) for e in outcome.called]
+            handled.samples = outcome.samples
+        return handled
+
+    def _reject(self, msg: Inbound, cmd_id: str | None, device: str | None, code: str, message: str) -> _Handled | None:
+        """An error reply for a command that could not even be read. Nothing is journaled."""
+        log.warning("rejected command on %s: %s: %s", msg.topic, code, message)
+        topic = self.topics.reply(device) if device else None
+        if topic is None and msg.response_topic and self._reply_topic.match(msg.response_topic):
+            topic = msg.response_topic
+        if topic is None:
+            return None  # nobody to tell; logged above
+        reply = Reply(id=(cmd_id or "")[:64], ok=False, error=ErrorBody(code=code, message=message[:500]))
+        return _Handled(Outbound(topic, dump(reply)))
+
+    # ------------------------------------------------------------ state
+    def tick(self) -> list[Outbound]:
+        """Time passes: roll over at midnight, refresh time-dependent waits."""
+        if self.engine.roll_over(self.clock()):
+            log.info("new service day %s: numbers restart, counters closed", self.engine.day)
+            self.journal.purge_notes_before(self.engine.day)
+        return self.state_messages()
+
+    def state_messages(self, force: bool = False) -> list[Outbound]:
+        """Retained state topics whose payload changed since last published (all if ``force``)."""
+        now = self.clock()
+        e = self.engine
+        current = {self.topics.board_state: dump(e.board_state())}
+        for c in self.site.counters:
+            current[self.topics.counter_state(c.id)] = dump(e.counter_state(c.id))
+        for g in self.site.groups:
+            current[self.topics.group_state(g.id)] = dump(e.group_state(g.id, now))
+        out = []
+        for topic, payload in current.items():
+            if force or self._published.get(topic) != payload:
+                out.append(Outbound(topic, payload, retain=True))
+                self._published[topic] = payload
+        return out
+
+
+def _peek(data: Any) -> tuple[str | None, str | None]:
+    """Id and device of a command that failed validation, if they at least look right."""
+    if not isinstance(data, dict):
+        return None, None
+    cmd_id = data.get("id") if isinstance(data.get("id"), str) else None
+    device = data.get("device")
+    if not isinstance(device, str) or not valid_id(device):
+        device = None
+    return cmd_id, device
