@@ -66,8 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("site", type=Path)
 
     args = parser.parse_args(argv)
+    quiet = args.command == "demo"  # the demo narrates; its processes log to files
     logging.basicConfig(
-        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING if quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:

@@ -109,6 +109,7 @@ class Bus:
         self.device = settings.device
         self.connected = threading.Event()
         self.faults: list[str] = []
+        self._stopping = False
         self._subs: dict[str, tuple[int, list[Callable[[mqtt.MQTTMessage], None]]]] = {}
         self._waiters: dict[str, _Waiter] = {}
         self._acks: OrderedDict[int, _Ack] = OrderedDict()
@@ -164,6 +165,7 @@ class Bus:
 
     def stop(self) -> None:
         """Say goodbye (presence offline), disconnect, stop the network thread."""
+        self._stopping = True
         if self.connected.is_set() and self.has_presence:
             self.publish(self.topics.status(self.device), self._presence(False), retain=True).event.wait(2)
         self.client.disconnect()
@@ -191,7 +193,10 @@ class Bus:
         was = self.connected.is_set()
         self.connected.clear()
         if was:
-            log.warning("%s lost the broker: %s", self.device, reason_code)
+            if self._stopping:
+                log.info("%s disconnected", self.device)
+            else:
+                log.warning("%s lost the broker: %s", self.device, reason_code)
             for listener in self._connection_listeners:
                 listener(False)
 
