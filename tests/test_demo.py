@@ -1,0 +1,30 @@
+"""The README's main command: `madoguchi demo` runs end to end."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from .harness import ROOT, free_port
+
+pytestmark = pytest.mark.broker
+
+
+def test_demo_walks_three_residents(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "kiosk.cli", "demo", "--state", str(tmp_path),
+         "--port", str(free_port()), "--http-port", str(free_port())],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    for line in (
+        "ticket #1: done",
+        "ticket #2: done",
+        "ticket #3: done",
+        "refused: counter_busy",
+        "1番の方、21番窓口（2階）へどうぞ",
+    ):
+        assert line in out.stdout
+    assert "WARNING" not in out.stderr

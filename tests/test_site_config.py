@@ -1,0 +1,116 @@
+"""The site file: strict validation with errors a technician can act on."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.cli import main
+from kiosk.config import ConfigError, load_site
+
+from .conftest import EXAMPLE_SITE
+
+
+def test_the_example_ward_office_is_complete(site):
+    groups = {g.names.ja for g in site.groups}
+    for name in (
+        "住民異動",
+        "戸籍",
+        "証明発行",
+        "国民健康保険",
+        "国民年金",
+        "児童手当・こども医療",
+        "介護保険",
+        "税証明",
+    ):
+        assert name in groups
+    assert any("納付" in g for g in groups)
+    assert len(site.procedures) >= 20
+    events = {e.names.ja.split("（")[0] for e in site.life_events}
+    assert {"転入", "転出", "転居", "出生", "結婚"} <= events and any("おくやみ" in e for e in events)
+    assert site.service_device is not None
+
+
+def test_life_events_imply_procedures_by_answers(site):
+    assert site.procedures_for("moving_in", {}) == ["tennyu"]
+    with_kids = site.procedures_for("moving_in", {"children": True, "kokuho": True, "over_65": False})
+    assert with_kids == ["tennyu", "kokuho_kanyu", "jidou_teate", "kodomo_iryo"]
+    assert [q.id for q in site.questions_for("birth")] == ["kokuho"]
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "site.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def broken(tmp_path, old: str, new: str):
+    text = EXAMPLE_SITE.read_text(encoding="utf-8")
+    assert old in text
+    return write(tmp_path, text.replace(old, new, 1))
+
+
+def line_of(path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def test_unknown_key_names_file_line_and_key(tmp_path):
+    path = broken(tmp_path, 'id = "tenshutsu"', 'id = "tenshutsu"\ncolour = "red"')
+    with pytest.raises(ConfigError) as err:
+        load_site(path)
+    [problem] = err.value.problems
+    assert problem == f"{path}:{line_of(path, 'colour')}: procedures[1].colour: unknown key (not allowed here)"
+
+
+def test_wrong_type_names_the_line(tmp_path):
+    path = broken(tmp_path, "minutes = 15\n", 'minutes = "fifteen"\n')
+    with pytest.raises(ConfigError) as err:
+        load_site(path)
+    assert f":{line_of(path, 'fifteen')}: procedures[0].minutes:" in str(err.value)
+
+
+def test_unknown_group_reference(tmp_path):
+    path = broken(tmp_path, 'group = "kaigo"', 'group = "kaigoo"')
+    with pytest.raises(ConfigError) as err:
+        load_site(path)
+    msg = str(err.value)
+    assert "unknown group 'kaigoo'" in msg and f"{path}:" in msg
+
+
+def test_prerequisite_cycle_is_refused(tmp_path):
+    path = broken(tmp_path, 'id = "tennyu"', 'id = "tennyu"\nrequires = ["kokuho_kanyu"]')
+    with pytest.raises(ConfigError) as err:
+        load_site(path)
+    assert "cycle" in str(err.value) and "tennyu" in str(err.value)
+
+
+def test_condition_must_name_a_question(tmp_path):
+    path = broken(
+        tmp_path, '{ id = "kaigo_soushitsu", when = ["over_65"] }', '{ id = "kaigo_soushitsu", when = ["over_60"] }'
+    )
+    with pytest.raises(ConfigError) as err:
+        load_site(path)
+    assert "'over_60' names no question" in str(err.value)
+
+
+def test_bad_toml_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_site(write(tmp_path, "[site\n"))
+    assert "not valid TOML" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        load_site(tmp_path / "nope.toml")
+    assert "cannot read" in str(err.value)
+
+
+def test_ids_must_be_topic_safe(tmp_path):
+    path = broken(tmp_path, 'id = "kiosk-1f"', 'id = "kiosk/#"')
+    with pytest.raises(ConfigError) as err:
+        load_site(path)
+    assert "devices[1].id" in str(err.value)
+
+
+def test_check_site_command(tmp_path, capsys):
+    assert main(["check-site", str(EXAMPLE_SITE)]) == 0
+    assert "ok" in capsys.readouterr().out
+    path = broken(tmp_path, 'timezone = "Asia/Tokyo"', 'timezone = "Asia/Edo"')
+    assert main(["check-site", str(path)]) == 2
+    assert "unknown time zone" in capsys.readouterr().err
