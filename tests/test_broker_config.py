@@ -77,3 +77,12 @@ def test_tls_listener_is_written(site, tmp_path):
     conf = generate(site, tmp_path / "b", tmp_path / "s", settings).conf.read_text()
     assert "listener 1883 127.0.0.1" in conf
     assert "listener 8883 0.0.0.0\ncafile ca\ncertfile c\nkeyfile k\ntls_version tlsv1.2" in conf
+
+
+def test_broker_command_generates_the_files(tmp_path, capsys):
+    from kiosk.cli import main
+
+    assert main(["broker", "--state", str(tmp_path), "--port", "18999", "--generate-only"]) == 0
+    conf = (tmp_path / "broker" / "mosquitto.conf").read_text()
+    assert "listener 18999 127.0.0.1" in conf
+    assert (tmp_path / "secrets" / "queue-service.password").exists()

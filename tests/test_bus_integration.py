@@ -230,3 +230,27 @@ def test_a_killed_device_is_marked_offline_by_its_will(service, broker):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_after_a_broker_restart_devices_reconnect_and_resubscribe(site, service, devices, broker):
+    from .harness import start_broker
+
+    kiosk, board = devices("kiosk-1f"), devices("board-1f")
+    groups = Watcher(board, board.topics.group_state("jumin"), GroupState)
+    kiosk.request("issue", {"procedures": ["tennyu"]})
+    groups.wait_for(lambda w: w.messages and w.messages[-1][1].waiting == 1)
+    seen = len(groups.messages)
+
+    lost = {bus.device: threading.Event() for bus in (kiosk, board, service.bus)}
+    for bus in (kiosk, board, service.bus):
+        bus.on_connection(lambda up, d=bus.device: None if up else lost[d].set())
+    broker.stop()
+    for device, event in lost.items():
+        assert event.wait(30), f"{device} never noticed the broker was gone"
+    restarted = start_broker(site, broker.state, port=broker.port)
+    broker.proc = restarted.proc  # the fixture stops the new process at teardown
+    for bus in (kiosk, board, service.bus):
+        assert bus.connected.wait(30), f"{bus.device} did not reconnect"
+    # the kiosk's reply subscription came back, and the board's state subscription too
+    assert kiosk.request("issue", {"procedures": ["tennyu"]}, timeout=5)["ticket"]["number"] == 2
+    groups.wait_for(lambda w: len(w.messages) > seen and w.messages[-1][1].waiting == 2)
