@@ -111,6 +111,7 @@ def test_health_endpoint_reports_the_bus(broker):
     try:
         body = wait_status(http_port, "ok")
         assert body["site"] == "sakura-ward" and body["broker_connected"] is True
+        assert body["journal"] == {"journal_mode": "wal", "synchronous": "full"}, "every command survives power loss"
         broker.stop()
         assert wait_status(http_port, "degraded")["broker_connected"] is False
     finally:

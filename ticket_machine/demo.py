@@ -9,22 +9,23 @@ Kivy apps; the processes underneath stay the same.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
-from broker_config.generate import generate
-from broker_config.settings import BrokerSettings, Listener
-from kiosk.bus.client import Bus, BusSettings, CommandFailed
+from kiosk.bus.client import Bus, CommandFailed
 from kiosk.bus.schemas import CalledEvent
 from kiosk.config import load_site
 from kiosk.config.site import Site
+from ticket_machine.local import (
+    LocalBroker,
+    StackError,
+    start_broker,
+    start_service_process,
+    stop_process,
+    wait_healthy,
+)
 
 
 def run_demo(args) -> int:
@@ -34,70 +35,34 @@ def run_demo(args) -> int:
     journal = state / "queue.sqlite"
     for stale in (journal, journal.with_name("queue.sqlite-wal"), journal.with_name("queue.sqlite-shm")):
         stale.unlink(missing_ok=True)  # every demo starts a fresh day
-    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not Path(mosquitto).exists():
-        print("Mosquitto is not installed: run scripts/install first.", file=sys.stderr)
-        return 2
-
-    settings = BrokerSettings(listeners=(Listener(port=args.port),), run_as_root=os.geteuid() == 0)
-    files = generate(site, state / "broker", state / "secrets", settings)
-    procs: list[subprocess.Popen] = []
+    broker: LocalBroker | None = None
+    service = None
     try:
-        say("broker", f"Mosquitto on 127.0.0.1:{args.port} (no anonymous access, ACL per role: {files.acl})")
-        log = open(state / "mosquitto.log", "ab")  # noqa: SIM115
-        procs.append(subprocess.Popen([mosquitto, "-c", str(files.conf)], stdout=log, stderr=subprocess.STDOUT))
-        service_cmd = [
-            sys.executable, "-m", "kiosk.cli", "service", "--site", str(args.site), "--state", str(state),
-            "--db", str(journal), "--broker", f"127.0.0.1:{args.port}", "--http", f"127.0.0.1:{args.http_port}",
-        ]  # fmt: skip
-        slog = open(state / "service.log", "ab")  # noqa: SIM115
-        procs.append(subprocess.Popen(service_cmd, stdout=slog, stderr=subprocess.STDOUT))
-        health = wait_healthy(args.http_port, procs)
+        broker = start_broker(site, state, port=args.port)
+        say("broker", f"Mosquitto on 127.0.0.1:{args.port} (no anonymous access, ACL per role: {state}/broker/acl)")
+        service = start_service_process(broker, args.site, args.http_port, db=journal)
+        health = wait_healthy(args.http_port, [broker.proc, service])
         say("service", f"queue service up: day {health['day']}, health http://127.0.0.1:{args.http_port}/healthz")
-        walk(site, state, args.port)
-        say("service", f"health: {json.dumps(wait_healthy(args.http_port, procs), ensure_ascii=False)}")
+        walk(site, broker)
+        say("service", f"health: {json.dumps(wait_healthy(args.http_port, [service]), ensure_ascii=False)}")
         say("demo", f"journal: {journal} — logs: {state}/*.log")
         return 0
+    except StackError as exc:
+        print(f"the demo could not start: {exc} (logs under {state})", file=sys.stderr)
+        return 2
     finally:
-        for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-
-
-def wait_healthy(port: int, procs: list[subprocess.Popen], timeout: float = 20.0) -> dict:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        for p in procs:
-            if p.poll() is not None:
-                raise SystemExit(f"a demo process exited early ({p.args[0]}); see the logs under var/demo")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                body = json.load(r)
-                if body["status"] == "ok":
-                    return body
-                last = body
-        except OSError as exc:
-            last = exc
-        time.sleep(0.1)
-    raise SystemExit(f"the queue service did not become healthy: {last}")
+        if service is not None:
+            stop_process(service)
+        if broker is not None:
+            broker.stop()
 
 
 def say(who: str, text: str) -> None:
     print(f"{time.strftime('%H:%M:%S')}  [{who:<9}] {text}", flush=True)
 
 
-def walk(site: Site, state: Path, port: int) -> None:
-    def bus(device: str) -> Bus:
-        password = (state / "secrets" / f"{device}.password").read_text().strip()
-        role = site.device_by_id[device].role
-        return Bus(BusSettings(site.site.id, device, role, password, "127.0.0.1", port)).start()
-
-    kiosk, panel, board = bus("kiosk-1f"), bus("panel-demo"), bus("board-1f")
+def walk(site: Site, broker: LocalBroker) -> None:
+    kiosk, panel, board = broker.bus("kiosk-1f"), broker.bus("panel-demo"), broker.bus("board-1f")
     announced = threading.Semaphore(0)
 
     def on_called(topic: str, e: CalledEvent) -> None:

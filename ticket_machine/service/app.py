@@ -138,5 +138,6 @@ class QueueService:
             "open_counters": sum(1 for c in engine.state.counters.values() if c.open),
             "commands_processed": self.processed,
             "backlog": self.inbox.qsize(),
+            "journal": self.journal.durability,
             "uptime_s": round(time.monotonic() - self.started_at, 1),
         }

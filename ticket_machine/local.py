@@ -1,0 +1,134 @@
+"""The backbone on one machine: Mosquitto from the project's generated config and the queue
+service as its own process.
+
+The demo, the benchmarks and the integration tests all start the same real parts the same
+way, so what they show is what a technician's appliance runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from broker_config.generate import generate
+from broker_config.settings import BrokerSettings, Listener
+from kiosk.bus.client import Bus, BusSettings
+from kiosk.config.site import Site
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class StackError(RuntimeError):
+    """A part of the local stack could not start (missing binary, early exit, never ready)."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 10.0, proc: subprocess.Popen | None = None) -> None:
+    """Poll until something accepts on ``port`` (a real readiness condition, bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise StackError(f"process exited with {proc.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise StackError(f"nothing listening on {port} after {timeout} s")
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL if it does not exit in time."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@dataclass
+class LocalBroker:
+    site: Site
+    state: Path
+    port: int
+    proc: subprocess.Popen
+
+    def password(self, device: str) -> str:
+        return (self.state / "secrets" / f"{device}.password").read_text().strip()
+
+    def bus(self, device: str, start: bool = True, **kw) -> Bus:
+        """A bus client for a device of the site, with the password the generator wrote for it."""
+        role = self.site.device_by_id[device].role
+        settings = BusSettings(self.site.site.id, device, role, self.password(device), "127.0.0.1", self.port, **kw)
+        bus = Bus(settings)
+        if start:
+            bus.start(wait=10)
+        return bus
+
+    def stop(self) -> None:
+        stop_process(self.proc, timeout=5)
+
+
+def start_broker(site: Site, state: Path, port: int | None = None) -> LocalBroker:
+    """Generate config, passwords and ACL under ``state`` and run Mosquitto on loopback."""
+    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(mosquitto).exists():
+        raise StackError("Mosquitto is not installed: run scripts/install first")
+    port = port or free_port()
+    settings = BrokerSettings(listeners=(Listener(port=port),), run_as_root=os.geteuid() == 0)
+    files = generate(site, state / "broker", state / "secrets", settings)
+    log = open(state / "mosquitto.log", "ab")  # noqa: SIM115 - lives as long as the broker
+    proc = subprocess.Popen([mosquitto, "-c", str(files.conf)], stdout=log, stderr=subprocess.STDOUT)
+    wait_for_port(port, proc=proc)
+    return LocalBroker(site, state, port, proc)
+
+
+def start_service_process(
+    broker: LocalBroker, site_path: Path, http_port: int = 0, db: Path | None = None
+) -> subprocess.Popen:
+    """The queue service as its own process, exactly as `madoguchi service` runs it."""
+    cmd = [
+        sys.executable, "-m", "kiosk.cli", "service",
+        "--site", str(site_path), "--state", str(broker.state),
+        "--broker", f"127.0.0.1:{broker.port}", "--http", f"127.0.0.1:{http_port}",
+    ]  # fmt: skip
+    if db is not None:
+        cmd += ["--db", str(db)]
+    log = open(broker.state / "service.log", "ab")  # noqa: SIM115
+    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+
+
+def wait_healthy(port: int, procs: list[subprocess.Popen], timeout: float = 20.0) -> dict:
+    """Poll the service's /healthz until it says ok; fail early if a process died."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        for p in procs:
+            if p.poll() is not None:
+                raise StackError(f"{p.args[0]} exited with {p.returncode} during start-up")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                body = json.load(r)
+                if body["status"] == "ok":
+                    return body
+                last = body
+        except OSError as exc:
+            last = exc
+        time.sleep(0.1)
+    raise StackError(f"the queue service did not become healthy: {last}")
