@@ -81,6 +81,7 @@ def conf_text(files: BrokerFiles, settings: BrokerSettings) -> str:
         "log_type notice",
         "connection_messages true",
         "max_queued_messages 10000",
+        "set_tcp_nodelay true",
     ]
     if settings.run_as_root:
         lines.append("user root")

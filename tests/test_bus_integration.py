@@ -254,3 +254,12 @@ def test_after_a_broker_restart_devices_reconnect_and_resubscribe(site, service,
     # the kiosk's reply subscription came back, and the board's state subscription too
     assert kiosk.request("issue", {"procedures": ["tennyu"]}, timeout=5)["ticket"]["number"] == 2
     groups.wait_for(lambda w: len(w.messages) > seen and w.messages[-1][1].waiting == 2)
+
+
+def test_bus_sockets_send_small_packets_without_delay(devices, broker):
+    """Nagle's algorithm on the request/reply path cost ~40 ms a round trip (bench/README.md)."""
+    import socket
+
+    kiosk = devices("kiosk-1f")
+    assert kiosk.client.socket().getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    assert "set_tcp_nodelay true" in (broker.state / "broker" / "mosquitto.conf").read_text()

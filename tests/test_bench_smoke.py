@@ -1,0 +1,19 @@
+"""The benchmark runs end to end at a tiny size, so it cannot rot between the times someone runs it."""
+
+from __future__ import annotations
+
+from bench.queue_service import run, table
+
+
+def test_queue_bench_serves_every_ticket_it_issued(tmp_path):
+    result = run(tickets=12, kiosks=2, seed=3, state=tmp_path)
+    assert result.errors == []
+    assert result.served == 12
+    assert len(result.timings.rtt["issue"]) == 12
+    assert len(result.timings.rtt["complete"]) == result.steps
+    assert len(result.timings.board_latencies()) == len(result.timings.calls) == result.steps, (
+        "a call never reached the board"
+    )
+    assert result.health["journal"] == {"journal_mode": "wal", "synchronous": "full"}
+    text = table(result)
+    assert "| issue | 12 |" in text and "call_next → board" in text
