@@ -90,20 +90,12 @@ def test_a_device_cannot_read_another_devices_replies(service, devices):
 
 def test_a_repeated_command_id_has_one_effect_and_the_same_reply(service, devices):
     kiosk = devices("kiosk-1f")
-    replies = []
-    got = threading.Condition()
-
-    def on_reply(msg):
-        with got:
-            replies.append(Reply.model_validate_json(msg.payload))
-            got.notify_all()
-
-    kiosk.subscribe(kiosk.topics.reply("kiosk-1f"), on_reply)
+    watcher = Watcher(kiosk, kiosk.topics.reply("kiosk-1f"), Reply)
     command = {"id": str(uuid.uuid4()), "device": "kiosk-1f", "args": {"procedures": ["juminhyo"]}}
     for _ in range(3):
         assert kiosk.publish_confirmed(kiosk.topics.command("issue"), json.dumps(command).encode())
-    with got:
-        assert got.wait_for(lambda: len(replies) == 3, timeout=10)
+    watcher.wait_for(lambda w: len(w.messages) == 3)
+    replies = [reply for _, reply in watcher.messages]
     assert replies[0] == replies[1] == replies[2]
     assert replies[0].ok and replies[0].result["ticket"]["number"] == 1
     # one effect: the next ticket is number 2, and the journal holds one issue
@@ -113,15 +105,7 @@ def test_a_repeated_command_id_has_one_effect_and_the_same_reply(service, device
 
 def test_malformed_and_invalid_commands_get_error_replies_and_change_nothing(service, devices):
     kiosk = devices("kiosk-1f")
-    replies = []
-    got = threading.Condition()
-
-    def on_reply(msg):
-        with got:
-            replies.append(Reply.model_validate_json(msg.payload))
-            got.notify_all()
-
-    kiosk.subscribe(kiosk.topics.reply("kiosk-1f"), on_reply)
+    watcher = Watcher(kiosk, kiosk.topics.reply("kiosk-1f"), Reply)
     from paho.mqtt.packettypes import PacketTypes
     from paho.mqtt.properties import Properties
 
@@ -143,8 +127,8 @@ def test_malformed_and_invalid_commands_get_error_replies_and_change_nothing(ser
     ]
     for payload in bad:
         kiosk.publish_confirmed(kiosk.topics.command("issue"), payload, properties=props)
-    with got:
-        assert got.wait_for(lambda: len(replies) == len(bad), timeout=10)
+    watcher.wait_for(lambda w: len(w.messages) == len(bad))
+    replies = [reply for _, reply in watcher.messages]
     codes = [r.error.code for r in replies]
     assert not any(r.ok for r in replies)
     assert codes == [
