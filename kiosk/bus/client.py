@@ -148,7 +148,7 @@ class Bus:
         client.on_publish = self._on_publish
         self.client = client
         if settings.role is not Role.BOARD and settings.role is not Role.SERVICE:
-            self._subs[self.topics.reply(self.device)] = (1, [self._on_reply])
+            self.subscribe_model(self.topics.reply(self.device), Reply, self._on_reply)
 
     @property
     def has_presence(self) -> bool:
@@ -177,7 +177,7 @@ class Bus:
         """Say goodbye (presence offline), disconnect, stop the network thread."""
         self._stopping = True
         if self.connected.is_set() and self.has_presence:
-            self.publish(self.topics.status(self.device), self._presence(False), retain=True).event.wait(2)
+            self._publish_presence(online=False).event.wait(2)
         self.client.disconnect()
         self.client.loop_stop()
         self.connected.clear()
@@ -193,7 +193,7 @@ class Bus:
         for topic, (qos, _handler) in self._subs.items():
             client.subscribe(topic, qos=qos)
         if self.has_presence:
-            self.publish(self.topics.status(self.device), self._presence(True), retain=True)
+            self._publish_presence(online=True)
         self.connected.set()
         log.info("%s connected to %s:%s", self.device, self.settings.host, self.settings.port)
         for listener in self._connection_listeners:
@@ -214,11 +214,14 @@ class Bus:
     def _presence(self, online: bool) -> bytes:
         return dump(Presence(online=online, role=self.settings.role, version=__version__, faults=list(self.faults)))
 
+    def _publish_presence(self, online: bool) -> _Ack:
+        return self.publish(self.topics.status(self.device), self._presence(online), retain=True)
+
     def set_faults(self, faults: list[str]) -> None:
         """Report device faults (e.g. ``paper_out``) in the retained presence message."""
         self.faults = sorted(set(faults))
         if self.has_presence and self.connected.is_set():
-            self.publish(self.topics.status(self.device), self._presence(True), retain=True)
+            self._publish_presence(online=True)
 
     # ------------------------------------------------------------ publish / subscribe
     def subscribe(self, topic: str, handler: Callable[[mqtt.MQTTMessage], None], qos: int = 1) -> None:
@@ -346,12 +349,7 @@ class Bus:
         assert waiter.reply.error is not None
         raise CommandFailed(waiter.reply.error.code, waiter.reply.error.message)
 
-    def _on_reply(self, msg: mqtt.MQTTMessage) -> None:
-        try:
-            reply = Reply.model_validate_json(msg.payload)
-        except ValidationError as exc:
-            log.warning("dropped invalid reply on %s: %s", msg.topic, short_errors(exc))
-            return
+    def _on_reply(self, topic: str, reply: Reply) -> None:
         with self._lock:
             waiter = self._waiters.get(reply.id)
         if waiter is None:
