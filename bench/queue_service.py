@@ -48,19 +48,26 @@ class Timings:
     """Round trips per verb and call→board latencies, filled by many threads."""
 
     rtt: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    calls: dict[tuple[str, int], float] = field(default_factory=dict)  # (counter, number) → call sent
-    shown: dict[tuple[str, int], float] = field(default_factory=dict)  # (counter, number) → board got it
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    #: (counter, number) → when each call was sent / reached the board, in order: a ticket
+    #: can be called at the same counter more than once (steps of one group split by a
+    #: prerequisite elsewhere), so the n-th call pairs with the n-th board event.
+    calls: dict[tuple[str, int], list[float]] = field(default_factory=lambda: defaultdict(list))
+    shown: dict[tuple[str, int], list[float]] = field(default_factory=lambda: defaultdict(list))
+    cond: threading.Condition = field(default_factory=threading.Condition)  # notified when the board sees a call
 
     def timed(self, bus: Bus, verb: str, args: dict) -> tuple[float, dict]:
         started = time.perf_counter()
         result = bus.request(verb, args, timeout=10)
-        with self.lock:
+        with self.cond:
             self.rtt[verb].append(time.perf_counter() - started)
         return started, result
 
     def board_latencies(self) -> list[float]:
-        return [self.shown[k] - sent for k, sent in self.calls.items() if k in self.shown]
+        pairs = ((sends, self.shown.get(k, [])) for k, sends in self.calls.items())
+        return [seen - sent for sends, shown in pairs for sent, seen in zip(sends, shown, strict=False)]
+
+    def call_count(self) -> int:
+        return sum(map(len, self.calls.values()))
 
 
 @dataclass
@@ -121,8 +128,9 @@ def serve_phase(broker: LocalBroker, counters: dict[str, str], tickets: int, tim
 
     def on_called(topic: str, event: CalledEvent) -> None:
         now = time.perf_counter()
-        with timings.lock:
-            timings.shown.setdefault((event.counter, event.number), now)
+        with timings.cond:
+            timings.shown[(event.counter, event.number)].append(now)
+            timings.cond.notify_all()
 
     board.subscribe_model(board.topics.called_event, CalledEvent, on_called)
     panels = {counter: broker.bus(device) for counter, device in counters.items()}
@@ -144,8 +152,8 @@ def serve_phase(broker: LocalBroker, counters: dict[str, str], tickets: int, tim
                     with done:
                         done.wait(0.05)
                     continue
-                with timings.lock:
-                    timings.calls[(counter, ticket["number"])] = sent
+                with timings.cond:
+                    timings.calls[(counter, ticket["number"])].append(sent)
                 _, result = timings.timed(panel, "complete", {"counter": counter})
             except Exception as exc:  # noqa: BLE001
                 errors.append(f"{counter}: {exc!r}")
@@ -164,10 +172,8 @@ def serve_phase(broker: LocalBroker, counters: dict[str, str], tickets: int, tim
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
-    # the last called events may still be in flight: wait (bounded) until the board saw every call
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and len(timings.board_latencies()) < len(timings.calls):
-        time.sleep(0.01)
+    with timings.cond:  # the last called events may still be in flight to the board
+        timings.cond.wait_for(lambda: len(timings.board_latencies()) == timings.call_count(), timeout=5)
     for bus in (*panels.values(), board):
         bus.stop()
     return elapsed, finished["tickets"], finished["steps"]
@@ -210,6 +216,7 @@ def table(r: Result) -> str:
         f"| issue throughput (tickets/s) | {r.tickets / r.issue_seconds:.0f} |",
         f"| serving throughput (call_next + complete pairs/s) | {r.steps / r.serve_seconds:.0f} |",
         f"| tickets fully served / issued | {r.served} / {r.tickets} |",
+        f"| calls that never reached the board | {r.timings.call_count() - len(r.timings.board_latencies())} |",
         f"| commands processed by the service | {r.health['commands_processed']} |",
         f"| journal | {r.health['journal']['journal_mode']}, synchronous={r.health['journal']['synchronous']} |",
         "",

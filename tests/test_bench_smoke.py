@@ -11,7 +11,7 @@ def test_queue_bench_serves_every_ticket_it_issued(tmp_path):
     assert result.served == 12
     assert len(result.timings.rtt["issue"]) == 12
     assert len(result.timings.rtt["complete"]) == result.steps
-    assert len(result.timings.board_latencies()) == len(result.timings.calls) == result.steps, (
+    assert len(result.timings.board_latencies()) == result.timings.call_count() == result.steps, (
         "a call never reached the board"
     )
     assert result.health["journal"] == {"journal_mode": "wal", "synchronous": "full"}
