@@ -31,8 +31,12 @@ class BrokerFiles:
     data: Path
 
 
-def device_rules(topics: Topics, device: Device) -> list[str]:
-    """The ACL lines of one device."""
+def device_rules(topics: Topics, device: Device, service: str | None = None) -> list[str]:
+    """The ACL lines of one device.
+
+    ``service`` is the queue service's device id: every device may read its presence, so an
+    appliance can show "out of service" while the service is down, not only the broker.
+    """
     rules: list[str] = []
     for verb in sorted(ROLE_VERBS[device.role]):
         rules.append(f"topic write {topics.command(verb)}")
@@ -50,6 +54,8 @@ def device_rules(topics: Topics, device: Device) -> list[str]:
     if ROLE_VERBS[device.role]:
         rules.append(f"topic read {topics.reply(device.id)}")
     rules.append(f"topic read {topics.all_state}")
+    if service is not None:
+        rules.append(f"topic read {topics.status(service)}")
     if device.role in (Role.PANEL, Role.BOARD):
         rules.append(f"topic read {topics.all_events}")
     return rules
@@ -61,7 +67,7 @@ def acl_text(site: Site) -> str:
     for device in site.devices:
         blocks.append(f"\n# {device.id}: {device.role}")
         blocks.append(f"user {device.id}")
-        blocks.extend(device_rules(topics, device))
+        blocks.extend(device_rules(topics, device, site.service_device.id if site.service_device else None))
     return "\n".join(blocks) + "\n"
 
 

@@ -4,6 +4,8 @@
     madoguchi service     run the queue service
     madoguchi demo        broker + service + a scripted walk of a few tickets
     madoguchi check-site  validate a site file and say what is wrong, with line numbers
+    madoguchi kiosk ROLE  run an appliance app (ticket, panel, board) from its device file
+    madoguchi hash-pin    hash a staff PIN for a device file (reads the PIN from stdin)
 
 Everything a process writes (broker config, device passwords, the journal) goes
 under the state directory (``--state``, default ``./var``).
@@ -64,6 +66,15 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("check-site", help="validate a site file")
     p.add_argument("site", type=Path)
+
+    p = sub.add_parser("kiosk", help="run an appliance app: ticket kiosk, call panel or call board")
+    p.add_argument("role", choices=["ticket", "panel", "board"])
+    p.add_argument("--config", type=Path, required=True, help="the device file (device.toml)")
+    p.add_argument("--counter", help="call panel: the counter to operate")
+    p.add_argument("--windowed", action="store_true", help="a window instead of full screen")
+    p.add_argument("-v", "--verbose", action="store_true")
+
+    sub.add_parser("hash-pin", help="hash a staff PIN (read from stdin) for a device file's concierge_pin")
 
     args = parser.parse_args(argv)
     quiet = args.command == "demo"  # the demo narrates; its processes log to files
@@ -142,7 +153,32 @@ def cmd_demo(args) -> int:
     return run_demo(args)
 
 
-COMMANDS = {"broker": cmd_broker, "service": cmd_service, "demo": cmd_demo, "check-site": cmd_check_site}
+def cmd_kiosk(args) -> int:
+    from kiosk.ui.run import run
+
+    return run(args.role, args.config, windowed=args.windowed, counter=args.counter)
+
+
+def cmd_hash_pin(args) -> int:
+    from kiosk.pin import hash_pin
+
+    pin = sys.stdin.readline().strip()
+    try:
+        print(hash_pin(pin))
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return 0
+
+
+COMMANDS = {
+    "broker": cmd_broker,
+    "service": cmd_service,
+    "demo": cmd_demo,
+    "check-site": cmd_check_site,
+    "kiosk": cmd_kiosk,
+    "hash-pin": cmd_hash_pin,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -42,6 +42,13 @@ def test_each_device_reads_only_its_own_reply(site):
             assert all(r.endswith(f"/device/{user}/reply") for r in replies), user
 
 
+def test_every_device_reads_the_services_presence_and_no_other(site):
+    for user, rules in acl_blocks(site).items():
+        statuses = [r for r in rules if r.startswith("topic read") and r.endswith("/status")]
+        if user != "queue-service":
+            assert statuses == ["topic read madoguchi/v1/sakura-ward/device/queue-service/status"], user
+
+
 def test_kiosk_verbs(site):
     writes = {r.split()[-1].rsplit("/", 1)[-1] for r in acl_blocks(site)["kiosk-1f"] if r.startswith("topic write")}
     assert writes == {"issue", "reprint", "cancel", "status"}

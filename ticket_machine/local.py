@@ -84,6 +84,55 @@ class LocalBroker:
     def stop(self) -> None:
         stop_process(self.proc, timeout=5)
 
+    def device_file(self, device: str, site_path: Path, **settings: object) -> Path:
+        """Write ``STATE/devices/DEVICE.toml`` for an appliance app on this broker.
+
+        ``settings`` are top-level keys of the device file (``printer``, ``counter``,
+        ``status_url``, ...); ``screen`` may be a dict of the ``[screen]`` table.
+        """
+        screen = dict(settings.pop("screen", {}))  # type: ignore[call-overload]
+        lines = [f"device = {_toml(device)}", f"site = {_toml(str(site_path))}"]
+        lines += [f"{key} = {_toml(value)}" for key, value in settings.items() if value is not None]
+        lines += ["", "[broker]", 'host = "127.0.0.1"', f"port = {self.port}"]
+        lines.append(f"password_file = {_toml(str(self.state / 'secrets' / f'{device}.password'))}")
+        if screen:
+            lines += ["", "[screen]"] + [f"{key} = {_toml(value)}" for key, value in screen.items()]
+        path = self.state / "devices" / f"{device}.toml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def start_xvfb(width: int = 1280, height: int = 800) -> tuple[subprocess.Popen, str]:
+    """A virtual screen for the apps (tests, bench, a demo on a headless box): ``(process, DISPLAY)``."""
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        raise StackError("Xvfb is not installed: run scripts/install first")
+    read, write = os.pipe()
+    proc = subprocess.Popen(
+        [xvfb, "-displayfd", str(write), "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
+        pass_fds=(write,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write)
+    with os.fdopen(read) as f:
+        number = f.readline().strip()
+    if not number:
+        proc.kill()
+        raise StackError("Xvfb did not start")
+    return proc, f":{number}"
+
 
 def start_broker(site: Site, state: Path, port: int | None = None) -> LocalBroker:
     """Generate config, passwords and ACL under ``state`` and run Mosquitto on loopback."""

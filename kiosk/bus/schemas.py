@@ -11,6 +11,7 @@ numbers have no way onto the bus.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -197,6 +198,11 @@ class Presence(Message):
     role: Role | None = None
     version: str | None = None
     faults: list[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]] = Field(default_factory=list)
+
+
+def ticket_of(result: dict[str, Any]) -> TicketView:
+    """The ticket in a reply's result (as parsed JSON), validated as strictly as on the wire."""
+    return TicketView.model_validate_json(json.dumps(result["ticket"]))
 
 
 def dump(message: BaseModel) -> bytes:

@@ -1,0 +1,74 @@
+"""One appliance's own settings (``device.toml``): who it is, where the broker is, its hardware.
+
+The site file says what the office is; this file says what this box is. Technicians
+write it (later: ``madoguchi provision`` generates it). Relative paths are relative to
+the file. Unknown keys are errors, like everywhere else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from kiosk.config.loading import load_toml_model
+from kiosk.config.site import Id, Strict
+
+Language = Literal["ja", "en", "zh", "ko", "vi", "pt", "ja-easy"]
+
+
+class BrokerLink(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    password_file: Path
+    cafile: Path | None = None
+
+
+class ScreenSettings(Strict):
+    fullscreen: bool = True
+    width: int = Field(default=1280, ge=320)
+    height: int = Field(default=800, ge=240)
+    #: A resident who walks away: back to the home screen, selection cleared.
+    idle_seconds: int = Field(default=90, ge=10, le=3600)
+    language: Language = "ja"
+
+
+class DeviceConfig(Strict):
+    device: Id
+    site: Path
+    broker: BrokerLink
+    screen: ScreenSettings = ScreenSettings()
+    #: Ticket/receipt printer URI: usb://VID:PID, serial:///dev/ttyUSB0, tcp://host:9100, file:///dev/usb/lp0.
+    printer: str | None = None
+    #: The resident's status page; ``{token}`` is replaced by the ticket's token (the QR code).
+    status_url: str = "http://127.0.0.1:8080/t/{token}"
+    #: Concierge PIN as ``pbkdf2_sha256$iterations$salt$hash`` (``madoguchi hash-pin``); none = no concierge mode.
+    concierge_pin: str | None = None
+    #: Call panel: the counter it starts on (otherwise it asks).
+    counter: Id | None = None
+    #: Call board: the floors whose calls it shows (empty = all).
+    floors: tuple[int, ...] = ()
+    #: Play the chime on every call (boards).
+    chime: bool = True
+
+    @field_validator("status_url")
+    @classmethod
+    def _has_token(cls, value: str) -> str:
+        if "{token}" not in value:
+            raise ValueError("status_url must contain {token}")
+        return value
+
+
+def load_device(path: str | Path) -> DeviceConfig:
+    path = Path(path)
+    config = load_toml_model(DeviceConfig, path)
+    base = path.resolve().parent
+
+    def rel(p: Path | None) -> Path | None:
+        return None if p is None else (p if p.is_absolute() else base / p)
+
+    broker = config.broker.model_copy(
+        update={"password_file": rel(config.broker.password_file), "cafile": rel(config.broker.cafile)}
+    )
+    return config.model_copy(update={"site": rel(config.site), "broker": broker})

@@ -1,0 +1,55 @@
+"""Staff PINs (the kiosk's concierge mode): hashed in the config, checked in constant time,
+locked out after repeated failures so a resident cannot try all 10,000 codes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+
+ITERATIONS = 200_000
+
+
+def hash_pin(pin: str, iterations: int = ITERATIONS) -> str:
+    if not (pin.isdigit() and 4 <= len(pin) <= 12):
+        raise ValueError("a PIN is 4 to 12 digits")
+    salt = secrets.token_hex(16)
+    digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), bytes.fromhex(salt), iterations).hex()
+    return f"pbkdf2_sha256${iterations}${salt}${digest}"
+
+
+def verify_pin(pin: str, hashed: str) -> bool:
+    try:
+        scheme, iterations, salt, digest = hashed.split("$")
+        if scheme != "pbkdf2_sha256":
+            return False
+        candidate = hashlib.pbkdf2_hmac("sha256", pin.encode(), bytes.fromhex(salt), int(iterations)).hex()
+    except ValueError:
+        return False
+    return hmac.compare_digest(candidate, digest)
+
+
+@dataclass
+class PinGuard:
+    """Counts wrong PINs; after ``limit`` in a row, refuses every try for ``lock_seconds``."""
+
+    hashed: str
+    limit: int = 5
+    lock_seconds: float = 300.0
+    failures: int = 0
+    locked_until: float = field(default=0.0)
+
+    def check(self, pin: str, now: float) -> str:
+        """``"ok"``, ``"wrong"`` or ``"locked"``."""
+        if now < self.locked_until:
+            return "locked"
+        if verify_pin(pin, self.hashed):
+            self.failures = 0
+            return "ok"
+        self.failures += 1
+        if self.failures >= self.limit:
+            self.failures = 0
+            self.locked_until = now + self.lock_seconds
+            return "locked"
+        return "wrong"

@@ -1,0 +1,1 @@
+"""The call panel (呼出操作盤) at each counter."""
