@@ -1,6 +1,6 @@
 """``tr``: the language every label follows, switchable at runtime without a restart.
 
-In kv, ``text: tr._("Issue ticket")`` re-evaluates whenever :meth:`Lang.switch` runs (the
+In kv, ``text: tr._(<English message>)`` re-evaluates whenever :meth:`Lang.switch` runs (the
 kv compiler binds to the attribute ``_`` of ``tr``; we keep those bindings and fire them).
 Use it for widgets that live as long as the app (screens); rows built from data are
 rebuilt by their screen on ``tr.lang`` instead, so no binding outlives its widget.

@@ -120,3 +120,66 @@ def kiosk_out_of_service(app, ui, params):
     yield ui.shot("kiosk-30-out-of-service")
     ui.result["tap_swallowed"] = ui.touch_swallowed("event-moving_in")
     ui.result["screen"] = app.sm.current
+
+
+# ----------------------------------------------------------------- call panel
+def panel_serve(app, ui, params):
+    """Open the counter, call the next visit (expected: ``number``), complete it with a note."""
+    tag = params.get("tag", app.counter_id)
+    yield _in_service(app, ui)
+    if app.sm.current == "pick":
+        yield ui.shot(f"panel-{tag}-00-pick")
+        yield ui.tap(f"counter-{params['counter']}")
+    yield ui.screen("counter")
+    yield ui.until(lambda: app.counter_id in app.counter_states, "the counter's retained state")
+    if not app.is_open:
+        yield ui.tap("open-toggle")
+        yield ui.until(lambda: app.is_open, "the counter to open")
+    yield ui.shot(f"panel-{tag}-01-open")
+    yield ui.tap("call-next")
+    yield ui.until(lambda: app.ticket is not None, "a called visit")
+    yield ui.frames()
+    yield ui.shot(f"panel-{tag}-02-called")
+    ui.result["called"] = app.ticket.model_dump(mode="json")
+    ui.result["itinerary_text"] = [w.text for w in app.sm.get_screen("counter").ids.itinerary.children][::-1]
+    ui.result["note_text"] = app.sm.get_screen("counter").ids.note.text
+    ui.result["waiting_shown"] = app.waiting
+    yield ui.tap("complete")
+    yield ui.screen("complete")
+    if params.get("note"):
+        yield ui.tap("preset-0")
+    yield ui.frames()
+    yield ui.shot(f"panel-{tag}-03-complete")
+    yield ui.tap("complete-confirm")
+    yield ui.screen("counter")
+    yield ui.until(lambda: app.ticket is None and app.serving_number is None, "the counter to be free")
+    yield ui.shot(f"panel-{tag}-04-done")
+
+
+def panel_nobody(app, ui, params):
+    """Calling when nobody waits says so; no-show and transfer screens open."""
+    yield _in_service(app, ui)
+    yield ui.screen("counter")
+    if not app.is_open:
+        yield ui.tap("open-toggle")
+        yield ui.until(lambda: app.is_open, "the counter to open")
+    yield ui.tap("call-next")
+    yield ui.until(lambda: app.message, "the 'nobody waiting' message")
+    yield ui.shot("panel-10-nobody-waiting")
+    ui.result["message"] = app.message
+
+
+# ----------------------------------------------------------------- call board
+def board_watch(app, ui, params):
+    """Wait for ``calls`` calls; screenshot the board before and after."""
+    want = int(params["calls"])
+    yield _in_service(app, ui)
+    yield ui.shot("board-01-start")
+    open(params["ready_flag"], "w").close()  # noqa: SIM115 - tells the test the board listens
+    yield ui.until(lambda: app.chimes >= want, f"{want} calls", timeout=90)
+    yield ui.frames(3)
+    yield ui.shot("board-02-calls")
+    ui.result["recent"] = [c.model_dump(mode="json") for c in app.recent]
+    ui.result["chimes"] = app.chimes
+    board = app.sm.get_screen("board")
+    ui.result["shown"] = [board.ids.newest_text.text] + [w.text for w in board.ids.calls.children][::-1]
