@@ -2,7 +2,7 @@
 
     madoguchi broker      generate Mosquitto's config from the site and run it
     madoguchi service     run the queue service
-    madoguchi demo        broker + service + a scripted walk of a few tickets
+    madoguchi demo        broker + service + printer simulator + kiosk, call panel and board windows
     madoguchi check-site  validate a site file and say what is wrong, with line numbers
     madoguchi kiosk ROLE  run an appliance app (ticket, panel, board) from its device file
     madoguchi hash-pin    hash a staff PIN for a device file (reads the PIN from stdin)
@@ -59,10 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--http", type=_broker_address, default=("127.0.0.1", 8080), metavar="HOST:PORT")
     p.add_argument("--tick", type=float, default=15.0, help="seconds between wait refreshes")
 
-    p = sub.add_parser("demo", help="broker + queue service + a scripted walk of a few tickets")
+    p = sub.add_parser("demo", help="the queuing system on one screen: kiosk, call panel, board (--narrate: text)")
     _common(p)
     p.add_argument("--port", type=int, default=18830, help="broker port for the demo")
     p.add_argument("--http-port", type=int, default=18080)
+    p.add_argument("--narrate", action="store_true", help="no windows: walk three residents through in the terminal")
 
     p = sub.add_parser("check-site", help="validate a site file")
     p.add_argument("site", type=Path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.broker
 
 def test_demo_walks_three_residents(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "kiosk.cli", "demo", "--state", str(tmp_path),
+        [sys.executable, "-m", "kiosk.cli", "demo", "--narrate", "--state", str(tmp_path),
          "--port", str(free_port()), "--http-port", str(free_port())],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
@@ -28,3 +29,14 @@ def test_demo_walks_three_residents(tmp_path):
     ):
         assert line in out.stdout
     assert "WARNING" not in out.stderr
+
+
+def test_demo_without_a_display_says_so_plainly(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    out = subprocess.run(
+        [sys.executable, "-m", "kiosk.cli", "demo", "--state", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert out.returncode == 2
+    assert "there is no display" in out.stderr and "--narrate" in out.stderr
+    assert not (tmp_path / "demo").exists()  # nothing started

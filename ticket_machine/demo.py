@@ -1,14 +1,16 @@
-"""``madoguchi demo``: the whole backbone on one machine, narrated in the terminal.
+"""``madoguchi demo``: the whole queuing system on one machine.
 
-Starts Mosquitto from the project's generated config and the queue service as its own
-process, then walks three residents through the ward office with a ticket kiosk, call
-panels and a call board on the real bus. Later issues replace the narration with the
-Kivy apps; the processes underneath stay the same.
+Starts Mosquitto from the project's generated config, the queue service as its own
+process and the ESC/POS printer simulator, then opens the ticket kiosk, a call panel
+with a counter picker and the call board as windows: issue a ticket, call it, watch the
+board. Printed tickets are saved as PNGs. ``--narrate`` instead walks three residents
+through the office in the terminal, on the same processes (no display needed).
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import threading
 import time
@@ -18,6 +20,7 @@ from kiosk.bus.client import Bus, CommandFailed
 from kiosk.bus.schemas import CalledEvent
 from kiosk.config import load_site
 from kiosk.config.site import Site
+from kiosk.ui.run import has_display
 from ticket_machine.local import (
     LocalBroker,
     StackError,
@@ -27,8 +30,19 @@ from ticket_machine.local import (
     wait_healthy,
 )
 
+DEMO_PIN = "1234"
+
 
 def run_demo(args) -> int:
+    if not args.narrate and not has_display():
+        print(
+            "madoguchi demo opens the kiosk, a call panel and the call board as windows, but there is no display "
+            "(DISPLAY/WAYLAND_DISPLAY unset).\n"
+            "  - on a desktop: run it there;  - headless: xvfb-run -a .venv/bin/madoguchi demo;\n"
+            "  - or the text walk-through: .venv/bin/madoguchi demo --narrate",
+            file=sys.stderr,
+        )
+        return 2
     site = load_site(args.site)
     state: Path = args.state / "demo"
     state.mkdir(parents=True, exist_ok=True)
@@ -43,6 +57,8 @@ def run_demo(args) -> int:
         service = start_service_process(broker, args.site, args.http_port, db=journal)
         health = wait_healthy(args.http_port, [broker.proc, service])
         say("service", f"queue service up: day {health['day']}, health http://127.0.0.1:{args.http_port}/healthz")
+        if not args.narrate:
+            return run_apps(args, broker, state)
         walk(site, broker)
         say("service", f"health: {json.dumps(wait_healthy(args.http_port, [service]), ensure_ascii=False)}")
         say("demo", f"journal: {journal} — logs: {state}/*.log")
@@ -55,6 +71,46 @@ def run_demo(args) -> int:
             stop_process(service)
         if broker is not None:
             broker.stop()
+
+
+def run_apps(args, broker: LocalBroker, state: Path) -> int:
+    """Open the three apps on the running stack; return when one is closed (or Ctrl-C)."""
+    from kiosk.pin import hash_pin
+    from kiosk.printing.simulator import EscposSimulator
+
+    printed = state / "printed"
+    printer = EscposSimulator(printed, on_receipt=lambda r: say("printer", f"ticket printed → {r.png_path}")).start()
+    say("printer", f"ESC/POS printer simulator on tcp://127.0.0.1:{printer.port} (tickets saved in {printed})")
+    windows = {"fullscreen": False}
+    configs = {
+        "ticket": broker.device_file(
+            "kiosk-1f",
+            args.site,
+            printer=f"tcp://127.0.0.1:{printer.port}",
+            status_url=f"http://127.0.0.1:{args.http_port}/t/{{token}}",
+            concierge_pin=hash_pin(DEMO_PIN),
+            screen={**windows, "width": 1280, "height": 800},
+        ),
+        "panel": broker.device_file("panel-demo", args.site, screen={**windows, "width": 1024, "height": 600}),
+        "board": broker.device_file("board-1f", args.site, screen={**windows, "width": 1280, "height": 720}),
+    }
+    apps = []
+    try:
+        for role, config in configs.items():
+            log = open(state / f"{role}.log", "ab")  # noqa: SIM115 - lives as long as the app
+            cmd = [sys.executable, "-m", "kiosk.cli", "kiosk", role, "--config", str(config), "--windowed"]
+            apps.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT))
+        say("demo", "ticket kiosk, call panel (pick a counter, open it, call next) and call board are opening")
+        say("demo", f"kiosk staff mode PIN: {DEMO_PIN}. Close any window or press Ctrl-C to stop.")
+        while all(app.poll() is None for app in apps):
+            time.sleep(0.5)
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for app in apps:
+            stop_process(app)
+        printer.stop()
 
 
 def say(who: str, text: str) -> None:
