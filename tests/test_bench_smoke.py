@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
+
 from bench.queue_service import run, table
 
 
@@ -17,3 +21,14 @@ def test_queue_bench_serves_every_ticket_it_issued(tmp_path):
     assert result.health["journal"] == {"journal_mode": "wal", "synchronous": "full"}
     text = table(result)
     assert "| issue | 12 |" in text and "call_next → board" in text
+
+
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb (scripts/install)")
+def test_app_cold_start_bench_measures_every_app():
+    from bench.apps import measure, table
+
+    results = measure(runs=1)
+    assert set(results) == {"ticket", "panel", "board"}
+    for runs in results.values():
+        assert 0 < runs[0]["cold_start_s"] < 60 and runs[0]["rss_mb"] > 10
+    assert table(results).count("\n") == 4

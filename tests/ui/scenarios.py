@@ -183,3 +183,24 @@ def board_watch(app, ui, params):
     ui.result["chimes"] = app.chimes
     board = app.sm.get_screen("board")
     ui.result["shown"] = [board.ids.newest_text.text] + [w.text for w in board.ids.calls.children][::-1]
+
+
+# ----------------------------------------------------------------- bench (bench/apps.py)
+def ready(app, ui, params):
+    """Cold start: from exec to the first frame of the home screen in service; memory then."""
+    import os
+    import time
+
+    yield _in_service(
+        app,
+        ui,
+    )
+    yield ui.frames(2)
+    ticks = os.sysconf("SC_CLK_TCK")
+    start_ticks = int(open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19])  # noqa: SIM115
+    uptime = float(open("/proc/uptime").read().split()[0])  # noqa: SIM115
+    ui.result["cold_start_s"] = round(uptime - start_ticks / ticks, 2)
+    status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())  # noqa: SIM115
+    ui.result["rss_mb"] = round(int(status["VmRSS"].split()[0]) / 1024, 1)
+    ui.result["peak_rss_mb"] = round(int(status["VmHWM"].split()[0]) / 1024, 1)
+    ui.result["measured_at"] = time.time()
