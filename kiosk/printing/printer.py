@@ -24,6 +24,7 @@ python-escpos 3.1 pitfalls worked around here (subclasses below, each says why):
 * ``image()`` with the default profile prints a warning to stdout on every call and cannot check the width: the
   printers here get a profile carrying the real paper width in dots.
 * ``Usb.open`` detects a missing device with ``assert``, which ``python -O`` strips: checked again explicitly.
+* ``Network.open`` is IPv4-only and leaks its socket when the connection fails: replaced.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import logging
 import os
 import re
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -50,6 +52,7 @@ log = logging.getLogger(__name__)
 
 DLE_EOT = b"\x10\x04"
 GS_R_PAPER = b"\x1dr\x01"
+GS_ASB_OFF = b"\x1da\x00"
 
 #: DLE EOT 1 (printer status)
 ST_OFFLINE = 0x08
@@ -244,16 +247,23 @@ class _Readback:
         """Whatever bytes arrive within ``timeout`` seconds (``b""`` if none; 0 = don't wait)."""
         raise NotImplementedError
 
+    _pending: bytearray | None = None
+
     @property
     def _inbox(self) -> bytearray:
-        box = self.__dict__.get("_inbox_bytes")
-        if box is None:
-            box = self.__dict__["_inbox_bytes"] = bytearray()
-        return box
+        """Bytes received but not yet claimed by a query (a reply may arrive while waiting for another)."""
+        if self._pending is None:
+            self._pending = bytearray()
+        return self._pending
 
     def _drain(self) -> None:
         while chunk := self._read_some(0):
             self._inbox.extend(chunk)
+
+    def discard_pending(self) -> None:
+        """Forget every byte received so far."""
+        self._drain()
+        self._inbox.clear()
 
     def take_reply(self, accept: Callable[[int], bool], timeout: float) -> int | None:
         """The first received byte that ``accept`` recognises, waiting up to ``timeout`` s; others stay queued."""
@@ -293,9 +303,19 @@ class KioskNetwork(_Readback, Network):
     """``escpos.printer.Network`` with bounded reads and Nagle off (small status queries are not delayed)."""
 
     def open(self, raise_not_found: bool = True) -> None:
-        super().open(raise_not_found)
+        """Replaces escpos's: that one is IPv4-only and leaks the socket when the connection fails."""
         if self._device:
-            self._device.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.close()
+        try:
+            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        except OSError as e:
+            self._device = None
+            if raise_not_found:
+                raise DeviceNotFoundError(f"could not connect to {self.host}:{self.port}: {e}") from e
+            log.error("network printer %s:%s not reachable: %s", self.host, self.port, e)
+            return
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._device = sock
 
     def _read_some(self, timeout: float) -> bytes:
         sock = self.device
@@ -380,7 +400,8 @@ def open_printer(uri: str, *, timeout: float = 3.0, width: int = 576) -> Escpos:
 
 
 class TicketPrinter:
-    """Prints queue tickets on one printer. Not thread-safe: one kiosk, one printer, one job at a time.
+    """Prints queue tickets on one printer. Jobs and status queries are serialised by a lock: most printers serve
+    one connection at a time, and a status poll must not collide with a ticket being printed.
 
     ``last_status`` is what the printer reported after the last successful job (e.g. ``paper_near_end``).
     """
@@ -402,6 +423,7 @@ class TicketPrinter:
         self.qr_module = qr_module
         self.poll_interval = 0.2
         self.last_status: PrinterStatus | None = None
+        self._lock = threading.Lock()
 
     @contextmanager
     def _connection(self) -> Iterator[Escpos]:
@@ -425,7 +447,7 @@ class TicketPrinter:
             writable = os.access(path, os.W_OK) if os.path.exists(path) else os.access(os.path.dirname(path), os.W_OK)
             return PrinterStatus(writable, frozenset() if writable else frozenset({"offline"}))
         try:
-            with self._connection() as printer:
+            with self._lock, self._connection() as printer:
                 return self._read_status(printer)
         except PrinterFault as fault:
             return PrinterStatus(False, frozenset({fault.kind}))
@@ -434,7 +456,7 @@ class TicketPrinter:
         """Print one ticket or raise PrinterFault; a ticket cut short by a paper end counts as not printed."""
         image = render_ticket_image(slip, self.width)
         caption = render_caption_image(slip.qr_caption, self.width)
-        with self._connection() as printer:
+        with self._lock, self._connection() as printer:
             if self.target.can_read:
                 before = self._read_status(printer)
                 kind = before.blocking_fault
@@ -448,6 +470,7 @@ class TicketPrinter:
 
     def _send_job(self, printer: Escpos, slip: TicketSlip, image, caption) -> None:
         printer.hw("INIT")  # ESC @: forget modes left by whoever printed before
+        printer._raw(GS_ASB_OFF)  # no unsolicited status: its bytes could be taken for the GS r reply
         printer.image(image, impl="bitImageRaster", fragment_height=512)
         printer.set(align="center")  # ESC a 1: the native QR is centred by the printer
         printer.ln()  # the printer adds no quiet zone around a QR: a blank line above and below keeps it scannable
@@ -478,6 +501,7 @@ class TicketPrinter:
 
     def _confirm(self, printer) -> PrinterStatus:
         """Wait until the printer has processed the whole job (its GS r reply); meanwhile ask why if it stops."""
+        printer.discard_pending()  # nothing received before GS r can be its reply
         printer._raw(GS_R_PAPER)
         deadline = time.monotonic() + self.confirm_timeout
         while True:

@@ -616,7 +616,7 @@ class _Paper:
 
 
 class _Session:
-    """One connection (one job): parser + paper, with real-time replies and fault handling."""
+    """One TCP connection (one job) or one serial line: parser + paper, real-time replies, fault handling."""
 
     def __init__(self, width: int, state: _PrinterState) -> None:
         self.parser = EscposParser()
@@ -653,6 +653,7 @@ class _Session:
             receipt = self.paper.execute(cmd)
             if receipt is not None:
                 receipt.warnings.extend(self.parser.unknown)
+                self.parser.unknown.clear()
                 receipts.append(receipt)
         return bytes(replies), receipts
 
@@ -924,12 +925,12 @@ def main(argv: list[str] | None = None) -> int:
 
     simulator = EscposSimulator(args.out, host=args.host, port=args.port, width=args.width, on_receipt=report)
     simulator.set_paper(args.paper)
-    with simulator:
-        print(f"ESC/POS simulator on tcp://{args.host}:{simulator.port}, tickets in {args.out}/ (Ctrl-C to stop)")
-        try:
+    try:
+        with simulator:
+            print(f"ESC/POS simulator on tcp://{args.host}:{simulator.port}, tickets in {args.out}/ (Ctrl-C to stop)")
             threading.Event().wait()
-        except KeyboardInterrupt:
-            print()
+    except KeyboardInterrupt:
+        print("stopped")
     return 0
 
 
