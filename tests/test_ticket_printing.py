@@ -413,7 +413,7 @@ def test_open_printer_schemes():
 def test_bad_uris_are_refused_with_a_clear_message(uri):
     with pytest.raises(ValueError) as error:
         open_printer(uri)
-    assert repr(uri) in str(error.value) or uri in str(error.value)
+    assert repr(uri) in str(error.value)
     with pytest.raises(ValueError):
         TicketPrinter(uri)
 
