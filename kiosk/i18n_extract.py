@@ -1,9 +1,10 @@
 """Collect every translatable message of the apps into ``kiosk/locale/madoguchi.pot``.
 
 Messages are English literals in ``tr._("...")`` (kv and Python), ``gettext_for(lang, "...")``
-and ``N_("...")``. Run ``python -m kiosk.i18n_extract`` after changing a screen; then
-``pybabel update -i kiosk/locale/madoguchi.pot -d kiosk/locale -D madoguchi`` merges the
-new messages into each language's catalog, and a test fails until they are translated.
+and ``N_("...")``. Run ``python -m kiosk.i18n_extract`` after changing a screen, then merge the new messages into
+each catalog as docs/translations.md says (``pybabel update`` per language with ``-l``;
+``ja-easy`` by the Babel snippet there, pybabel rejects its name); a test fails until every
+message is translated.
 """
 
 from __future__ import annotations
