@@ -726,6 +726,16 @@ class EscposSimulator:
         self._listen()
         return self
 
+    def _feed(self, session: _Session, data: bytes) -> bytes:
+        """Bytes from one connection (TCP or pty) into its session; receipts saved; the replies to send."""
+        with self._cond:
+            cuts_before = session.cuts_seen
+            replies, receipts = session.feed(data)
+            self.cuts_received += session.cuts_seen - cuts_before
+            for receipt in receipts:
+                self._save(receipt)
+        return replies
+
     def stop(self) -> None:
         """Close the port and every connection, and wait for the handler threads."""
         self._close_listener()
@@ -767,12 +777,7 @@ class EscposSimulator:
                     data = os.read(master, 65536)
                 except OSError:
                     return
-                with self._cond:
-                    cuts_before = session.cuts_seen
-                    replies, receipts = session.feed(data)
-                    self.cuts_received += session.cuts_seen - cuts_before
-                    for receipt in receipts:
-                        self._save(receipt)
+                replies = self._feed(session, data)
                 if replies:
                     os.write(master, replies)
         finally:
@@ -838,12 +843,7 @@ class EscposSimulator:
                     break
                 if not data:
                     break
-                with self._cond:
-                    cuts_before = session.cuts_seen
-                    replies, receipts = session.feed(data)
-                    self.cuts_received += session.cuts_seen - cuts_before
-                    for receipt in receipts:
-                        self._save(receipt)
+                replies = self._feed(session, data)
                 if replies:
                     try:
                         conn.sendall(replies)
