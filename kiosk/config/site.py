@@ -120,6 +120,8 @@ class Procedure(Strict):
     #: Procedures that must be done first when they are part of the same visit.
     requires: tuple[Id, ...] = ()
     bring: tuple[Names, ...] = ()
+    #: Application forms the form issuer prints for it (templates in the site's ``forms/`` folder).
+    forms: tuple[Id, ...] = ()
 
 
 class Question(Strict):
