@@ -53,3 +53,21 @@ def service(site, broker, tmp_path):
     svc.start()
     yield svc
     svc.stop()
+
+
+@pytest.fixture(scope="session")
+def pcsc(tmp_path_factory):
+    """pcscd + vpcd for the whole run (one pcscd per machine); cards are held per test."""
+    from tests.cards import start_pcsc_stack
+
+    stack = start_pcsc_stack(tmp_path_factory.mktemp("pcscd"))
+    yield stack
+    stack.take_away()
+    stack.daemon.stop()
+
+
+@pytest.fixture
+def card_on_reader(pcsc):
+    """``card_on_reader("yamada")`` holds that resident's fresh card; taken away after the test."""
+    yield lambda resident, **kw: pcsc.hold(pcsc.card(resident), **kw)
+    pcsc.take_away()

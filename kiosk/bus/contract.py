@@ -41,6 +41,8 @@ class Verb(StrEnum):
     CLOSE_COUNTER = "close_counter"
     CANCEL = "cancel"
     REPRINT = "reprint"
+    #: Anonymous usage counts for the KPIs (form type and language only, never who).
+    RECORD_FORMS = "record_forms"
 
 
 #: The verbs each role may publish. The ACL is generated from this table and the
@@ -62,7 +64,7 @@ ROLE_VERBS: dict[Role, frozenset[Verb]] = {
         }
     ),
     Role.BOARD: frozenset(),
-    Role.FORMS: frozenset(),
+    Role.FORMS: frozenset({Verb.RECORD_FORMS}),
     Role.REGISTER: frozenset(),
     Role.SERVICE: frozenset(),
 }

@@ -65,6 +65,13 @@ class TransferArgs(Message):
     note: Note | None = None
 
 
+class RecordFormsArgs(Message):
+    """The form issuer printed these forms for one resident: counts only, no personal data."""
+
+    forms: list[Id] = Field(min_length=1, max_length=20)
+    lang: LANGUAGE = "ja"
+
+
 class TicketArgs(Message):
     ticket: TicketId
 
@@ -81,6 +88,7 @@ VERB_ARGS: dict[Verb, type[Message]] = {
     Verb.CLOSE_COUNTER: CounterArgs,
     Verb.CANCEL: TicketArgs,
     Verb.REPRINT: TicketArgs,
+    Verb.RECORD_FORMS: RecordFormsArgs,
 }
 
 
@@ -146,6 +154,13 @@ class CallResult(Message):
     """Result of call_next: the ticket now served, or null when nobody is callable."""
 
     ticket: TicketView | None
+
+
+class RecordResult(Message):
+    """Result of record_forms: today's running total of forms printed."""
+
+    recorded: int
+    forms_today: int
 
 
 class CounterResult(Message):

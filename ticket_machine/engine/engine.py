@@ -35,6 +35,8 @@ from kiosk.bus.schemas import (
     HandoverNote,
     IssueArgs,
     Message,
+    RecordFormsArgs,
+    RecordResult,
     Serving,
     StepView,
     TicketArgs,
@@ -368,6 +370,12 @@ class QueueEngine:
         return Outcome(TicketResult(ticket=self.ticket_view(ticket, ctx.now, token=True)))
 
     # ------------------------------------------------------------ estimates
+    def _do_record_forms(self, args: RecordFormsArgs, ctx: Context, role: Role) -> Outcome:
+        for form in args.forms:
+            key = (form, args.lang)
+            self.state.forms_used[key] = self.state.forms_used.get(key, 0) + 1
+        return Outcome(RecordResult(recorded=len(args.forms), forms_today=sum(self.state.forms_used.values())))
+
     def _in_service_minutes(self, group: str, now: datetime) -> float:
         """Service time still to go at the group's busy counters (at least a tenth each)."""
         left = 0.0

@@ -97,3 +97,5 @@ class DayState:
     groups: dict[str, GroupRuntime] = field(default_factory=dict)
     recent: list[Call] = field(default_factory=list)
     next_number: int = 0
+    #: Forms printed by the form issuers today: (form id, language) → count. Anonymous.
+    forms_used: dict[tuple[str, str], int] = field(default_factory=dict)

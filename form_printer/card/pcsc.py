@@ -1,0 +1,175 @@
+"""The PC/SC adapter: pyscard talking to pcscd (a real reader, or vpcd with the virtual card).
+
+:class:`PcscReader` watches one reader with pyscard's card monitoring and opens a
+:class:`~form_printer.card.protocol.TextInputSupportAP` on the card held there. pyscard errors
+become :class:`~form_printer.card.protocol.CardError` codes the app can explain.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from form_printer.card.protocol import CardError, TextInputSupportAP
+
+log = logging.getLogger(__name__)
+
+# PC/SC return codes (pcsclite.h) that mean the card went away or the reader/service did.
+_CARD_GONE = {0x80100069, 0x8010000C, 0x80100016, 0x80100067, 0x80100068, 0x8010000F}
+_READER_GONE = {0x80100017, 0x8010001D, 0x8010002E, 0x80100009, 0x80100003}
+
+
+def reader_names() -> list[str]:
+    from smartcard.System import readers
+
+    return [str(r) for r in readers()]
+
+
+def _classify(error: Exception) -> CardError:
+    hresult = getattr(error, "hresult", 0) or 0
+    hresult &= 0xFFFFFFFF
+    if hresult in _READER_GONE:
+        return CardError("reader_missing", f"card reader not available ({hresult:#x})")
+    return CardError("card_removed", f"the card was taken away or could not be read ({hresult:#x})")
+
+
+class PcscTransport:
+    """One connection to the card; every failure is a CardError (never an APDU in a message)."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def transmit(self, command: bytes) -> tuple[bytes, int, int]:
+        from smartcard.Exceptions import SmartcardException
+
+        try:
+            data, sw1, sw2 = self.connection.transmit(list(command))
+        except SmartcardException as e:
+            raise _classify(e) from None
+        return bytes(data), sw1, sw2
+
+
+class PcscReader:
+    """The card reader of a form issuer: insert/remove events, and a session on the card held there.
+
+    ``reader`` picks the reader whose name contains it (e.g. "RC-S300", "Virtual PCD 00 00");
+    empty = the first one listed.
+    """
+
+    def __init__(self, reader: str = ""):
+        self.reader = reader
+        self._monitor = None
+        self._observer = None
+        self._connection = None
+        self._lock = threading.Lock()
+
+    def _matches(self, name: str) -> bool:
+        return self.reader in name if self.reader else True
+
+    def find_reader(self):
+        """The pyscard reader object, or CardError(reader_missing)."""
+        from smartcard.Exceptions import SmartcardException
+        from smartcard.System import readers
+
+        try:
+            found = [r for r in readers() if self._matches(str(r))]
+        except SmartcardException as e:
+            raise CardError("reader_missing", f"PC/SC not available: {type(e).__name__}") from None
+        if not found:
+            raise CardError("reader_missing", f"no card reader matching {self.reader!r}")
+        return found[0]
+
+    def start(self, on_inserted: Callable[[], None], on_removed: Callable[[], None]) -> None:
+        """Call back (on pyscard's monitor thread) when a card arrives on or leaves our reader."""
+        from smartcard.CardMonitoring import CardMonitor, CardObserver
+
+        matches = self._matches
+
+        class _Observer(CardObserver):
+            def update(self, observable, actions):
+                added, removed = actions
+                if any(matches(str(c.reader)) for c in removed):
+                    on_removed()
+                if any(matches(str(c.reader)) for c in added):
+                    on_inserted()
+
+        self._monitor = CardMonitor()
+        self._observer = _Observer()
+        self._monitor.addObserver(self._observer)
+
+    def stop(self) -> None:
+        if self._monitor is not None and self._observer is not None:
+            self._monitor.deleteObserver(self._observer)
+        self._monitor = self._observer = None
+        self.close()
+
+    def open(self) -> TextInputSupportAP:
+        """Connect to the card on the reader and select the AP (CardError if it is not a My Number card)."""
+        from smartcard.Exceptions import NoCardException, SmartcardException
+
+        reader = self.find_reader()
+        with self._lock:
+            self._close_locked()
+            connection = reader.createConnection()
+            try:
+                connection.connect()
+            except NoCardException:
+                raise CardError("card_removed", "no card on the reader") from None
+            except SmartcardException as e:
+                raise _classify(e) from None
+            self._connection = connection
+        ap = TextInputSupportAP(PcscTransport(connection))
+        ap.select()
+        return ap
+
+    def close(self) -> None:
+        """Disconnect (the card is powered down: its security state is gone)."""
+        with self._lock:
+            self._close_locked()
+
+    def _close_locked(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            for step in (connection.disconnect, getattr(connection, "release", None)):
+                try:
+                    if step is not None:
+                        step()
+                except Exception:  # noqa: BLE001 - the card may be gone already; nothing to undo
+                    log.debug("closing the card connection: %s failed (card already gone)", step)
+
+
+def wait_for_card(reader: str, timeout: float = 10.0) -> None:
+    """Block until a card is on the reader whose name contains ``reader`` (pcscd's own status change wait)."""
+    from smartcard.CardRequest import CardRequest
+    from smartcard.Exceptions import CardRequestTimeoutException
+
+    found = PcscReader(reader).find_reader()
+    try:
+        CardRequest(readers=[found], timeout=timeout).waitforcard()
+    except CardRequestTimeoutException:
+        raise CardError("card_removed", f"no card on {found} within {timeout:.0f} s") from None
+
+
+def wait_for_no_card(reader: str, timeout: float = 10.0) -> None:
+    """Block until pcscd reports the reader empty (the card taken away has been noticed)."""
+    from smartcard import scard
+
+    name = str(PcscReader(reader).find_reader())
+    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    if hresult != scard.SCARD_S_SUCCESS:
+        raise CardError("reader_missing", f"PC/SC not available ({hresult:#x})")
+    try:
+        states = [(name, scard.SCARD_STATE_UNAWARE)]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            hresult, states = scard.SCardGetStatusChange(context, 500, states)
+            if hresult not in (scard.SCARD_S_SUCCESS, scard.SCARD_E_TIMEOUT):
+                raise CardError("reader_missing", f"PC/SC status failed ({hresult:#x})")
+            if states and states[0][1] & scard.SCARD_STATE_EMPTY:
+                return
+            states = [(n, s & ~scard.SCARD_STATE_CHANGED) for n, s, *_ in states]
+        raise CardError("card_error", f"the card on {name} was not seen leaving within {timeout:.0f} s")
+    finally:
+        scard.SCardReleaseContext(context)

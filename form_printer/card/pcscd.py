@@ -1,0 +1,93 @@
+"""Start a pcscd with the vsmartcard ``vpcd`` reader, for tests and the demo.
+
+pcscd always serves ``/run/pcscd/pcscd.comm`` (1.9.x ignores a custom socket name on the daemon
+side), so one runs per machine: if one is running already we say so rather than fight it. It
+runs with the default log level: never ``-a``/``-d``, which log every APDU, the PIN in clear.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PID_FILE = Path("/run/pcscd/pcscd.pid")
+VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
+READER_NAME = "Virtual PCD"
+
+
+class PcscdUnavailable(RuntimeError):
+    pass
+
+
+def vpcd_installed() -> bool:
+    return shutil.which("pcscd") is not None and VPCD_DRIVER.exists()
+
+
+def running_pcscd() -> int | None:
+    """The pid of a live pcscd, if any."""
+    try:
+        pid = int(PID_FILE.read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+@dataclass
+class Pcscd:
+    process: subprocess.Popen
+    port: int
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_pcscd(workdir: Path, port: int, timeout: float = 15.0) -> Pcscd:
+    """pcscd in the foreground with only the vpcd reader configured, listening for a card on ``port``."""
+    if not vpcd_installed():
+        raise PcscdUnavailable("pcscd and vsmartcard-vpcd are not installed (Debian: pcscd vsmartcard-vpcd)")
+    if running_pcscd() is not None:
+        raise PcscdUnavailable(f"a pcscd is already running (pid {running_pcscd()}); stop it first")
+    conf = workdir / "reader.conf.d"
+    conf.mkdir(parents=True, exist_ok=True)
+    (conf / "vpcd").write_text(
+        f'FRIENDLYNAME "{READER_NAME}"\nDEVICENAME /dev/null:{port:#x}\nLIBPATH {VPCD_DRIVER}\nCHANNELID {port:#x}\n'
+    )
+    log = workdir / "pcscd.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            ["pcscd", "--foreground", "--config", str(conf)],
+            stdout=out,
+            stderr=out,
+        )
+    daemon = Pcscd(process, port, log)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready = _has_reader()
+        if process.poll() is not None:
+            raise PcscdUnavailable(f"pcscd exited ({process.returncode}): {log.read_text(errors='replace')[-500:]}")
+        if ready:
+            return daemon
+        time.sleep(0.05)
+    daemon.stop()
+    raise PcscdUnavailable(f"pcscd did not list the vpcd reader within {timeout:.0f} s")
+
+
+def _has_reader() -> bool:
+    from form_printer.card.pcsc import reader_names
+
+    try:
+        return any(READER_NAME in name for name in reader_names())
+    except Exception:  # noqa: BLE001 - not up yet
+        return False
