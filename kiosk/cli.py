@@ -4,8 +4,9 @@
     madoguchi service     run the queue service
     madoguchi demo        broker + service + printer simulator + kiosk, call panel and board windows
     madoguchi check-site  validate a site file and say what is wrong, with line numbers
-    madoguchi kiosk ROLE  run an appliance app (ticket, panel, board) from its device file
+    madoguchi kiosk ROLE  run an appliance app (ticket, panel, board, forms) from its device file
     madoguchi hash-pin    hash a staff PIN for a device file (reads the PIN from stdin)
+    madoguchi preentry    the form issuer's pre-entry QR codes: new-key, make, verify
 
 Everything a process writes (broker config, device passwords, the journal) goes
 under the state directory (``--state``, default ``./var``).
@@ -68,14 +69,17 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("check-site", help="validate a site file")
     p.add_argument("site", type=Path)
 
-    p = sub.add_parser("kiosk", help="run an appliance app: ticket kiosk, call panel or call board")
-    p.add_argument("role", choices=["ticket", "panel", "board"])
+    p = sub.add_parser("kiosk", help="run an appliance app: ticket kiosk, call panel, call board or form issuer")
+    p.add_argument("role", choices=["ticket", "panel", "board", "forms"])
     p.add_argument("--config", type=Path, required=True, help="the device file (device.toml)")
     p.add_argument("--counter", help="call panel: the counter to operate")
     p.add_argument("--windowed", action="store_true", help="a window instead of full screen")
     p.add_argument("-v", "--verbose", action="store_true")
 
     sub.add_parser("hash-pin", help="hash a staff PIN (read from stdin) for a device file's concierge_pin")
+
+    p = sub.add_parser("preentry", help="pre-entry QR codes for the form issuer (new-key, make, verify)")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of python -m form_printer.preentry")
 
     args = parser.parse_args(argv)
     quiet = args.command == "demo"  # the demo narrates; its processes log to files
@@ -88,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return 2
+
+
+def cmd_preentry(args) -> int:
+    from form_printer.preentry import main as preentry_main
+
+    return preentry_main(args.rest)
 
 
 def cmd_check_site(args) -> int:
@@ -179,6 +189,7 @@ COMMANDS = {
     "check-site": cmd_check_site,
     "kiosk": cmd_kiosk,
     "hash-pin": cmd_hash_pin,
+    "preentry": cmd_preentry,
 }
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from form_printer.card.apdu import Status, StatusWord
 from form_printer.card.basic4 import Basic4Error, BasicFour, encode_basic4, parse_basic4
 from form_printer.card.pcsc import PcscReader
 from form_printer.card.protocol import CardError, mask_my_number
-from form_printer.card.virtual import SimulatedReader, VirtualMyNumberCard, load_residents
+from form_printer.card.virtual import SimulatedReader, VirtualMyNumberCard, VpcdCard, load_residents
 from tests.cards import READER
 
 RESIDENTS = load_residents()
@@ -171,6 +171,27 @@ def test_card_lost_in_the_middle_of_a_command():
         ap.read_basic4()
     assert e.value.code == "card_removed"
     assert reader.card is None
+
+
+def test_simulated_reader_serves_a_card_holder_over_the_vpcd_protocol():
+    """The demo without pcscd: the card window's VpcdCard talks to the in-process reader."""
+    reader = SimulatedReader(port=0)
+    arrived, left = threading.Event(), threading.Event()
+    reader.start(arrived.set, left.set)
+    holder = VpcdCard(VirtualMyNumberCard(RESIDENTS["foreign"]), port=reader.port)
+    try:
+        holder.insert()
+        assert arrived.wait(5)
+        ap = reader.open()
+        ap.verify("1234")
+        assert ap.read_basic4().name == "GARCIA LOPEZ MARIA FERNANDA"
+        holder.remove()
+        assert left.wait(5)
+        with pytest.raises(CardError):
+            reader.open()
+    finally:
+        holder.remove()
+        reader.stop()
 
 
 def test_some_other_card_is_not_a_my_number_card():

@@ -19,19 +19,11 @@ from kiosk.pin import hash_pin
 from kiosk.printing.simulator import EscposSimulator
 from tests.conftest import EXAMPLE_SITE
 from tests.harness import ROOT, free_port, start_broker, start_service_process
-from ticket_machine.local import start_xvfb, stop_process, wait_healthy
+from ticket_machine.local import stop_process, wait_healthy
 
 pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb (scripts/install)")
 STATUS_URL = "https://sakura.example.jp/t/{token}"
-SIZES = {"ticket": (1280, 800), "panel": (1024, 600), "board": (1280, 720)}
-
-
-@pytest.fixture(scope="module")
-def display():
-    proc, name = start_xvfb()
-    yield name
-    proc.kill()
-    proc.wait()
+SIZES = {"ticket": (1280, 800), "panel": (1024, 600), "board": (1280, 720), "forms": (1280, 800)}
 
 
 class Stack:
@@ -59,8 +51,10 @@ class Stack:
         cmd = [sys.executable, "-m", "tests.ui.driver", role, str(config), scenario, str(result)]
         cmd += [f"{k}={v}" for k, v in params.items()]
         env = dict(os.environ, DISPLAY=self.display, SDL_AUDIODRIVER="dummy")
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
-        return Run(proc, result) if not wait else Run(proc, result).result()
+        log = self.state / f"{device}-{scenario}.log"  # the app's own log (INFO), kept with the state
+        with log.open("wb") as err:
+            proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stderr=err)
+        return Run(proc, result, log) if not wait else Run(proc, result, log).result()
 
     def stop(self) -> None:
         self.printer.stop()
@@ -70,11 +64,12 @@ class Stack:
 
 
 class Run:
-    def __init__(self, proc: subprocess.Popen, path: Path) -> None:
-        self.proc, self.path = proc, path
+    def __init__(self, proc: subprocess.Popen, path: Path, log: Path) -> None:
+        self.proc, self.path, self.log = proc, path, log
 
     def result(self, timeout: float = 120) -> dict:
-        _out, err = self.proc.communicate(timeout=timeout)
+        self.proc.wait(timeout=timeout)
+        err = self.log.read_text(errors="replace")
         assert self.path.exists(), f"the app died without a result:\n{err[-3000:]}"
         result = json.loads(self.path.read_text())
         assert result["ok"], result["error"]

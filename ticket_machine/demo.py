@@ -2,18 +2,22 @@
 
 Starts Mosquitto from the project's generated config, the queue service as its own
 process and the ESC/POS printer simulator, then opens the ticket kiosk, a call panel
-with a counter picker and the call board as windows: issue a ticket, call it, watch the
-board. Printed tickets are saved as PNGs. ``--narrate`` instead walks three residents
-through the office in the terminal, on the same processes (no display needed).
+with a counter picker, the call board and the form issuer as windows (with a small card
+window that holds a test resident's virtual My Number card on the reader): issue a ticket,
+call it, watch the board, print forms. Tickets are saved as PNGs, forms as PDFs.
+``--narrate`` instead walks three residents through the office in the terminal, on the same
+processes (no display needed).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.bus.client import Bus, CommandFailed
@@ -24,6 +28,7 @@ from kiosk.ui.run import has_display
 from ticket_machine.local import (
     LocalBroker,
     StackError,
+    free_port,
     start_broker,
     start_service_process,
     stop_process,
@@ -94,14 +99,29 @@ def run_apps(args, broker: LocalBroker, state: Path) -> int:
         "panel": broker.device_file("panel-demo", args.site, screen={**windows, "width": 1024, "height": 600}),
         "board": broker.device_file("board-1f", args.site, screen={**windows, "width": 1280, "height": 720}),
     }
+    cards = CardPath.choose(state)
+    forms_out = state / "forms-printed"
+    configs["forms"] = broker.device_file(
+        "forms-1f",
+        args.site,
+        form_printer=f"pdf:{forms_out}",
+        card_reader=cards.reader,
+        preentry_key=str(demo_preentry_key(site_of(args), state)),
+        screen={**windows, "width": 1280, "height": 800},
+    )
     apps = []
     try:
         for role, config in configs.items():
             log = open(state / f"{role}.log", "ab")  # noqa: SIM115 - lives as long as the app
             cmd = [sys.executable, "-m", "kiosk.cli", "kiosk", role, "--config", str(config), "--windowed"]
             apps.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT))
+        holder_log = open(state / "card-holder.log", "ab")  # noqa: SIM115 - lives as long as the window
+        holder = [sys.executable, "-m", "form_printer.card.holder", "--port", str(cards.port)]
+        apps.append(subprocess.Popen(holder, stdout=holder_log, stderr=subprocess.STDOUT))
         say("demo", "ticket kiosk, call panel (pick a counter, open it, call next) and call board are opening")
         say("demo", f"kiosk staff mode PIN: {DEMO_PIN}. Close any window or press Ctrl-C to stop.")
+        say("forms", f"form issuer: {cards.how}; hold a card from the small card window (PIN 1234)")
+        say("forms", f"printed forms go to {forms_out} as PDF")
         while all(app.poll() is None for app in apps):
             time.sleep(0.5)
         return 0
@@ -111,6 +131,65 @@ def run_apps(args, broker: LocalBroker, state: Path) -> int:
         for app in apps:
             stop_process(app)
         printer.stop()
+        cards.stop()
+
+
+def site_of(args) -> Site:
+    return load_site(args.site)
+
+
+def demo_preentry_key(site: Site, state: Path) -> Path:
+    """A pre-entry key for the demo (0600), and a sample QR of pre-entered answers next to it."""
+    from datetime import datetime, timedelta
+
+    from form_printer.preentry import make_payload, new_key, qr_image
+
+    path = state / "secrets" / "preentry.key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(new_key() + "\n")
+    now = datetime.now(site.zone)
+    fields = {
+        "move_date": now.date().isoformat(),
+        "previous_address": "大阪府大阪市北区梅田一丁目1番1号",
+        "phone": "03-1234-5678",
+    }
+    payload = make_payload(fields, bytes.fromhex(path.read_text().strip()), site.site.id, now + timedelta(days=7), now)
+    qr_image(payload).save(state / "preentry-sample.png")
+    (state / "preentry-sample.txt").write_text(payload + "\n")
+    return path
+
+
+@dataclass
+class CardPath:
+    """Where the demo's virtual card goes: pcscd's vpcd reader when possible, else the in-process reader."""
+
+    reader: str
+    port: int
+    how: str
+    daemon: object = None
+
+    @classmethod
+    def choose(cls, state: Path) -> CardPath:
+        from form_printer.card.pcscd import PcscdUnavailable, running_pcscd, start_pcscd, vpcd_installed
+        from form_printer.card.virtual import VPCD_PORT
+
+        if vpcd_installed():
+            if running_pcscd() is not None:
+                return cls("Virtual PCD 00 00", VPCD_PORT, "the running pcscd with vsmartcard-vpcd (real PC/SC path)")
+            if os.geteuid() == 0:
+                try:
+                    daemon = start_pcscd(state / "pcscd", VPCD_PORT)
+                    return cls("Virtual PCD 00 00", VPCD_PORT, "pcscd + vsmartcard-vpcd (real PC/SC path)", daemon)
+                except PcscdUnavailable as exc:
+                    say("forms", f"pcscd could not start ({exc}); using the in-process card reader")
+        port = free_port()
+        return cls(f"simulated:{port}", port, "in-process simulated card reader (install pcscd + vsmartcard-vpcd)")
+
+    def stop(self) -> None:
+        if self.daemon is not None:
+            self.daemon.stop()
 
 
 def say(who: str, text: str) -> None:

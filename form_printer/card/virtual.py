@@ -159,32 +159,51 @@ class VirtualMyNumberCard:
 class SimulatedReader:
     """An in-process card reader with the same interface as :class:`~form_printer.card.pcsc.PcscReader`.
 
-    The demo falls back to it when pcscd is not installed; ``hold``/``take_away`` stand in for a hand.
-    ``remove_after`` takes the card away after that many APDUs (pulled mid-read).
+    ``hold``/``take_away`` stand in for a hand (tests). With a ``port`` it also plays the vpcd
+    driver's part of the vpcd protocol: a card holder (:class:`VpcdCard`, the demo's card window)
+    connects to it exactly as it would to pcscd's vpcd, so the demo works without pcscd.
+    ``remove_after`` takes the card away after that many APDUs (lost in the middle of a command).
     """
 
-    def __init__(self) -> None:
-        self.card: VirtualMyNumberCard | None = None
+    def __init__(self, port: int | None = None) -> None:
+        self.card: VirtualMyNumberCard | _RemoteCard | None = None
         self.remove_after: int | None = None
         self._on_inserted: Callable[[], None] | None = None
         self._on_removed: Callable[[], None] | None = None
+        self._lock = threading.RLock()
+        self._server: socket.socket | None = None
+        if port is not None:
+            self._server = socket.create_server(("127.0.0.1", port), reuse_port=False)
+            threading.Thread(target=self._accept, name="simulated-reader", daemon=True).start()
+
+    @property
+    def port(self) -> int | None:
+        return self._server.getsockname()[1] if self._server else None
 
     def start(self, on_inserted: Callable[[], None], on_removed: Callable[[], None]) -> None:
         self._on_inserted, self._on_removed = on_inserted, on_removed
 
     def stop(self) -> None:
         self._on_inserted = self._on_removed = None
-
-    def hold(self, card: VirtualMyNumberCard) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
         self.take_away()
-        self.card = card
+
+    def hold(self, card) -> None:
+        self.take_away()
+        with self._lock:
+            self.card = card
         if self._on_inserted:
             self._on_inserted()
 
     def take_away(self) -> None:
-        card, self.card = self.card, None
+        with self._lock:
+            card, self.card = self.card, None
         if card is not None:
             card.reset()
+            if isinstance(card, _RemoteCard):
+                card.close()
             if self._on_removed:
                 self._on_removed()
 
@@ -195,22 +214,85 @@ class SimulatedReader:
                 self.take_away()
             else:
                 self.remove_after -= 1
-        if self.card is None:
+        with self._lock:
+            card = self.card
+            if card is None:
+                raise CardError("card_removed", "the card was taken away")
+            try:
+                answer = card.process(command)
+            except OSError:
+                answer = b""
+        if len(answer) < 2:
+            self.take_away()
             raise CardError("card_removed", "the card was taken away")
-        answer = self.card.process(command)
         return answer[:-2], answer[-2], answer[-1]
 
     def open(self) -> TextInputSupportAP:
-        if self.card is None:
-            raise CardError("card_removed", "no card on the reader")
-        self.card.reset()
+        with self._lock:
+            if self.card is None:
+                raise CardError("card_removed", "no card on the reader")
+            self.card.reset()
         ap = TextInputSupportAP(self)
         ap.select()
         return ap
 
     def close(self) -> None:
-        if self.card is not None:
-            self.card.reset()
+        with self._lock:
+            if self.card is not None:
+                self.card.reset()
+
+    # the vpcd side, for a card holder in another process
+    def _accept(self) -> None:
+        while self._server is not None:
+            try:
+                sock, _ = self._server.accept()
+            except OSError:
+                return
+            remote = _RemoteCard(sock)
+            if remote.alive():
+                self.hold(remote)
+                threading.Thread(target=self._watch, args=(remote,), daemon=True).start()
+            else:
+                remote.close()
+
+    def _watch(self, remote: _RemoteCard) -> None:
+        """Like vpcd's presence poll: ask for the ATR now and then; no answer = taken away."""
+        while self.card is remote:
+            time.sleep(0.2)
+            with self._lock:
+                if self.card is not remote:
+                    return
+                alive = remote.alive()
+            if not alive:
+                if self.card is remote:
+                    self.take_away()
+                return
+
+
+class _RemoteCard:
+    """A card held by a :class:`VpcdCard` in another process, reached over the vpcd protocol."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        sock.settimeout(5.0)  # a holder that stops answering is a card taken away
+        self.sock = sock
+
+    def alive(self) -> bool:
+        try:
+            _send_message(self.sock, bytes([_CTRL_ATR]))
+            return bool(_recv_message(self.sock))
+        except OSError:
+            return False
+
+    def process(self, command: bytes) -> bytes:
+        _send_message(self.sock, command)
+        return _recv_message(self.sock) or b""
+
+    def reset(self) -> None:
+        with contextlib.suppress(OSError):
+            _send_message(self.sock, bytes([_CTRL_RESET]))
+
+    def close(self) -> None:
+        _close(self.sock)
 
 
 class VpcdCard:

@@ -51,6 +51,13 @@ class DeviceConfig(Strict):
     floors: tuple[int, ...] = ()
     #: Play the chime on every call (boards).
     chime: bool = True
+    #: Form issuer: the A4 printer, ``cups:QUEUE``, ``cups://host:631/QUEUE``, or ``pdf:/folder`` (demo, tests).
+    form_printer: str | None = None
+    #: Form issuer: the PC/SC reader whose name contains this ("" = the first one);
+    #: ``simulated`` = an in-process virtual card (demo without pcscd).
+    card_reader: str = ""
+    #: Form issuer: the site's pre-entry key file (hex, mode 0600), shared with the city's web form.
+    preentry_key: Path | None = None
 
     @field_validator("status_url")
     @classmethod
@@ -71,4 +78,6 @@ def load_device(path: str | Path) -> DeviceConfig:
     broker = config.broker.model_copy(
         update={"password_file": rel(config.broker.password_file), "cafile": rel(config.broker.cafile)}
     )
-    return config.model_copy(update={"site": rel(config.site), "broker": broker})
+    return config.model_copy(
+        update={"site": rel(config.site), "broker": broker, "preentry_key": rel(config.preentry_key)}
+    )

@@ -18,6 +18,7 @@ APPS = {
     "ticket": ("ticket_machine.kiosk_app.app", "TicketKioskApp"),
     "panel": ("ticket_machine.panel_app.app", "CallPanelApp"),
     "board": ("ticket_machine.board_app.app", "CallBoardApp"),
+    "forms": ("form_printer.app.app", "FormIssuerApp"),
 }
 
 

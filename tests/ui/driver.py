@@ -187,6 +187,9 @@ class UI:
 
 
 def run(role: str, config: str, scenario: str, result_path: str, params: dict[str, str]) -> int:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from kiosk.config.device import load_device
     from kiosk.ui.run import make_app
 

@@ -204,3 +204,118 @@ def ready(app, ui, params):
     ui.result["rss_mb"] = round(int(status["VmRSS"].split()[0]) / 1024, 1)
     ui.result["peak_rss_mb"] = round(int(status["VmHWM"].split()[0]) / 1024, 1)
     ui.result["measured_at"] = time.time()
+
+
+# ----------------------------------------------------------------- form issuer
+def _card(params, resident: str | None):
+    """A test resident's card held on the reader (the vpcd port of the test's pcscd)."""
+    from form_printer.card.virtual import VirtualMyNumberCard, VpcdCard, load_residents
+
+    card = VirtualMyNumberCard(load_residents()[resident] if resident else None)
+    holder = VpcdCard(card, port=int(params["vpcd_port"]))
+    holder.insert()
+    return holder
+
+
+def _pin(ui, digits: str):
+    for digit in digits:
+        yield ui.tap(f"pin-{digit}")
+    yield ui.tap("pin-enter")
+
+
+def _scan(text: str) -> None:
+    """A keyboard-wedge scanner: the QR's text as key presses, then Enter."""
+    from kivy.core.window import Window
+
+    for ch in text:
+        Window.dispatch("on_textinput", ch)
+    Window.dispatch("on_key_down", 13, 36, "\r", [])
+
+
+def forms_move_in(app, ui, params):
+    """Yamada moves in: card, a wrong PIN, the right one, a pre-entry QR, preview, zoom, print."""
+    from pathlib import Path
+
+    yield ui.screen("welcome")
+    yield ui.shot("forms-01-welcome-ja")
+    yield ui.tap("start")
+    yield ui.screen("card")
+    yield ui.shot("forms-02-hold-card")
+    holder = _card(params, "yamada")
+    yield ui.screen("pin")
+    yield ui.shot("forms-03-pin")
+    yield from _pin(ui, "9999")
+    pin = app.sm.get_screen("pin")
+    yield ui.until(lambda: pin.tries_left == 2 and pin.message, "the wrong PIN to be told")
+    yield ui.shot("forms-04-pin-wrong")
+    yield from _pin(ui, "1234")
+    yield ui.screen("choose")
+    yield ui.tap("lang-en")
+    choose = app.sm.get_screen("choose")
+    _scan("]Q1" + Path(params["preentry_file"]).read_text().strip())
+    yield ui.until(lambda: choose.preentry_ok == "ok", "the pre-entry QR to be read")
+    yield ui.tap("event-moving_in")
+    yield ui.frames()
+    yield ui.shot("forms-05-choose-en")
+    ui.result["chosen"] = list(choose.chosen)
+    yield ui.tap("choose-next")
+    yield ui.screen("preview")
+    yield ui.shot("forms-06-preview")
+    yield ui.tap("page-jumin_ido")
+    preview = app.sm.get_screen("preview")
+    yield ui.until(lambda: preview.zoomed, "the zoomed page")
+    yield ui.frames()
+    yield ui.shot("forms-07-zoom")
+    yield ui.tap("zoom-close")
+    yield ui.frames()
+    yield ui.tap("print")
+    printing = app.sm.get_screen("printing")
+    yield ui.until(lambda: printing.state != "printing", "the print job")
+    ui.result["print_state"] = printing.state
+    yield ui.shot("forms-08-printed")
+    yield ui.until(lambda: not app.pending_counts, "the counts to reach the queue service")
+    holder.remove()
+    yield ui.screen("welcome")
+    yield ui.until(lambda: app.issuer.visit.items is None, "the visit to be wiped")
+    ui.result["wiped"] = app.issuer.visit.items is None and not app.issuer.visit.pre
+
+
+def forms_card_problems(app, ui, params):
+    """Last-try warning, a locked card, some other card, a card taken away mid-visit."""
+    yield ui.screen("welcome")
+    yield ui.tap("start")
+    yield ui.screen("card")
+    holder = _card(params, "long_name")
+    yield ui.screen("pin")
+    for _ in range(2):
+        yield from _pin(ui, "0000")
+        yield ui.frames(3)
+    yield ui.screen("warning")  # one try left: nothing is sent until the resident decides
+    yield ui.shot("forms-10-last-try-warning")
+    ui.result["verifies_before_warning"] = sum(1 for c in holder.card.commands if c[:2] == b"\x00\x20" and len(c) > 4)
+    yield ui.tap("warning-continue")
+    yield ui.screen("pin")
+    yield ui.shot("forms-11-pin-last-try")
+    yield from _pin(ui, "0000")
+    card = app.sm.get_screen("card")
+    yield ui.until(lambda: app.sm.current == "card" and card.state == "error", "the locked card message")
+    yield ui.shot("forms-12-locked")
+    ui.result["locked_message"] = card.message
+    holder.remove()
+    yield ui.until(lambda: card.state == "waiting", "the card screen to wait again")
+    holder = _card(params, None)
+    yield ui.until(lambda: card.state == "error", "the not-a-My-Number-card message")
+    ui.result["other_card_message"] = card.message
+    yield ui.shot("forms-13-not-my-number-card")
+    holder.remove()
+    yield ui.until(lambda: card.state == "waiting", "the card screen to wait again")
+    holder = _card(params, "foreign")
+    yield ui.screen("pin")
+    yield from _pin(ui, "1234")
+    yield ui.screen("choose")
+    ui.result["read"] = app.issuer.visit.items is not None
+    holder.remove()  # walks away with the card before printing
+    yield ui.screen("welcome")
+    yield ui.shot("forms-14-card-taken-away")
+    ui.result["notice"] = app.sm.get_screen("welcome").notice
+    yield ui.until(lambda: app.issuer.visit.items is None, "the visit to be wiped")

@@ -1,0 +1,317 @@
+"""The form issuer app: card → PIN → procedures → preview → print, on top of :class:`FormIssuer`.
+
+Card and printer calls block, so they run one at a time on a worker thread; their outcome hops
+back to Kivy's thread. The visit ends, and its data is wiped, when the resident finishes, takes
+the card away mid-visit, stops, or walks away (idle timeout). The bus is used only for anonymous
+counts (``record_forms``): the form issuer keeps working when the queue service is down, so the
+out-of-service cover shows only when this machine cannot do its job (no card reader, no printer).
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from kivy.clock import Clock
+from kivy.core.window import Window
+
+from form_printer.app.screens.card import CardScreen
+from form_printer.app.screens.choose import ChooseScreen
+from form_printer.app.screens.pin import PinScreen
+from form_printer.app.screens.preview import PreviewScreen
+from form_printer.app.screens.printing import PrintingScreen
+from form_printer.app.screens.warning import WarningScreen
+from form_printer.app.screens.welcome import WelcomeScreen
+from form_printer.card.protocol import CardError
+from form_printer.forms.spool import SpoolError
+from form_printer.issuer import FormIssuer, LastTryUnconfirmed
+from form_printer.preentry import PreEntryError
+from form_printer.setup import issuer_for
+from kiosk.bus.client import BusError
+from kiosk.bus.contract import Role
+from kiosk.config.device import DeviceConfig
+from kiosk.config.site import Site
+from kiosk.i18n import N_
+from kiosk.ui.lang import tr
+from kiosk.ui.link import on_main
+from kiosk.ui.shell import KioskShell
+
+log = logging.getLogger(__name__)
+
+#: What the resident reads for each card problem (CardError codes).
+CARD_MESSAGES = {
+    "wrong_pin": N_("Wrong PIN."),
+    "locked": N_("The PIN of this card is locked. Please go to the My Number Card counter with photo ID to unlock it."),
+    "not_mynumber": N_("This is not a My Number Card. Please use your My Number Card."),
+    "card_removed": N_("The card was moved before it could be read. Place it on the reader again."),
+    "reader_missing": N_("The card reader is not working. Please ask a member of staff."),
+    "card_error": N_("The card could not be read. Please ask a member of staff."),
+}
+#: Why a pre-entry QR code was refused (PreEntryError codes).
+PREENTRY_MESSAGES = {
+    "expired": N_("This QR code has expired. Please fill in the web form again, or write the form by hand."),
+    "tampered": N_("This QR code is not valid (it was changed or is from another site)."),
+    "wrong_site": N_("This QR code is not valid (it was changed or is from another site)."),
+    "malformed": N_("This is not a QR code from the city's web form."),
+    "no_key": N_("This machine cannot read pre-entry QR codes. Please ask a member of staff."),
+}
+#: After the forms are printed, back to the welcome screen by itself.
+DONE_SECONDS = 45
+#: Screens where the resident's data is on screen or in use: taking the card away ends the visit.
+VISIT_SCREENS = ("pin", "warning", "choose", "preview")
+
+
+class FormIssuerApp(KioskShell):
+    role = Role.FORMS
+    home_screen = "welcome"
+
+    def __init__(self, device: DeviceConfig, site: Site, **kw) -> None:
+        super().__init__(device, site, **kw)
+        self.issuer: FormIssuer = issuer_for(device, site, on_printed=self._printed_counts)
+        self.reader_ok = True
+        self.confirmed_last_try = False
+        self._work = ThreadPoolExecutor(max_workers=1, thread_name_prefix="card-printer")
+        self._scan = ""
+        #: Anonymous counts not yet acknowledged by the queue service (sent again when it is back).
+        self.pending_counts: list[dict] = []
+        self._done_event = None
+
+    def make_screens(self):
+        self.title_text = tr._("Application forms")
+        tr.bind(lang=lambda *_: setattr(self, "title_text", tr._("Application forms")))
+        self.issuer.reader.start(lambda: on_main(self.card_arrived), lambda: on_main(self.card_left))
+        Window.bind(on_textinput=self._scanner_text, on_key_down=self._scanner_key)
+        return [
+            WelcomeScreen(),
+            CardScreen(),
+            PinScreen(),
+            WarningScreen(),
+            ChooseScreen(),
+            PreviewScreen(),
+            PrintingScreen(),
+        ]
+
+    def _update_service(self, *_a) -> None:
+        """In service = able to read cards and print; the queue service is not needed for that."""
+        self.in_service = self.reader_ok
+        if self.link is not None and self.link.broker_up and self.link.service_up:
+            self._send_counts()
+
+    def _run(self, work, done, failed) -> None:
+        """``work()`` on the worker thread; ``done(result)`` or ``failed(exception)`` on Kivy's."""
+
+        def job() -> None:
+            try:
+                result = work()
+            except Exception as exc:  # noqa: BLE001 - every failure is shown, none kills the kiosk
+                on_main(failed, exc)
+            else:
+                on_main(done, result)
+
+        self._work.submit(job)
+
+    def screen(self, name: str):
+        return self.sm.get_screen(name)
+
+    # ------------------------------------------------------------ the card
+    def start_visit(self) -> None:
+        self.screen("welcome").notice = ""
+        self.screen("card").state = "waiting"
+        self.goto("card")
+        self._open_card(quiet=True)  # a card already on the reader
+
+    def card_arrived(self) -> None:
+        if self.sm.current in ("welcome", "card"):
+            self.screen("welcome").notice = ""
+            self.goto("card")
+            self._open_card(quiet=False)
+
+    def _open_card(self, quiet: bool) -> None:
+        card = self.screen("card")
+        card.state = "reading"
+        self.confirmed_last_try = False
+
+        def failed(exc: Exception) -> None:
+            if quiet and isinstance(exc, CardError) and exc.code == "card_removed":
+                card.state = "waiting"  # nothing there yet: wait for the card event
+                return
+            self._card_problem(exc)
+
+        self._run(self.issuer.open_card, self._card_opened, failed)
+
+    def _card_opened(self, tries: int) -> None:
+        if self.sm.current != "card":
+            return
+        pin = self.screen("pin")
+        pin.tries_left = tries
+        pin.message = ""
+        self.goto("warning" if tries == 1 else "pin")
+
+    def _card_problem(self, exc: Exception) -> None:
+        if isinstance(exc, CardError):
+            code = exc.code
+        else:
+            log.exception("card: unexpected failure", exc_info=exc)
+            code = "card_error"
+        self.reader_ok = code != "reader_missing"
+        self._update_service()
+        self.issuer.end(f"card {code}")
+        card = self.screen("card")
+        card.state = "error"
+        card.message = tr._(CARD_MESSAGES[code])
+        self.goto("card")
+
+    def card_left(self) -> None:
+        current = self.sm.current
+        if current in VISIT_SCREENS:
+            self.end_visit("card_removed")
+            self.screen("welcome").notice = tr._(
+                "The card was taken away, so your visit has ended and nothing was kept."
+            )
+        elif current == "printing" and self.screen("printing").state == "done":
+            self.end_visit("finished")
+        elif current == "card" and self.screen("card").state == "error":
+            self.screen("card").state = "waiting"
+
+    def confirm_last_try(self) -> None:
+        self.confirmed_last_try = True
+        self.screen("pin").message = tr._("Last try: please check your PIN carefully.")
+        self.goto("pin")
+
+    def pin_entered(self, pin: str) -> None:
+        screen = self.screen("pin")
+        screen.busy = "verifying"
+        screen.message = ""
+        confirmed = self.confirmed_last_try
+
+        def done(_items) -> None:
+            screen.busy = ""
+            self.screen("choose").clear()
+            self.goto("choose")
+
+        def failed(exc: Exception) -> None:
+            screen.busy = ""
+            if isinstance(exc, LastTryUnconfirmed):
+                self.goto("warning")
+            elif isinstance(exc, CardError) and exc.code == "wrong_pin":
+                screen.tries_left = exc.tries_left or 0
+                screen.message = tr._("Wrong PIN. Tries left: {n}").format(n=exc.tries_left)
+                self.confirmed_last_try = False
+                if exc.tries_left == 1:
+                    self.goto("warning")
+            else:
+                self._card_problem(exc)
+
+        self._run(lambda: self.issuer.enter_pin(pin, confirmed_last_try=confirmed), done, failed)
+
+    # ------------------------------------------------------------ pre-entry QR (keyboard-wedge scanner)
+    def _scanner_text(self, _window, text: str) -> None:
+        if self.sm.current == "choose":
+            self._scan += text
+
+    def _scanner_key(self, _window, key: int, *_a) -> bool:
+        if key in (13, 271) and self._scan:  # Enter / keypad Enter ends a scan
+            text, self._scan = self._scan, ""
+            self.scanned(text)
+            return True
+        return False
+
+    def scanned(self, text: str) -> None:
+        choose = self.screen("choose")
+        try:
+            fields = self.issuer.scan_preentry(text)
+        except PreEntryError as e:
+            choose.preentry_ok = "bad"
+            choose.preentry = tr._(PREENTRY_MESSAGES.get(e.code, PREENTRY_MESSAGES["malformed"]))
+            return
+        choose.preentry_ok = "ok"
+        choose.preentry = tr._("Read {n} answers from your web form. They will be printed on your forms.").format(
+            n=len(fields)
+        )
+
+    # ------------------------------------------------------------ forms
+    def prepare_forms(self, procedures: list[str]) -> None:
+        choose = self.screen("choose")
+        choose.message = ""
+
+        def done(forms) -> None:
+            self.screen("preview").show(forms)
+            self.goto("preview")
+
+        def failed(exc: Exception) -> None:
+            log.exception("rendering the forms failed", exc_info=exc)
+            choose.message = tr._("The forms could not be prepared. Please ask a member of staff.")
+
+        self._run(lambda: self.issuer.prepare(list(procedures)), done, failed)
+
+    def print_forms(self) -> None:
+        printing = self.screen("printing")
+        printing.state = "printing"
+        self.goto("printing")
+
+        def done(_job) -> None:
+            printing.state = "done"
+            self._done_event = Clock.schedule_once(lambda _dt: self._auto_finish(), DONE_SECONDS)
+
+        def failed(exc: Exception) -> None:
+            if isinstance(exc, SpoolError):
+                log.warning("print job refused: %s", exc)
+            else:
+                log.exception("printing failed", exc_info=exc)
+            printing.state = "failed"
+            printing.message = tr._("The printer is not available. Try again, or ask a member of staff.")
+
+        self._run(self.issuer.print_forms, done, failed)
+
+    def _auto_finish(self) -> None:
+        if self.sm.current == "printing" and self.screen("printing").state == "done":
+            self.end_visit("finished")
+
+    # ------------------------------------------------------------ counts for the KPIs
+    def _printed_counts(self, form_ids: list[str]) -> None:
+        on_main(self._queue_count, {"forms": list(form_ids), "lang": tr.lang})
+
+    def _queue_count(self, args: dict) -> None:
+        self.pending_counts.append(args)
+        self._send_counts()
+
+    def _send_counts(self) -> None:
+        if self.link is None or not self.pending_counts:
+            return
+        args = self.pending_counts[0]
+
+        def ok(_result) -> None:
+            if self.pending_counts and self.pending_counts[0] is args:
+                self.pending_counts.pop(0)
+                self._send_counts()
+
+        def failed(exc: BusError) -> None:
+            log.info("form counts kept for later (%s)", exc.code)
+
+        self.link.request("record_forms", args, ok, failed)
+
+    # ------------------------------------------------------------ the end of a visit
+    def end_visit(self, why: str) -> None:
+        if self._done_event is not None:
+            self._done_event.cancel()
+            self._done_event = None
+        self.confirmed_last_try = False
+        self._scan = ""
+        self.screen("preview").forget()
+        self.screen("choose").clear()
+        self.screen("pin").message = ""
+        self._run(lambda: self.issuer.end(why), lambda _r: None, lambda exc: log.error("wipe failed: %r", exc))
+        self.goto("welcome")
+
+    def needs_reset(self) -> bool:
+        return self.issuer.visit.items is not None
+
+    def on_idle(self) -> None:
+        self.end_visit("idle")
+        super().on_idle()
+
+    def on_stop(self) -> None:
+        self.issuer.reader.stop()
+        self.issuer.end("stopped")
+        self._work.shutdown(wait=False, cancel_futures=True)
+        super().on_stop()

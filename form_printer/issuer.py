@@ -1,0 +1,198 @@
+"""One resident's visit at the form issuer, without Kivy: card → PIN → procedures → forms → print.
+
+The app drives a :class:`FormIssuer` from a worker thread (card and printer calls block) and
+shows what it says. Everything personal lives in :class:`Visit` and nowhere else: the card's 4
+items, the pre-entered fields, the rendered pages, the PDF. :meth:`FormIssuer.end` wipes it
+when the visit ends for any reason (finished, card taken away, idle, error). Nothing personal
+is logged: log lines name form ids, counts and error codes only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Protocol
+
+from form_printer.card.basic4 import BasicFour
+from form_printer.card.protocol import CardError, TextInputSupportAP
+from form_printer.forms.fill import FormInputs
+from form_printer.forms.model import FormTemplate
+from form_printer.forms.render import RenderedForm, forms_pdf, render_form
+from form_printer.forms.spool import FormSpool
+from form_printer.preentry import PreEntryError, read_payload
+from kiosk.config.site import Site
+
+log = logging.getLogger(__name__)
+
+
+class CardReaderPort(Protocol):
+    """What the issuer needs of a card reader (PC/SC or the in-process simulation)."""
+
+    def start(self, on_inserted: Callable[[], None], on_removed: Callable[[], None]) -> None: ...
+    def stop(self) -> None: ...
+    def open(self) -> TextInputSupportAP: ...
+    def close(self) -> None: ...
+
+
+class LastTryUnconfirmed(Exception):
+    """One PIN try is left: a wrong PIN now locks the card, so the resident must confirm first."""
+
+
+@dataclass
+class Visit:
+    """The resident's session: in memory only, wiped at the end."""
+
+    tries_left: int | None = None
+    items: BasicFour | None = None
+    pre: dict[str, str] = field(default_factory=dict)
+    procedures: list[str] = field(default_factory=list)
+    rendered: list[RenderedForm] = field(default_factory=list)
+    apdus: int = 0
+
+    def wipe(self) -> None:
+        if self.items is not None:
+            self.items.wipe()
+        self.items = None
+        for key in list(self.pre):
+            self.pre[key] = ""
+        self.pre.clear()
+        for form in self.rendered:
+            form.image.close()
+        self.rendered.clear()
+        self.procedures.clear()
+        self.tries_left = None
+
+
+class FormIssuer:
+    def __init__(
+        self,
+        site: Site,
+        templates: dict[str, FormTemplate],
+        reader: CardReaderPort,
+        spool: FormSpool,
+        preentry_key: bytes | None = None,
+        on_printed: Callable[[list[str]], None] | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.site = site
+        self.templates = templates
+        self.reader = reader
+        self.spool = spool
+        self.preentry_key = preentry_key
+        self.on_printed = on_printed
+        self.clock = clock or (lambda: datetime.now(site.zone))
+        self.visit = Visit()
+        self._ap: TextInputSupportAP | None = None
+
+    # ------------------------------------------------------------ what the site offers
+    def procedures_with_forms(self) -> list[str]:
+        return [p.id for p in self.site.procedures if any(f in self.templates for f in p.forms)]
+
+    def life_events_with_forms(self) -> dict[str, list[str]]:
+        """Life event → its procedures that have forms (all of them pre-ticked; the resident unticks)."""
+        offered = set(self.procedures_with_forms())
+        out = {}
+        for event in self.site.life_events:
+            procedures = [p.id for p in event.procedures if p.id in offered]
+            if procedures:
+                out[event.id] = procedures
+        return out
+
+    def forms_for(self, procedures: list[str]) -> list[tuple[FormTemplate, str]]:
+        """(template, procedure it is printed for), each form once, in the order the procedures come."""
+        seen: set[str] = set()
+        out = []
+        for pid in procedures:
+            for form_id in self.site.procedure_by_id[pid].forms:
+                if form_id in self.templates and form_id not in seen:
+                    seen.add(form_id)
+                    out.append((self.templates[form_id], pid))
+        return out
+
+    # ------------------------------------------------------------ the card
+    def open_card(self) -> int:
+        """Connect to the card just held and read the PIN tries left (no try spent)."""
+        self._close_card()
+        self._ap = self.reader.open()
+        tries = self._ap.pin_tries()
+        self.visit.tries_left = tries
+        if tries == 0:
+            raise CardError("locked", "the PIN is locked", tries_left=0)
+        return tries
+
+    def enter_pin(self, pin: str, confirmed_last_try: bool = False) -> BasicFour:
+        """VERIFY, then read the 4 items and let go of the card. Never sends a PIN on the last try unconfirmed."""
+        if self._ap is None:
+            raise CardError("card_removed", "no card session")
+        if self.visit.tries_left == 1 and not confirmed_last_try:
+            raise LastTryUnconfirmed()
+        try:
+            self._ap.verify(pin)
+        except CardError as e:
+            if e.tries_left is not None:
+                self.visit.tries_left = e.tries_left
+            raise
+        self.visit.tries_left = None
+        items = self._ap.read_basic4()
+        self.visit.apdus = self._ap.apdus
+        self.visit.items = items
+        self._close_card()
+        log.info("card read: %d APDUs", self.visit.apdus)
+        return items
+
+    def _close_card(self) -> None:
+        self._ap = None
+        self.reader.close()
+
+    # ------------------------------------------------------------ pre-entered data
+    def scan_preentry(self, text: str) -> list[str]:
+        """Accept a pre-entry QR; returns the field names it filled. PreEntryError (code) if refused."""
+        if self.preentry_key is None:
+            raise PreEntryError("no_key", "this form issuer has no pre-entry key")
+        entry = read_payload(text, self.preentry_key, self.site.site.id, self.clock())
+        self.visit.pre.update(entry.fields)
+        log.info("pre-entry accepted: %d fields", len(entry.fields))
+        return sorted(entry.fields)
+
+    # ------------------------------------------------------------ forms
+    def prepare(self, procedures: list[str]) -> list[RenderedForm]:
+        """Fill and render the forms of the chosen procedures (the preview shows these pages)."""
+        for form in self.visit.rendered:
+            form.image.close()
+        self.visit.rendered.clear()
+        self.visit.procedures = list(procedures)
+        today: date = self.clock().date()
+        for template, pid in self.forms_for(procedures):
+            inputs = FormInputs(
+                card=self.visit.items,
+                pre=self.visit.pre,
+                kiosk={"procedure": pid, "site_name": self.site.site.names.get("ja")},
+                today=today,
+            )
+            self.visit.rendered.append(render_form(template, inputs))
+        return self.visit.rendered
+
+    def print_forms(self) -> str:
+        """All the prepared forms in ONE print job; the counts (form ids only) go to ``on_printed``."""
+        if not self.visit.rendered:
+            raise ValueError("nothing to print")
+        pdf = forms_pdf(self.visit.rendered)
+        form_ids = [f.form_id for f in self.visit.rendered]
+        try:
+            job = self.spool.submit(pdf, "madoguchi forms")
+        finally:
+            del pdf
+        log.info("print job %s: %d forms (%s)", job, len(form_ids), ", ".join(form_ids))
+        if self.on_printed is not None:
+            self.on_printed(form_ids)
+        return job
+
+    # ------------------------------------------------------------ the end
+    def end(self, why: str) -> None:
+        """The visit is over (finished, card_removed, idle, error): forget everything personal."""
+        self._close_card()
+        self.visit.wipe()
+        self.visit = Visit()
+        log.info("visit ended: %s; data wiped", why)
