@@ -151,7 +151,8 @@ class FormIssuer:
         """Accept a pre-entry QR; returns the field names it filled. PreEntryError (code) if refused."""
         if self.preentry_key is None:
             raise PreEntryError("no_key", "this form issuer has no pre-entry key")
-        entry = read_payload(text, self.preentry_key, self.site.site.id, self.clock())
+        known = set().union(*(t.pre_keys() for t in self.templates.values()))
+        entry = read_payload(text, self.preentry_key, self.site.site.id, self.clock(), known=known)
         self.visit.pre.update(entry.fields)
         log.info("pre-entry accepted: %d fields", len(entry.fields))
         return sorted(entry.fields)

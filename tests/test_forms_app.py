@@ -33,9 +33,9 @@ SECRETS = [
     YAMADA.birth,
     "1985-04-12",
     "昭和60年4月12日",
-    "大阪府大阪市北区梅田",  # the pre-entered previous address
+    "さくら区梅田一丁目",  # the pre-entered new address
 ]
-PRE_FIELDS = {"previous_address": "大阪府大阪市北区梅田一丁目1番1号", "phone": "090-1111-2222"}
+PRE_FIELDS = {"new_address": "東京都さくら区梅田一丁目1番1号", "phone": "090-1111-2222"}
 
 
 class Spy:
@@ -83,7 +83,9 @@ def forms_stack(site, tmp_path, display, pcsc):
     key.touch(mode=0o600)
     key.write_text(new_key() + "\n")
     now = datetime.now(site.zone)
-    payload = make_payload(PRE_FIELDS, bytes.fromhex(key.read_text().strip()), site.site.id, now + timedelta(days=3), now)
+    payload = make_payload(
+        PRE_FIELDS, bytes.fromhex(key.read_text().strip()), site.site.id, now + timedelta(days=3), now
+    )
     (tmp_path / "preentry.txt").write_text(payload)
     running.forms_settings = {
         "form_printer": f"pdf:{tmp_path / 'paper'}",
@@ -118,7 +120,12 @@ def test_move_in_forms_printed_from_the_card_and_nothing_personal_kept(site, for
         settings=stack.forms_settings,
     )
     assert result["print_state"] == "done" and result["wiped"]
-    assert result["chosen"] == ["tennyu", "inkan_toroku", "kokuho_kanyu", "jidou_teate"]  # move-in procedures with forms
+    assert result["chosen"] == [
+        "tennyu",
+        "inkan_toroku",
+        "kokuho_kanyu",
+        "jidou_teate",
+    ]  # move-in procedures with forms
     # one job, all the forms: 住民異動届, 印鑑登録申請書, 国保 資格取得届, 児童手当 認定請求書 as one 4-page A4 PDF
     pdfs = list((stack.state / "paper").glob("*.pdf"))
     assert len(pdfs) == 1
@@ -126,7 +133,9 @@ def test_move_in_forms_printed_from_the_card_and_nothing_personal_kept(site, for
     # the counts reached the queue service's journal: form ids and the language, nothing else
     with sqlite3.connect(stack.state / "queue.sqlite") as db:
         rows = db.execute("SELECT args FROM journal WHERE verb = 'record_forms'").fetchall()
-    assert [json.loads(r[0]) for r in rows] == [{"forms": ["jumin_ido", "inkan_toroku", "kokuho_shikaku", "jidou_teate"], "lang": "en"}]
+    assert [json.loads(r[0]) for r in rows] == [
+        {"forms": ["jumin_ido", "inkan_toroku", "kokuho_shikaku", "jidou_teate"], "lang": "en"}
+    ]
     # privacy: the state folder (journal, logs, broker data), the pcscd log and the bus carry none of it
     assert _scan_for_secrets(stack.state, skip=stack.state / "paper") == []
     assert [s for s in SECRETS if s.encode() in pcsc.daemon.log.read_bytes()] == []

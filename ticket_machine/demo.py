@@ -152,7 +152,7 @@ def demo_preentry_key(site: Site, state: Path) -> Path:
     now = datetime.now(site.zone)
     fields = {
         "move_date": now.date().isoformat(),
-        "previous_address": "大阪府大阪市北区梅田一丁目1番1号",
+        "new_address": "東京都さくら区梅田一丁目1番1号",
         "phone": "03-1234-5678",
     }
     payload = make_payload(fields, bytes.fromhex(path.read_text().strip()), site.site.id, now + timedelta(days=7), now)

@@ -53,6 +53,7 @@ PREENTRY_MESSAGES = {
     "tampered": N_("This QR code is not valid (it was changed or is from another site)."),
     "wrong_site": N_("This QR code is not valid (it was changed or is from another site)."),
     "malformed": N_("This is not a QR code from the city's web form."),
+    "unknown_field": N_("This QR code has answers this machine does not know. Please ask a member of staff."),
     "no_key": N_("This machine cannot read pre-entry QR codes. Please ask a member of staff."),
 }
 #: After the forms are printed, back to the welcome screen by itself.
