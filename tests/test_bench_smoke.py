@@ -32,3 +32,15 @@ def test_app_cold_start_bench_measures_every_app():
     for runs in results.values():
         assert 0 < runs[0]["cold_start_s"] < 60 and runs[0]["rss_mb"] > 10
     assert table(results).count("\n") == 4
+
+
+def test_form_issuer_bench_times_every_stage():
+    from bench.forms import run, table
+
+    results = run(runs=1)
+    for runs in results.values():
+        visit = runs[0]
+        assert visit["apdus"] == 7 and visit["pages"] == 4
+        assert 0 < visit["card"] < visit["total"] and visit["render"] > 0 and visit["spool"] > 0
+    assert "in-process reader" in results
+    assert table(results).count("\n") == 1 + len(results)
