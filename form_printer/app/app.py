@@ -56,6 +56,7 @@ PREENTRY_MESSAGES = {
     "unknown_field": N_("This QR code has answers this machine does not know. Please ask a member of staff."),
     "no_key": N_("This machine cannot read pre-entry QR codes. Please ask a member of staff."),
 }
+CARD_TAKEN_AWAY = N_("The card was taken away, so your visit has ended and nothing was kept.")
 #: After the forms are printed, back to the welcome screen by itself.
 DONE_SECONDS = 45
 #: Screens where the resident's data is on screen or in use: taking the card away ends the visit.
@@ -166,9 +167,7 @@ class FormIssuerApp(KioskShell):
         current = self.sm.current
         if current in VISIT_SCREENS:
             self.end_visit("card_removed")
-            self.screen("welcome").notice = tr._(
-                "The card was taken away, so your visit has ended and nothing was kept."
-            )
+            self.screen("welcome").notice = tr._(CARD_TAKEN_AWAY)
         elif current == "printing" and self.screen("printing").state == "done":
             self.end_visit("finished")
         elif current == "card" and self.screen("card").state == "error":
