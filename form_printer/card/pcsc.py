@@ -146,10 +146,13 @@ def wait_for_card(reader: str, timeout: float = 10.0) -> None:
     from smartcard.Exceptions import CardRequestTimeoutException
 
     found = PcscReader(reader).find_reader()
+    request = CardRequest(readers=[found], timeout=timeout)
     try:
-        CardRequest(readers=[found], timeout=timeout).waitforcard()
+        request.waitforcard()
     except CardRequestTimeoutException:
         raise CardError("card_removed", f"no card on {found} within {timeout:.0f} s") from None
+    finally:
+        del request  # released now, while pcscd is surely up (pyscard releases it in __del__)
 
 
 def wait_for_no_card(reader: str, timeout: float = 10.0) -> None:

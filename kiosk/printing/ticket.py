@@ -17,16 +17,14 @@ import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
 from kiosk.fonts import cjk_font
+from kiosk.text_rules import NO_LINE_END as _NO_LINE_END
+from kiosk.text_rules import NO_LINE_START as _NO_LINE_START
 
 #: The number must be readable from across the waiting hall: its digits are at least this many dots tall.
 NUMBER_MIN_HEIGHT = 160
 #: Font size of the big number; Noto Sans CJK digits are ~0.77 em tall, so 240 gives ~184 dot digits.
 _NUMBER_SIZE = 240
 REPRINT_MARK = "再発行 / REPRINT"
-
-# Characters that must not start a line (Japanese kinsoku shori) and that must not end one.
-_NO_LINE_START = set("、。，．,.:;!?！？）)]｝」』】〉》〕ーぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ々・…")
-_NO_LINE_END = set("（([｛「『【〈《〔")
 
 
 @dataclass(frozen=True)
