@@ -101,10 +101,23 @@ def cmd_preentry(args) -> int:
 
 
 def cmd_check_site(args) -> int:
+    """The site file, and its form templates (``forms/`` next to it) against its procedures."""
     site = load_site(args.site)
+    forms = Path(args.site).parent / "forms"
+    templates = {}
+    if forms.is_dir():
+        from form_printer.forms.model import check_site_forms, load_templates
+
+        try:
+            templates = load_templates(forms)
+            check_site_forms(site, templates)
+        except ValueError as exc:
+            print(f"{forms}: {exc}", file=sys.stderr)
+            return 2
     print(
         f"{args.site}: ok — site {site.site.id}: {len(site.groups)} counter groups, {len(site.counters)} counters, "
-        f"{len(site.procedures)} procedures, {len(site.life_events)} life events, {len(site.devices)} devices"
+        f"{len(site.procedures)} procedures, {len(site.life_events)} life events, {len(site.devices)} devices, "
+        f"{len(templates)} form templates"
     )
     return 0
 

@@ -114,3 +114,16 @@ def test_check_site_command(tmp_path, capsys):
     path = broken(tmp_path, 'timezone = "Asia/Tokyo"', 'timezone = "Asia/Edo"')
     assert main(["check-site", str(path)]) == 2
     assert "unknown time zone" in capsys.readouterr().err
+
+
+def test_check_site_checks_the_form_templates_too(tmp_path, capsys):
+    import shutil
+
+    shutil.copytree(EXAMPLE_SITE.parent / "forms", tmp_path / "forms")
+    path = broken(tmp_path, 'forms = ["juminhyo"]', 'forms = ["juminhyo_v2"]')
+    assert main(["check-site", str(path)]) == 2
+    assert "juminhyo_v2" in capsys.readouterr().err
+    (tmp_path / "forms" / "juminhyo.toml").write_text('id = "juminhyo"\nunknown_key = 1\n')
+    path = broken(tmp_path, 'id = "tennyu"', 'id = "tennyu"')
+    assert main(["check-site", str(path)]) == 2
+    assert "juminhyo.toml" in capsys.readouterr().err
