@@ -314,3 +314,24 @@ def test_card_monitoring_sees_the_card_come_and_go(pcsc):
         assert left.wait(10), "no removal event"
     finally:
         reader.stop()
+
+
+def test_card_events_survive_a_pcscd_restart(pcsc, tmp_path):
+    """systemd restarts pcscd (or it crashed): the kiosk must see cards again without a restart of its own."""
+    from form_printer.card.pcscd import start_pcscd
+
+    pcsc.take_away()
+    arrived, down, up = threading.Event(), threading.Event(), threading.Event()
+    reader = PcscReader(READER)
+    reader.start(arrived.set, lambda: None, lambda ok: (up if ok else down).set())
+    try:
+        assert up.wait(10)
+        up.clear()
+        pcsc.daemon.stop()
+        assert down.wait(10), "the reader was not reported missing"
+        pcsc.daemon = start_pcscd(tmp_path, pcsc.port)
+        assert up.wait(10), "the reader was not reported back"
+        pcsc.hold(pcsc.card("yamada"), wait=False)
+        assert arrived.wait(10), "no insertion event after the restart"
+    finally:
+        reader.stop()

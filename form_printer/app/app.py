@@ -27,7 +27,7 @@ from form_printer.forms.spool import SpoolError
 from form_printer.issuer import FormIssuer, LastTryUnconfirmed
 from form_printer.preentry import PreEntryError
 from form_printer.setup import issuer_for
-from kiosk.bus.client import BusError
+from kiosk.bus.client import BusError, CommandFailed, CommandRefused
 from kiosk.bus.contract import Role
 from kiosk.config.device import DeviceConfig
 from kiosk.config.site import Site
@@ -81,7 +81,11 @@ class FormIssuerApp(KioskShell):
     def make_screens(self):
         self.title_text = tr._("Application forms")
         tr.bind(lang=lambda *_: setattr(self, "title_text", tr._("Application forms")))
-        self.issuer.reader.start(lambda: on_main(self.card_arrived), lambda: on_main(self.card_left))
+        self.issuer.reader.start(
+            lambda: on_main(self.card_arrived),
+            lambda: on_main(self.card_left),
+            lambda ok: on_main(self._reader_health, ok),
+        )
         Window.bind(on_textinput=self._scanner_text, on_key_down=self._scanner_key)
         return [
             WelcomeScreen(),
@@ -98,6 +102,13 @@ class FormIssuerApp(KioskShell):
         self.in_service = self.reader_ok
         if self.link is not None and self.link.broker_up and self.link.service_up:
             self._send_counts()
+
+    def _reader_health(self, ok: bool) -> None:
+        """The card reader (or pcscd) went away or came back: cover the screen meanwhile."""
+        self.reader_ok = ok
+        self._update_service()
+        if ok and self.sm.current == "card" and self.screen("card").state == "error":
+            self.screen("card").state = "waiting"
 
     def _run(self, work, done, failed) -> None:
         """``work()`` on the worker thread; ``done(result)`` or ``failed(exception)`` on Kivy's."""
@@ -286,7 +297,13 @@ class FormIssuerApp(KioskShell):
                 self._send_counts()
 
         def failed(exc: BusError) -> None:
-            log.info("form counts kept for later (%s)", exc.code)
+            if isinstance(exc, CommandFailed | CommandRefused):  # refused for good: sending again cannot help
+                log.warning("form counts dropped: %s %s", exc.code, exc)
+                if self.pending_counts and self.pending_counts[0] is args:
+                    self.pending_counts.pop(0)
+                    self._send_counts()
+            else:
+                log.info("form counts kept for later (%s)", exc.code)
 
         self.link.request("record_forms", args, ok, failed)
 

@@ -1,12 +1,14 @@
 """The PC/SC adapter: pyscard talking to pcscd (a real reader, or vpcd with the virtual card).
 
-:class:`PcscReader` watches one reader with pyscard's card monitoring and opens a
+:class:`PcscReader` watches one reader through pyscard's ``SCardGetStatusChange`` (a watcher
+that survives a pcscd restart, which pyscard's ``CardMonitor`` does not) and opens a
 :class:`~form_printer.card.protocol.TextInputSupportAP` on the card held there. pyscard errors
 become :class:`~form_printer.card.protocol.CardError` codes the app can explain.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -18,6 +20,9 @@ log = logging.getLogger(__name__)
 
 # PC/SC return codes (pcsclite.h) that mean the card went away or the reader/service did.
 _CARD_GONE = {0x80100069, 0x8010000C, 0x80100016, 0x80100067, 0x80100068, 0x8010000F}
+#: How often the watcher looks again for a missing reader or pcscd, and how long one status wait lasts.
+WATCH_RETRY_SECONDS = 2.0
+WATCH_POLL_MS = 1000
 _READER_GONE = {0x80100017, 0x8010001D, 0x8010002E, 0x80100009, 0x80100003}
 
 
@@ -60,8 +65,8 @@ class PcscReader:
 
     def __init__(self, reader: str = ""):
         self.reader = reader
-        self._monitor = None
-        self._observer = None
+        self._watcher: threading.Thread | None = None
+        self._stop = threading.Event()
         self._connection = None
         self._lock = threading.Lock()
 
@@ -81,29 +86,81 @@ class PcscReader:
             raise CardError("reader_missing", f"no card reader matching {self.reader!r}")
         return found[0]
 
-    def start(self, on_inserted: Callable[[], None], on_removed: Callable[[], None]) -> None:
-        """Call back (on pyscard's monitor thread) when a card arrives on or leaves our reader."""
-        from smartcard.CardMonitoring import CardMonitor, CardObserver
+    def start(
+        self,
+        on_inserted: Callable[[], None],
+        on_removed: Callable[[], None],
+        on_health: Callable[[bool], None] | None = None,
+    ) -> None:
+        """Call back (on a watcher thread) when a card arrives on or leaves our reader.
 
-        matches = self._matches
-
-        class _Observer(CardObserver):
-            def update(self, observable, actions):
-                added, removed = actions
-                if any(matches(str(c.reader)) for c in removed):
-                    on_removed()
-                if any(matches(str(c.reader)) for c in added):
-                    on_inserted()
-
-        self._monitor = CardMonitor()
-        self._observer = _Observer()
-        self._monitor.addObserver(self._observer)
+        pyscard's ``CardMonitor`` stops for good once pcscd goes away (restarted by systemd, or
+        crashed), and a kiosk would never see a card again. This watcher waits on pyscard's
+        ``SCardGetStatusChange`` itself and starts over with a new context when pcscd comes
+        back; ``on_health(False/True)`` says when the reader is missing or back.
+        """
+        self._stop.clear()
+        self._watcher = threading.Thread(
+            target=self._watch, args=(on_inserted, on_removed, on_health), name="card-watcher", daemon=True
+        )
+        self._watcher.start()
 
     def stop(self) -> None:
-        if self._monitor is not None and self._observer is not None:
-            self._monitor.deleteObserver(self._observer)
-        self._monitor = self._observer = None
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
+        self._watcher = None
         self.close()
+
+    def _watch(self, on_inserted, on_removed, on_health) -> None:
+        from smartcard import scard
+
+        present, healthy = False, None
+
+        def health(ok: bool) -> None:
+            nonlocal healthy
+            if ok != healthy:
+                healthy = ok
+                log.info("card reader %s", "available" if ok else "missing")
+                if on_health is not None:
+                    on_health(ok)
+
+        while not self._stop.is_set():
+            hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+            if hresult != scard.SCARD_S_SUCCESS:
+                health(False)
+                self._stop.wait(WATCH_RETRY_SECONDS)
+                continue
+            try:
+                name = self._reader_name(scard, context)
+                if name is None:
+                    health(False)
+                    self._stop.wait(WATCH_RETRY_SECONDS)
+                    continue
+                health(True)
+                states = [(name, scard.SCARD_STATE_UNAWARE)]
+                while not self._stop.is_set():
+                    hresult, states = scard.SCardGetStatusChange(context, WATCH_POLL_MS, states)
+                    if hresult == scard.SCARD_E_TIMEOUT:
+                        continue
+                    if hresult != scard.SCARD_S_SUCCESS:
+                        break  # pcscd or the reader went away: a new context, from the top
+                    now = bool(states[0][1] & scard.SCARD_STATE_PRESENT)
+                    if now != present:
+                        present = now
+                        (on_inserted if now else on_removed)()
+                    states = [(n, s & ~scard.SCARD_STATE_CHANGED) for n, s, *_ in states]
+                if present and not self._stop.is_set():
+                    present = False
+                    on_removed()
+            finally:
+                scard.SCardReleaseContext(context)
+
+    def _reader_name(self, scard, context) -> str | None:
+        hresult, names = scard.SCardListReaders(context, [])
+        if hresult != scard.SCARD_S_SUCCESS:
+            return None
+        return next((n for n in names if self._matches(n)), None)
 
     def open(self) -> TextInputSupportAP:
         """Connect to the card on the reader and select the AP (CardError if it is not a My Number card)."""
@@ -115,9 +172,14 @@ class PcscReader:
             connection = reader.createConnection()
             try:
                 connection.connect()
-            except NoCardException:
-                raise CardError("card_removed", "no card on the reader") from None
             except SmartcardException as e:
+                # Release now: pyscard would do it in __del__, maybe after pcscd is gone, and an exception
+                # in a finalizer run by the garbage collector inside compile() trips a CPython 3.11 bug
+                # ("AST constructor recursion depth mismatch").
+                with contextlib.suppress(SmartcardException):
+                    connection.release()
+                if isinstance(e, NoCardException):
+                    raise CardError("card_removed", "no card on the reader") from None
                 raise _classify(e) from None
             self._connection = connection
         ap = TextInputSupportAP(PcscTransport(connection))

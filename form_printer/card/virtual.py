@@ -180,8 +180,15 @@ class SimulatedReader:
     def port(self) -> int | None:
         return self._server.getsockname()[1] if self._server else None
 
-    def start(self, on_inserted: Callable[[], None], on_removed: Callable[[], None]) -> None:
+    def start(
+        self,
+        on_inserted: Callable[[], None],
+        on_removed: Callable[[], None],
+        on_health: Callable[[bool], None] | None = None,
+    ) -> None:
         self._on_inserted, self._on_removed = on_inserted, on_removed
+        if on_health is not None:
+            on_health(True)  # in-process: always there
 
     def stop(self) -> None:
         self._on_inserted = self._on_removed = None
