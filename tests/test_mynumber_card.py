@@ -136,6 +136,15 @@ def test_in_process_read_uses_seven_apdus_and_sends_the_pin_once():
     assert b"\x00\x01" not in [c[5:7] for c in card.commands if c[:4] == b"\x00\xa4\x02\x0c"]  # My Number EF untouched
 
 
+def test_the_my_number_is_read_only_when_asked_and_shown_masked():
+    reader, card = _reader_with("yamada")
+    ap = reader.open()
+    ap.verify("1234")
+    number = ap.read_my_number()
+    assert number == RESIDENTS["yamada"].my_number
+    assert mask_my_number(number).endswith(number[-4:]) and number[:8] not in mask_my_number(number)
+
+
 def test_wrong_pins_count_down_then_lock_for_good():
     reader, card = _reader_with("yamada")
     ap = reader.open()

@@ -7,12 +7,15 @@ the PIN in clear, READ BINARY answers carry the 4 items.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from form_printer.card import apdu, tlv
 from form_printer.card.apdu import Status, StatusWord
 from form_printer.card.basic4 import Basic4Error, BasicFour, parse_basic4, parse_my_number
+
+T = TypeVar("T")
 
 
 class Transport(Protocol):
@@ -123,24 +126,21 @@ class TextInputSupportAP:
             raise CardError("card_error", f"read binary: card answered {sw}")
         return data
 
-    def read_basic4(self) -> BasicFour:
-        raw = self._read_ef(apdu.EF_BASIC4)
+    def _read_parsed(self, ef: bytes, parse: Callable[[bytes], T]) -> T:
+        raw = self._read_ef(ef)
         try:
-            return parse_basic4(bytes(raw))
+            return parse(bytes(raw))
         except Basic4Error as e:
             raise CardError("card_error", str(e)) from None
         finally:
             raw[:] = bytes(len(raw))  # the buffer we own: zeroed
 
+    def read_basic4(self) -> BasicFour:
+        return self._read_parsed(apdu.EF_BASIC4, parse_basic4)
+
     def read_my_number(self) -> str:
         """Only for a statutory My Number procedure (My Number Act art. 19); never shown in full."""
-        raw = self._read_ef(apdu.EF_MY_NUMBER)
-        try:
-            return parse_my_number(bytes(raw))
-        except Basic4Error as e:
-            raise CardError("card_error", str(e)) from None
-        finally:
-            raw[:] = bytes(len(raw))
+        return self._read_parsed(apdu.EF_MY_NUMBER, parse_my_number)
 
 
 def mask_my_number(number: str) -> str:

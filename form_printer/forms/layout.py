@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from kiosk.text_rules import NO_LINE_END, NO_LINE_START
+from kiosk.text_rules import NO_LINE_END, NO_LINE_START, break_units
 
 #: ``measure(text, size)``: the advance width of ``text`` set at ``size``.
 Measure = Callable[[str, float], float]
@@ -67,42 +67,13 @@ def measure_vertical(text: str, size: float) -> float:
     return size * sum(vertical_advance(ch) for ch in text)
 
 
-def is_cjk(ch: str) -> bool:
-    """Kana, kanji (including the planes beyond the BMP, where 𠮷 lives) and full-width forms: they break anywhere."""
-    code = ord(ch)
-    return (
-        0x2E80 <= code <= 0x2FDF  # radicals
-        or 0x3000 <= code <= 0x33FF  # CJK punctuation, kana, enclosed and compatibility forms
-        or 0x3400 <= code <= 0x4DBF  # extension A
-        or 0x4E00 <= code <= 0x9FFF  # unified ideographs
-        or 0xF900 <= code <= 0xFAFF  # compatibility ideographs
-        or 0xFE30 <= code <= 0xFE4F  # vertical forms
-        or 0xFF00 <= code <= 0xFFEF  # full-width and half-width forms
-        or 0x20000 <= code <= 0x3FFFF  # extensions B and beyond (𠮷 is U+20BB7)
-    )
-
-
 def units(text: str) -> list[str]:
     """Split ``text`` into pieces that are never broken by wrapping (unless a piece is wider than the whole line).
 
     A CJK character is a piece; an alphabetic word is one with its trailing space. Kinsoku glues a no-start mark to
     the piece before it and a no-end mark to the piece after it, so a break can never fall next to them.
     """
-    raw: list[str] = []
-    word = ""
-    for ch in text:
-        if ch == " ":
-            raw.append(word + ch)
-            word = ""
-        elif is_cjk(ch):
-            if word:
-                raw.append(word)
-                word = ""
-            raw.append(ch)
-        else:
-            word += ch
-    if word:
-        raw.append(word)
+    raw = break_units(text)
     glued: list[str] = []
     carry = ""
     for piece in raw:

@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 from kiosk.fonts import cjk_font
 from kiosk.text_rules import NO_LINE_END as _NO_LINE_END
 from kiosk.text_rules import NO_LINE_START as _NO_LINE_START
+from kiosk.text_rules import break_units
 
 #: The number must be readable from across the waiting hall: its digits are at least this many dots tall.
 NUMBER_MIN_HEIGHT = 160
@@ -60,37 +61,6 @@ def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(paths.bold if bold else paths.regular), size, index=0)
 
 
-def _units(text: str) -> list[str]:
-    """Split text into unbreakable units: Latin/Hangul words (with their trailing space) or single CJK characters."""
-    units: list[str] = []
-    word = ""
-    for ch in text:
-        if ch == " ":
-            units.append(word + " ")
-            word = ""
-        elif _is_cjk(ch):
-            if word:
-                units.append(word)
-                word = ""
-            units.append(ch)
-        else:
-            word += ch
-    if word:
-        units.append(word)
-    return [u for u in units if u]
-
-
-def _is_cjk(ch: str) -> bool:
-    """Kana, kanji and full-width forms break anywhere; Hangul breaks at spaces like Latin (Korean convention)."""
-    code = ord(ch)
-    return (
-        0x3000 <= code <= 0x30FF  # CJK punctuation, hiragana, katakana
-        or 0x3400 <= code <= 0x9FFF  # CJK ideographs
-        or 0xF900 <= code <= 0xFAFF
-        or 0xFF00 <= code <= 0xFFEF  # full-width forms
-    )
-
-
 def wrap_text(text: str, font: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
     """Break ``text`` into lines no wider than ``max_width`` as measured with ``font``: nothing is ever clipped.
 
@@ -108,7 +78,7 @@ def _wrap_paragraph(text: str, font: ImageFont.FreeTypeFont, max_width: int) -> 
 
     lines: list[str] = []
     line = ""
-    for unit in _units(text):
+    for unit in break_units(text):
         if fits(line + unit):
             line += unit
             continue
