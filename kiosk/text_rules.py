@@ -1,10 +1,20 @@
-"""Japanese line-breaking rules shared by everything that wraps text (queue tickets, application forms).
+"""Line breaking shared by everything that wraps text (queue tickets, application forms). Pure: a measure callable.
 
 Kinsoku shori (禁則処理): a line must not start with a closing mark, a small kana or the long-vowel mark, and must
-not end with an opening bracket. One set of rules keeps a ticket and a form from breaking the same text differently.
+not end with an opening bracket: :func:`units` glues such marks to their neighbour, :func:`wrap` fills lines
+greedily. One wrapper keeps a ticket and a form from breaking the same text differently.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+
+#: ``measure(text, size)``: the advance width of ``text`` set at ``size``.
+Measure = Callable[[str, float], float]
+#: Spaces that may end or start a wrapped line and are dropped there.
+SPACES = " \u3000"
+#: Measuring rounds; a line this much wider than its room (in the measure's unit) still counts as fitting.
+WRAP_EPSILON = 1e-6
 
 #: Characters that must not start a line.
 NO_LINE_START = frozenset("、。，．,.:;!?！？）)]｝」』】〉》〕ーぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ々・…")
@@ -48,3 +58,59 @@ def break_units(text: str) -> list[str]:
     if word:
         units.append(word)
     return units
+
+
+def units(text: str) -> list[str]:
+    """Split ``text`` into pieces that are never broken by wrapping (unless a piece is wider than the whole line).
+
+    A CJK character is a piece; an alphabetic word is one with its trailing space. Kinsoku glues a no-start mark to
+    the piece before it and a no-end mark to the piece after it, so a break can never fall next to them.
+    """
+    raw = break_units(text)
+    glued: list[str] = []
+    carry = ""
+    for piece in raw:
+        piece = carry + piece
+        carry = ""
+        if glued and piece[0] in NO_LINE_START and not glued[-1].endswith(tuple(SPACES)):
+            glued[-1] += piece
+        else:
+            glued.append(piece)
+        if glued[-1][-1] in NO_LINE_END:
+            carry = glued.pop()
+    if carry:
+        glued.append(carry)
+    return glued
+
+
+def wrap(text: str, length: float, size: float, measure: Measure, split_words: bool = True) -> list[str] | None:
+    """Greedy line filling of one paragraph at ``size``: each line as long as fits in ``length``.
+
+    A piece wider than a whole line is broken between characters, or, with ``split_words=False``, the paragraph
+    does not wrap at this size (None).
+    """
+
+    def fits(s: str) -> bool:
+        return measure(s.rstrip(SPACES), size) <= length + WRAP_EPSILON
+
+    lines: list[str] = []
+    line = ""
+    for piece in units(text):
+        if fits(line + piece):
+            line += piece
+            continue
+        if line.strip(SPACES):
+            lines.append(line)
+        piece = piece.lstrip(SPACES)
+        if piece and not fits(piece) and not split_words:
+            return None
+        while piece and not fits(piece):  # wider than a whole line: break between characters
+            cut = 1
+            while cut < len(piece) and fits(piece[: cut + 1]):
+                cut += 1
+            lines.append(piece[:cut])
+            piece = piece[cut:]
+        line = piece
+    if line.strip(SPACES) or not lines:
+        lines.append(line)
+    return [ln.rstrip(SPACES) for ln in lines]

@@ -17,26 +17,21 @@ pixels); only their ratios matter here.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from kiosk.text_rules import NO_LINE_END, NO_LINE_START, break_units
-
-#: ``measure(text, size)``: the advance width of ``text`` set at ``size``.
-Measure = Callable[[str, float], float]
+from kiosk.text_rules import SPACES, WRAP_EPSILON, Measure, wrap
 
 #: Distance between two baselines (or two column centres), in ems. A form's boxes are tight: 1.25 keeps lines apart
 #: without wasting the little height a box has.
 LINE_PITCH = 1.25
-#: Spaces that may end or start a wrapped line and are dropped there.
-SPACES = " \u3000"
 #: Sizes tried between the field's size and its minimum, as a fraction of the starting size.
 _SIZE_STEP = 1 / 64
 #: Widths are not exactly proportional to sizes (hinting, spaces dropped at line ends): the size-skipping estimate
 #: only skips a size when the text is clearly too long for it.
 _ESTIMATE_SLACK = 0.9
-#: Measuring rounds; a line this much wider than the box (in the measure's unit) still counts as fitting.
-_EPSILON = 1e-6
+#: Measuring rounds: a line this much wider than the box still counts as fitting (the same slack as the wrapper's).
+_EPSILON = WRAP_EPSILON
 
 
 @dataclass(frozen=True)
@@ -65,62 +60,6 @@ def vertical_advance(ch: str) -> float:
 def measure_vertical(text: str, size: float) -> float:
     """The length of a vertical column: every character upright in its own cell."""
     return size * sum(vertical_advance(ch) for ch in text)
-
-
-def units(text: str) -> list[str]:
-    """Split ``text`` into pieces that are never broken by wrapping (unless a piece is wider than the whole line).
-
-    A CJK character is a piece; an alphabetic word is one with its trailing space. Kinsoku glues a no-start mark to
-    the piece before it and a no-end mark to the piece after it, so a break can never fall next to them.
-    """
-    raw = break_units(text)
-    glued: list[str] = []
-    carry = ""
-    for piece in raw:
-        piece = carry + piece
-        carry = ""
-        if glued and piece[0] in NO_LINE_START and not glued[-1].endswith(tuple(SPACES)):
-            glued[-1] += piece
-        else:
-            glued.append(piece)
-        if glued[-1][-1] in NO_LINE_END:
-            carry = glued.pop()
-    if carry:
-        glued.append(carry)
-    return glued
-
-
-def wrap(text: str, length: float, size: float, measure: Measure, split_words: bool = True) -> list[str] | None:
-    """Greedy line filling of one paragraph at ``size``: each line as long as fits in ``length``.
-
-    A piece wider than a whole line is broken between characters, or, with ``split_words=False``, the paragraph
-    does not wrap at this size (None).
-    """
-
-    def fits(s: str) -> bool:
-        return measure(s.rstrip(SPACES), size) <= length + _EPSILON
-
-    lines: list[str] = []
-    line = ""
-    for piece in units(text):
-        if fits(line + piece):
-            line += piece
-            continue
-        if line.strip(SPACES):
-            lines.append(line)
-        piece = piece.lstrip(SPACES)
-        if piece and not fits(piece) and not split_words:
-            return None
-        while piece and not fits(piece):  # wider than a whole line: break between characters
-            cut = 1
-            while cut < len(piece) and fits(piece[: cut + 1]):
-                cut += 1
-            lines.append(piece[:cut])
-            piece = piece[cut:]
-        line = piece
-    if line.strip(SPACES) or not lines:
-        lines.append(line)
-    return [ln.rstrip(SPACES) for ln in lines]
 
 
 def _sizes(size: float, min_size: float, start: float | None = None) -> Iterator[float]:

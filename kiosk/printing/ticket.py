@@ -17,9 +17,7 @@ import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
 from kiosk.fonts import cjk_font
-from kiosk.text_rules import NO_LINE_END as _NO_LINE_END
-from kiosk.text_rules import NO_LINE_START as _NO_LINE_START
-from kiosk.text_rules import break_units
+from kiosk.text_rules import wrap
 
 #: The number must be readable from across the waiting hall: its digits are at least this many dots tall.
 NUMBER_MIN_HEIGHT = 160
@@ -68,45 +66,7 @@ def wrap_text(text: str, font: ImageFont.FreeTypeFont, max_width: int) -> list[s
     """
     lines: list[str] = []
     for paragraph in unicodedata.normalize("NFC", text).split("\n"):
-        lines.extend(_wrap_paragraph(paragraph, font, max_width))
-    return lines
-
-
-def _wrap_paragraph(text: str, font: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
-    def fits(s: str) -> bool:
-        return font.getlength(s.rstrip(" ")) <= max_width
-
-    lines: list[str] = []
-    line = ""
-    for unit in break_units(text):
-        if fits(line + unit):
-            line += unit
-            continue
-        if line:
-            lines.append(line)
-            line = ""
-        while not fits(unit):  # a single unit wider than the line: break it between characters
-            cut = 1
-            while cut < len(unit) and fits(unit[: cut + 1]):
-                cut += 1
-            lines.append(unit[:cut])
-            unit = unit[cut:]
-        line = unit
-    if line or not lines:
-        lines.append(line)
-    return _kinsoku([ln.rstrip(" ") for ln in lines], fits)
-
-
-def _kinsoku(lines: list[str], fits) -> list[str]:
-    """Move a character down when a line would start with a closing mark (。」) or end with an opening one (「)."""
-    for i in range(1, len(lines)):
-        prev, cur = lines[i - 1], lines[i]
-        if len(prev) < 2:
-            continue
-        if (cur and cur[0] in _NO_LINE_START) or prev[-1] in _NO_LINE_END:
-            moved = prev[-1]
-            if fits(moved + cur):
-                lines[i - 1], lines[i] = prev[:-1], moved + cur
+        lines.extend(wrap(paragraph, max_width, font.size, lambda s, _size: font.getlength(s)))
     return lines
 
 
