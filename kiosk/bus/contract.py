@@ -43,6 +43,8 @@ class Verb(StrEnum):
     REPRINT = "reprint"
     #: Anonymous usage counts for the KPIs (form type and language only, never who).
     RECORD_FORMS = "record_forms"
+    #: A payment completed at a self register, for the daily reconciliation and the cashless-rate KPI.
+    RECORD_PAYMENT = "record_payment"
 
 
 #: The verbs each role may publish. The ACL is generated from this table and the
@@ -65,7 +67,7 @@ ROLE_VERBS: dict[Role, frozenset[Verb]] = {
     ),
     Role.BOARD: frozenset(),
     Role.FORMS: frozenset({Verb.RECORD_FORMS}),
-    Role.REGISTER: frozenset(),
+    Role.REGISTER: frozenset({Verb.RECORD_PAYMENT}),
     Role.SERVICE: frozenset(),
 }
 

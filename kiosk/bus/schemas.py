@@ -76,6 +76,39 @@ class TicketArgs(Message):
     ticket: TicketId
 
 
+#: A register's transaction id: never reused, the key that makes record_payment idempotent.
+TransactionId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9\-]{7,63}$")]
+
+
+class PaidSlip(Message):
+    """One slip of a payment: which payee it was collected for and how much. No slip number: the
+    register's own journal keeps those for the collection data; the bus carries what the KPIs need."""
+
+    kind: Literal["cvs", "elqr", "fee"]
+    payee: Id
+    amount: int = Field(ge=1, le=9_999_999)
+
+
+class RecordPaymentArgs(Message):
+    """A completed payment at a self register. Sent again until acknowledged: same ``tx``, no second effect."""
+
+    tx: TransactionId
+    method: Literal["cash", "cashless"]
+    media: Literal["credit", "emoney", "qr"] | None = None
+    brand: str | None = Field(default=None, max_length=40)
+    total: int = Field(ge=1, le=99_999_999)
+    slips: list[PaidSlip] = Field(min_length=1, max_length=50)
+    paid_at: datetime
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RecordPaymentArgs:
+        if sum(s.amount for s in self.slips) != self.total:
+            raise ValueError("total is not the sum of the slips")
+        if (self.method == "cashless") != (self.media is not None):
+            raise ValueError("media is given for cashless payments only, and always for them")
+        return self
+
+
 VERB_ARGS: dict[Verb, type[Message]] = {
     Verb.ISSUE: IssueArgs,
     Verb.CALL_NEXT: CounterArgs,
@@ -89,6 +122,7 @@ VERB_ARGS: dict[Verb, type[Message]] = {
     Verb.CANCEL: TicketArgs,
     Verb.REPRINT: TicketArgs,
     Verb.RECORD_FORMS: RecordFormsArgs,
+    Verb.RECORD_PAYMENT: RecordPaymentArgs,
 }
 
 
@@ -161,6 +195,14 @@ class RecordResult(Message):
 
     recorded: int
     forms_today: int
+
+
+class PaymentResult(Message):
+    """Result of record_payment: ``recorded`` is false when this transaction was already recorded."""
+
+    recorded: bool
+    payments_today: int
+    cashless_today: int
 
 
 class CounterResult(Message):

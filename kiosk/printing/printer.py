@@ -456,13 +456,28 @@ class TicketPrinter:
         """Print one ticket or raise PrinterFault; a ticket cut short by a paper end counts as not printed."""
         image = render_ticket_image(slip, self.width)
         caption = render_caption_image(slip.qr_caption, self.width)
+        self._job(lambda printer: self._send_job(printer, slip, image, caption))
+
+    def print_image(self, image) -> None:
+        """Print one raster image (a receipt drawn with Pillow, ``width`` dots wide) and cut, or raise PrinterFault."""
+
+        def send(printer: Escpos) -> None:
+            printer.hw("INIT")
+            printer._raw(GS_ASB_OFF)
+            printer.image(image, impl="bitImageRaster", fragment_height=512)
+            printer.cut()
+
+        self._job(send)
+
+    def _job(self, send: Callable[[Escpos], None]) -> None:
+        """Check the printer is ready, send, then wait for the printer to confirm it processed everything."""
         with self._lock, self._connection() as printer:
             if self.target.can_read:
                 before = self._read_status(printer)
                 kind = before.blocking_fault
                 if kind:
                     raise PrinterFault(kind, f"{self.uri}: printer not ready ({', '.join(sorted(before.faults))})")
-            self._send_job(printer, slip, image, caption)
+            send(printer)
             if self.target.can_read:
                 self.last_status = self._confirm(printer)
             else:

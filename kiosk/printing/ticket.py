@@ -70,7 +70,7 @@ def wrap_text(text: str, font: ImageFont.FreeTypeFont, max_width: int) -> list[s
     return lines
 
 
-class _Canvas:
+class Canvas:
     """A growing white strip: blocks are drawn top to bottom, then cropped to the used height."""
 
     def __init__(self, width: int) -> None:
@@ -117,6 +117,20 @@ class _Canvas:
                 x += int(width - length)
             self.draw.text((x, self.y), line, font=font, fill=0)
             self.y += line_height
+
+    def row(self, left: str, right: str, size: int, *, bold: bool = False, indent: int = 0) -> None:
+        """``left`` wrapped on the left, ``right`` (an amount) right-aligned on the last line, never overlapping."""
+        font = _font(size, bold)
+        right_width = math.ceil(font.getlength(right)) + size // 2
+        ascent, descent = font.getmetrics()
+        line_height = ascent + descent + size // 8
+        lines = wrap_text(left, font, self.inner - indent - right_width) or [""]
+        for line in lines:
+            self._ensure(line_height)
+            self.draw.text((self.margin + indent, self.y), line, font=font, fill=0)
+            self.y += line_height
+        x = self.margin + self.inner - font.getlength(right)
+        self.draw.text((x, self.y - line_height), right, font=font, fill=0)
 
     def rule(self, thickness: int = 2, dashed: bool = False) -> None:
         self._ensure(thickness + 16)
@@ -191,7 +205,7 @@ class _Canvas:
         return self.image.crop((0, 0, self.width, height))
 
 
-def _to_thermal(image: Image.Image) -> Image.Image:
+def to_thermal(image: Image.Image) -> Image.Image:
     """Threshold (no dithering) to 1 bit: a thermal head prints dots, and crisp text edges scan and read better."""
     return image.point(lambda v: 255 if v >= 160 else 0).convert("1", dither=Image.Dither.NONE)
 
@@ -204,7 +218,7 @@ def render_ticket_image(slip: TicketSlip, width: int = 576) -> Image.Image:
     if width < 192:
         raise ValueError(f"paper width {width} dots is too narrow for a ticket (minimum 192)")
     scale = min(1.0, width / 576)
-    c = _Canvas(width)
+    c = Canvas(width)
     if slip.reprint:
         c.banner(REPRINT_MARK, round(30 * scale))
         c.gap(10)
@@ -223,17 +237,17 @@ def render_ticket_image(slip: TicketSlip, width: int = 576) -> Image.Image:
     c.text(slip.wait_text, round(30 * scale), bold=True, align="center")
     c.gap(6)
     c.text(slip.footer, round(26 * scale), align="center")
-    image = _to_thermal(c.finish())
+    image = to_thermal(c.finish())
     image.info["number_box"] = c.number_box
     return image
 
 
 def render_caption_image(text: str, width: int = 576) -> Image.Image:
     """The line under the QR code, as an image: the printer's fonts cannot print it in every language."""
-    c = _Canvas(width)
+    c = Canvas(width)
     c.y = 4
     c.text(text, round(24 * min(1.0, width / 576)), align="center")
-    return _to_thermal(c.finish())
+    return to_thermal(c.finish())
 
 
 def render_qr_image(url: str, module: int = 6) -> Image.Image:

@@ -35,7 +35,9 @@ from kiosk.bus.schemas import (
     HandoverNote,
     IssueArgs,
     Message,
+    PaymentResult,
     RecordFormsArgs,
+    RecordPaymentArgs,
     RecordResult,
     Serving,
     StepView,
@@ -375,6 +377,20 @@ class QueueEngine:
             key = (form, args.lang)
             self.state.forms_used[key] = self.state.forms_used.get(key, 0) + 1
         return Outcome(RecordResult(recorded=len(args.forms), forms_today=sum(self.state.forms_used.values())))
+
+    def _do_record_payment(self, args: RecordPaymentArgs, ctx: Context, role: Role) -> Outcome:
+        """Idempotent by transaction id: a register that lost the reply sends the same payment again."""
+        recorded = args.tx not in self.state.payments
+        if recorded:
+            self.state.payments[args.tx] = args
+        payments = self.state.payments.values()
+        return Outcome(
+            PaymentResult(
+                recorded=recorded,
+                payments_today=len(self.state.payments),
+                cashless_today=sum(p.method == "cashless" for p in payments),
+            )
+        )
 
     def _in_service_minutes(self, group: str, now: datetime) -> float:
         """Service time still to go at the group's busy counters (at least a tenth each)."""

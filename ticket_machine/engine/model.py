@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from kiosk.bus.schemas import RecordPaymentArgs
+
 
 class StepStatus(StrEnum):
     PENDING = "pending"
@@ -99,3 +101,5 @@ class DayState:
     next_number: int = 0
     #: Forms printed by the form issuers today: (form id, language) → count. Anonymous.
     forms_used: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: Payments recorded by the self registers today, by transaction id (the idempotency key).
+    payments: dict[str, RecordPaymentArgs] = field(default_factory=dict)
