@@ -98,7 +98,8 @@ class RecordPaymentArgs(Message):
     brand: str | None = Field(default=None, max_length=40)
     total: int = Field(ge=1, le=99_999_999)
     slips: list[PaidSlip] = Field(min_length=1, max_length=50)
-    paid_at: datetime
+    #: Args arrive as a JSON object, so the time is an ISO 8601 string (strict mode would refuse it).
+    paid_at: datetime = Field(strict=False)
 
     @model_validator(mode="after")
     def _consistent(self) -> RecordPaymentArgs:

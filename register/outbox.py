@@ -1,0 +1,98 @@
+"""Tell the queue service about every completed payment, however long the broker is away.
+
+The journal is the outbox: a transaction closed as paid without a ``published`` step is sent
+(``record_payment``) until the service acknowledges it, oldest first. The service records a
+transaction id once, so a reply lost on the way back only costs a second, harmless send. The
+register never waits for this: residents keep paying while the broker is down.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from kiosk.bus.client import Bus, BusError
+from kiosk.bus.contract import Verb
+from kiosk.bus.schemas import RecordPaymentArgs
+from register.journal import Journal
+from register.ledger import TxRecord, replay
+
+log = logging.getLogger(__name__)
+
+
+def payment_args(record: TxRecord) -> RecordPaymentArgs:
+    """What the bus carries of a payment: amounts, payees, method and brand. No slip numbers, no card data."""
+    paid = record.paid
+    if paid is None or record.paid_at is None:
+        raise ValueError(f"{record.id} is not paid")
+    return RecordPaymentArgs(
+        tx=record.id,
+        method=paid["method"],
+        media=paid.get("media"),
+        brand=paid.get("brand") or None,
+        total=record.total,
+        slips=[{"kind": s["kind"], "payee": s["payee"], "amount": s["amount"]} for s in record.slips],
+        paid_at=record.paid_at,
+    )
+
+
+class PaymentOutbox:
+    def __init__(
+        self,
+        journal: Journal,
+        bus: Bus,
+        *,
+        retry_seconds: float = 10.0,
+        on_sent: Callable[[str], None] | None = None,
+    ) -> None:
+        self.journal = journal
+        self.bus = bus
+        self.retry_seconds = retry_seconds
+        self.on_sent = on_sent
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="payment-outbox", daemon=True)
+        bus.on_connection(lambda up: self.kick() if up else None)
+
+    def start(self) -> PaymentOutbox:
+        self._thread.start()
+        self.kick()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def kick(self) -> None:
+        """Something new to send, or the broker is back."""
+        self._wake.set()
+
+    def pending(self) -> list[str]:
+        return [tx for tx in self.journal.unpublished() if replay(self.journal.steps(tx)).closed == "paid"]
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.retry_seconds)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            self.flush()
+
+    def flush(self) -> int:
+        """Send what is pending now; returns how many were acknowledged. Stops at the first failure."""
+        sent = 0
+        for tx in self.pending():
+            record = replay(self.journal.steps(tx))
+            try:
+                self.bus.request(Verb.RECORD_PAYMENT, payment_args(record), timeout=5.0, attempts=2)
+            except BusError as exc:
+                log.info("record_payment %s not sent yet: %s", tx, exc)
+                return sent
+            self.journal.append(tx, "published", at=record.paid_at or record.opened_at)
+            sent += 1
+            if self.on_sent is not None:
+                self.on_sent(tx)
+        return sent
