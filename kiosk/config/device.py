@@ -43,7 +43,8 @@ class DeviceConfig(Strict):
     printer: str | None = None
     #: The resident's status page; ``{token}`` is replaced by the ticket's token (the QR code).
     status_url: str = "http://127.0.0.1:8080/t/{token}"
-    #: Concierge PIN as ``pbkdf2_sha256$iterations$salt$hash`` (``madoguchi hash-pin``); none = no concierge mode.
+    #: Staff PIN as ``pbkdf2_sha256$iterations$salt$hash`` (``madoguchi hash-pin``): the ticket kiosk's concierge
+    #: mode and the register's staff screen (semi-self fees, recovery report); none = no staff mode.
     concierge_pin: str | None = None
     #: Call panel: the counter it starts on (otherwise it asks).
     counter: Id | None = None
@@ -58,6 +59,14 @@ class DeviceConfig(Strict):
     card_reader: str = ""
     #: Form issuer: the site's pre-entry key file (hex, mode 0600), shared with the city's web form.
     preentry_key: Path | None = None
+    #: Register: the cash changer, ``cctalk:/dev/ttyUSB0`` (a ccTalk bus; see docs/cash-changer.md).
+    cash_changer: str | None = None
+    #: Register: the cashless payment terminal, ``cat:/dev/ttyACM0`` (see docs/cashless-terminal.md).
+    cashless_terminal: str | None = None
+    #: Register: a serial slip scanner, ``serial:/dev/ttyACM1``; none = a USB keyboard-wedge scanner.
+    scanner: str | None = None
+    #: Register: the payments journal (SQLite). Keep it on the writable data partition.
+    payments_journal: Path | None = None
 
     @field_validator("status_url")
     @classmethod
@@ -79,5 +88,10 @@ def load_device(path: str | Path) -> DeviceConfig:
         update={"password_file": rel(config.broker.password_file), "cafile": rel(config.broker.cafile)}
     )
     return config.model_copy(
-        update={"site": rel(config.site), "broker": broker, "preentry_key": rel(config.preentry_key)}
+        update={
+            "site": rel(config.site),
+            "broker": broker,
+            "preentry_key": rel(config.preentry_key),
+            "payments_journal": rel(config.payments_journal),
+        }
     )

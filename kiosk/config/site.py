@@ -27,6 +27,9 @@ from kiosk.config.loading import load_toml_model
 
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+Digits3 = Annotated[str, StringConstraints(pattern=r"^[0-9]{3}$")]
+Digits5 = Annotated[str, StringConstraints(pattern=r"^[0-9]{5}$")]
+Digits6 = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 
 #: Languages of the kiosks: Japanese first, then the ones a ward office meets most.
 #: "ja-easy" is やさしい日本語 (easy Japanese).
@@ -156,6 +159,64 @@ class Device(Strict):
     counters: tuple[Id, ...] = ()
 
 
+class Payee(Strict):
+    """Whom the self register may take money for, recognised by the codes on its slips.
+
+    A convenience-store barcode matches by ``company_code`` (and, when a collection agent's code
+    is shared by many clients, by the ``free_prefix`` the agent puts in the free field); an eL-QR
+    code matches by ``eltax_tax_code`` (税目・料金番号) of this city's ``eltax_institution``
+    (共通納税機関コード), so another city's tax slip is never taken.
+    """
+
+    id: Id
+    names: Names
+    company_code: Digits6 | None = None
+    free_prefix: Annotated[str, StringConstraints(pattern=r"^[0-9]{0,21}$")] = ""
+    eltax_tax_code: Digits3 | None = None
+    eltax_institution: Digits5 | None = None
+    #: A fee (手数料) staff key in at the register (semi-self mode); it has no slip and no codes.
+    fee: bool = False
+
+    @model_validator(mode="after")
+    def _codes(self) -> Payee:
+        has_codes = self.company_code is not None or self.eltax_tax_code is not None
+        if self.fee and has_codes:
+            raise ValueError(f"payee {self.id!r}: a fee payee has no slip codes")
+        if not self.fee and not has_codes:
+            raise ValueError(f"payee {self.id!r}: needs company_code or eltax_tax_code (or fee = true)")
+        if self.free_prefix and self.company_code is None:
+            raise ValueError(f"payee {self.id!r}: free_prefix needs company_code")
+        if (self.eltax_tax_code is None) != (self.eltax_institution is None):
+            raise ValueError(f"payee {self.id!r}: eltax_tax_code and eltax_institution go together")
+        return self
+
+
+class RegisterSettings(Strict):
+    """The self register (セルフレジ): what slips it takes and how much at once."""
+
+    #: per slip; the convenience-store barcode cannot carry more than 999,999 yen
+    max_slip_amount: int = Field(default=300_000, ge=1, le=999_999)
+    max_total: int = Field(default=1_000_000, ge=1)
+    max_slips: int = Field(default=20, ge=1, le=100)
+    payees: tuple[Payee, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _payees(self) -> RegisterSettings:
+        _unique("payees", self.payees)
+        seen: dict[tuple, str] = {}
+        for i, p in enumerate(self.payees):
+            keys = [("cvs", p.company_code, p.free_prefix), ("eltax", p.eltax_institution, p.eltax_tax_code)]
+            for key in keys:
+                if key[1] is None:
+                    continue
+                if key in seen:
+                    raise ValueError(f"payees[{i}] ({p.id}): same codes as payee {seen[key]!r}")
+                seen[key] = p.id
+        if self.max_total < self.max_slip_amount:
+            raise ValueError("max_total must be at least max_slip_amount")
+        return self
+
+
 class Site(Strict):
     site: SiteInfo
     queue: QueueSettings = QueueSettings()
@@ -165,6 +226,8 @@ class Site(Strict):
     questions: tuple[Question, ...] = ()
     life_events: tuple[LifeEvent, ...] = ()
     devices: tuple[Device, ...] = ()
+    #: the ``[register]`` section; named so because pydantic models already have ``register`` (ABCMeta)
+    register_settings: RegisterSettings | None = Field(default=None, alias="register")
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -226,6 +289,11 @@ class Site(Strict):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.site.timezone)
+
+    @property
+    def register(self) -> RegisterSettings | None:
+        """The self register's settings, or None when the site has no self register."""
+        return self.register_settings
 
     @property
     def service_device(self) -> Device | None:

@@ -1,0 +1,91 @@
+"""The resident's cart: the slips scanned (or fees keyed in by staff) before paying. Pure, no I/O.
+
+A line keeps what the receipt and the collection data need (payee, amount, the slip's reference
+and raw digits); the refusal rules are :func:`register.slips.policy.check_slip`'s.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from kiosk.config.site import Payee, RegisterSettings
+from register.slips.model import Slip
+from register.slips.policy import SlipRefused, check_slip
+from register.slips.scan import read_slip
+
+
+@dataclass(frozen=True)
+class CartLine:
+    kind: str  # "cvs" | "elqr" | "fee"
+    key: str
+    payee: Payee
+    amount: int
+    reference: str = ""
+    raw: str = ""
+    deadline: date | None = None
+
+    def journal(self) -> dict[str, Any]:
+        """What the journal keeps of the line (the register's collection record)."""
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "payee": self.payee.id,
+            "amount": self.amount,
+            "reference": self.reference,
+            "raw": self.raw,
+        }
+
+
+class Cart:
+    def __init__(self, settings: RegisterSettings, today: date) -> None:
+        self.settings = settings
+        self.today = today
+        self.lines: list[CartLine] = []
+        self._slips: list[Slip] = []
+
+    @property
+    def total(self) -> int:
+        return sum(line.amount for line in self.lines)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def scan(self, scanned: str) -> CartLine:
+        """Read a scanned code and add it; raises SlipError (unreadable) or SlipRefused (not payable here)."""
+        slip = read_slip(scanned)
+        payee = check_slip(slip, self.settings, self.today, self._slips)
+        line = CartLine(slip.kind, slip.key, payee, slip.amount, slip.reference, slip.raw, slip.deadline)
+        self.lines.append(line)
+        self._slips.append(slip)
+        return line
+
+    def add_fee(self, payee_id: str, amount: int) -> CartLine:
+        """Semi-self mode: a member of staff keys in a fee (手数料) for the resident to pay.
+
+        Same limits as a scanned slip; raises SlipRefused (``not_accepted`` for a payee that is not a fee).
+        """
+        fee = Slip("fee", f"fee-{uuid.uuid4().hex[:12]}", amount, None, None, payee_id, "", "", None, None, "")
+        payee = next((p for p in self.settings.payees if p.id == payee_id and p.fee), None)
+        if payee is None:
+            raise SlipRefused("not_accepted", fee, payee_code=payee_id)
+        if not 1 <= amount <= self.settings.max_slip_amount:
+            raise SlipRefused("over_limit", fee, amount=amount, limit=self.settings.max_slip_amount)
+        if len(self.lines) >= self.settings.max_slips:
+            raise SlipRefused("too_many", fee, limit=self.settings.max_slips)
+        if self.total + amount > self.settings.max_total:
+            raise SlipRefused("total_over_limit", fee, total=self.total + amount, limit=self.settings.max_total)
+        line = CartLine("fee", fee.key, payee, amount)
+        self.lines.append(line)
+        self._slips.append(fee)
+        return line
+
+    def remove(self, index: int) -> None:
+        line = self.lines.pop(index)
+        self._slips = [s for s in self._slips if s.key != line.key]
+
+    def clear(self) -> None:
+        self.lines.clear()
+        self._slips.clear()

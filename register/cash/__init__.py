@@ -1,0 +1,1 @@
+"""Cash changer (自動釣銭機): the UnifiedPOS-style interface, drivers and a simulator."""
