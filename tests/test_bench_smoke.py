@@ -44,3 +44,14 @@ def test_form_issuer_bench_times_every_stage():
         assert 0 < visit["card"] < visit["total"] and visit["render"] > 0 and visit["spool"] > 0
     assert "in-process reader" in results
     assert table(results).count("\n") == 1 + len(results)
+
+
+def test_register_bench_parses_slips_and_pays_both_ways():
+    from bench.register import one_payment, slips_per_second, table
+
+    rates = slips_per_second(seconds=0.05)
+    assert all(rate > 0 for rate in rates.values()) and len(rates) == 4
+    payments = {m: one_payment(m, runs=1) for m in ("cash", "cashless")}
+    assert payments["cash"][0]["steps"] > payments["cashless"][0]["steps"] > 5
+    assert all(0 < r[0]["pay"] < r[0]["total"] for r in payments.values())
+    assert table(rates, payments).count("\n") == 10  # 2 + 4 rows, a blank line, 2 + 2 rows, minus 1

@@ -118,10 +118,13 @@ def run_apps(args, broker: LocalBroker, state: Path) -> int:
         holder_log = open(state / "card-holder.log", "ab")  # noqa: SIM115 - lives as long as the window
         holder = [sys.executable, "-m", "form_printer.card.holder", "--port", str(cards.port)]
         apps.append(subprocess.Popen(holder, stdout=holder_log, stderr=subprocess.STDOUT))
+        register_how = start_register(args, broker, state, printer, apps, windows)
         say("demo", "ticket kiosk, call panel (pick a counter, open it, call next) and call board are opening")
         say("demo", f"kiosk staff mode PIN: {DEMO_PIN}. Close any window or press Ctrl-C to stop.")
         say("forms", f"form issuer: {cards.how}; hold a card from the small card window (PIN 1234)")
         say("forms", f"printed forms go to {forms_out} as PDF")
+        if register_how:
+            say("register", register_how)
         while all(app.poll() is None for app in apps):
             time.sleep(0.5)
         return 0
@@ -132,6 +135,43 @@ def run_apps(args, broker: LocalBroker, state: Path) -> int:
             stop_process(app)
         printer.stop()
         cards.stop()
+
+
+def start_register(args, broker: LocalBroker, state: Path, printer, apps: list, windows: dict) -> str | None:
+    """The self register with its hardware window (changer, terminal and scanner simulators on ptys)."""
+    from kiosk.pin import hash_pin
+
+    if site_of(args).register is None:
+        return None
+    links, slips = state / "register-devices", state / "slips"
+    for name in ("cash-changer", "terminal", "scanner"):
+        (links / name).unlink(missing_ok=True)
+    log = open(state / "register-devices.log", "ab")  # noqa: SIM115 - lives as long as the window
+    window = [sys.executable, "-m", "register.demo.window", "--links", str(links), "--slips", str(slips)]
+    apps.append(subprocess.Popen([*window, "--site", str(args.site)], stdout=log, stderr=subprocess.STDOUT))
+    deadline = time.monotonic() + 30
+    while not all((links / n).exists() for n in ("cash-changer", "terminal", "scanner")):
+        if time.monotonic() > deadline or apps[-1].poll() is not None:
+            return f"the register's hardware window did not start (see {state / 'register-devices.log'})"
+        time.sleep(0.1)
+    config = broker.device_file(
+        "register-1f",
+        args.site,
+        printer=f"tcp://127.0.0.1:{printer.port}",
+        cash_changer=f"cctalk:{links / 'cash-changer'}",
+        cashless_terminal=f"cat:{links / 'terminal'}",
+        scanner=f"serial:{links / 'scanner'}",
+        payments_journal=str(state / "payments.db"),
+        concierge_pin=hash_pin(DEMO_PIN),
+        screen={**windows, "width": 1280, "height": 800},
+    )
+    app_log = open(state / "register.log", "ab")  # noqa: SIM115 - lives as long as the app
+    cmd = [sys.executable, "-m", "kiosk.cli", "kiosk", "register", "--config", str(config), "--windowed"]
+    apps.append(subprocess.Popen(cmd, stdout=app_log, stderr=subprocess.STDOUT))
+    return (
+        f"self register: scan slips, insert cash and tap cards from the small hardware window; "
+        f"slip pictures in {slips}; receipts come out of the same printer; staff PIN {DEMO_PIN}"
+    )
 
 
 def site_of(args) -> Site:
