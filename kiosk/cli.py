@@ -4,7 +4,7 @@
     madoguchi service     run the queue service
     madoguchi demo        broker + service + printer simulator + kiosk, call panel and board windows
     madoguchi check-site  validate a site file and say what is wrong, with line numbers
-    madoguchi kiosk ROLE  run an appliance app (ticket, panel, board, forms) from its device file
+    madoguchi kiosk ROLE  run an appliance app (ticket, panel, board, forms, register) from its device file
     madoguchi hash-pin    hash a staff PIN for a device file (reads the PIN from stdin)
     madoguchi preentry    the form issuer's pre-entry QR codes: new-key, make, verify
 
@@ -69,8 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("check-site", help="validate a site file")
     p.add_argument("site", type=Path)
 
-    p = sub.add_parser("kiosk", help="run an appliance app: ticket kiosk, call panel, call board or form issuer")
-    p.add_argument("role", choices=["ticket", "panel", "board", "forms"])
+    p = sub.add_parser(
+        "kiosk", help="run an appliance app: ticket kiosk, call panel, call board, form issuer or self register"
+    )
+    p.add_argument("role", choices=["ticket", "panel", "board", "forms", "register"])
     p.add_argument("--config", type=Path, required=True, help="the device file (device.toml)")
     p.add_argument("--counter", help="call panel: the counter to operate")
     p.add_argument("--windowed", action="store_true", help="a window instead of full screen")

@@ -19,6 +19,7 @@ APPS = {
     "panel": ("ticket_machine.panel_app.app", "CallPanelApp"),
     "board": ("ticket_machine.board_app.app", "CallBoardApp"),
     "forms": ("form_printer.app.app", "FormIssuerApp"),
+    "register": ("register.app.app", "RegisterApp"),
 }
 
 

@@ -319,3 +319,163 @@ def forms_card_problems(app, ui, params):
     yield ui.shot("forms-14-card-taken-away")
     ui.result["notice"] = app.sm.get_screen("welcome").notice
     yield ui.until(lambda: app.issuer.visit.items is None, "the visit to be wiped")
+
+
+# ----------------------------------------------------------------- self register
+def _slips(app):
+    """The site's sample slips (register/slips/samples.py), by id."""
+    from datetime import datetime
+
+    from register.slips.samples import sample_slips
+
+    return {s.id: s.data for s in sample_slips(app.settings, datetime.now(app.site.zone).date())}
+
+
+def _register_ready(app, ui):
+    return ui.until(lambda: app.sm.current in ("home", "start") and app.screen("start").state != "checking", "ready")
+
+
+def register_cash(app, ui, params):
+    """Three slips (an expired one and a duplicate refused), cash with 10,000-yen notes, change, receipt."""
+    from pathlib import Path
+
+    flags = Path(params["flags"])
+    slips = _slips(app)
+    yield ui.screen("home", timeout=30)
+    yield ui.shot("register-01-home-ja")
+    _scan("]E0" + slips["expired"])
+    home = app.screen("home")
+    yield ui.until(lambda: home.message, "the expired slip to be refused")
+    yield ui.frames()
+    yield ui.shot("register-02-refused-expired-ja")
+    ui.result["expired_message_ja"] = home.message
+    for slip in ("kokuho", "kaigo", "hoiku"):
+        _scan("]E0" + slips[slip])
+    yield ui.screen("cart")
+    cart = app.screen("cart")
+    yield ui.until(lambda: cart.count == 3, "three slips in the cart")
+    _scan("]E0" + slips["kaigo"])
+    yield ui.until(lambda: cart.message, "the duplicate to be refused")
+    yield ui.frames()
+    yield ui.shot("register-03-cart-duplicate-ja")
+    ui.result["duplicate_message_ja"] = cart.message
+    yield ui.tap("lang-en")
+    yield ui.until(lambda: "already" in cart.message, "the message in English")
+    ui.result["duplicate_message_en"] = cart.message
+    yield ui.frames()
+    yield ui.shot("register-04-cart-en")
+    ui.result["total"] = cart.total
+    yield ui.tap("pay-cash")
+    yield ui.screen("cash")
+    cash = app.screen("cash")
+    yield ui.until(lambda: cash.state == "accepting", "the changer to accept cash")
+    yield ui.until(lambda: cash.inserted >= 10000, "the first note", timeout=30)
+    yield ui.frames()
+    yield ui.shot("register-05-cash-inserted-en")
+    (flags / "first-note-seen").touch()
+    yield ui.screen("done", timeout=60)
+    done = app.screen("done")
+    yield ui.frames()
+    yield ui.shot("register-06-done-en")
+    ui.result.update(paid=done.total, tendered=done.tendered, change=done.change, receipt=done.receipt_printed)
+    ui.result["tx"] = done.tx
+    yield ui.tap("done-finish")
+    yield ui.screen("home")
+    ui.result["cart_after"] = app.cart is None
+    yield ui.until(lambda: app.pending_payments == 0, "the payment to reach the queue service", timeout=30)
+
+
+def register_cancel_and_cashless(app, ui, params):
+    """Cash put in then cancelled (given back); card: cancelled on screen, declined, then approved."""
+    slips = _slips(app)
+    yield ui.screen("home", timeout=30)
+    for slip in ("kotei", "keijidosha"):
+        _scan(slips[slip])
+    yield ui.screen("cart")
+    cart = app.screen("cart")
+    yield ui.until(lambda: cart.count == 2, "two slips")
+    ui.result["total"] = cart.total
+    yield ui.tap("pay-cash")
+    cash = app.screen("cash")
+    yield ui.until(lambda: cash.state == "accepting", "the changer to accept cash")
+    yield ui.until(lambda: cash.inserted >= 2000, "two 1,000-yen notes", timeout=30)
+    yield ui.frames()
+    yield ui.shot("register-10-cash-partial-ja")
+    yield ui.tap("cash-cancel")
+    yield ui.screen("returned", timeout=30)
+    yield ui.shot("register-11-returned-ja")
+    ui.result["returned"] = app.screen("returned").amount
+    yield ui.tap("returned-ok")
+    yield ui.screen("cart")
+    yield ui.tap("pay-cashless")
+    yield ui.screen("cashless")
+    yield ui.frames(3)
+    yield ui.shot("register-12-cashless-ja")
+    yield ui.tap("cashless-cancel")
+    yield ui.screen("cart", timeout=30)
+    ui.result["cancelled_message"] = cart.message
+    cancelled = cart.message
+    yield ui.tap("pay-cashless")  # the test declines this one
+    yield ui.until(lambda: cart.message and cart.message != cancelled, "the declined card", timeout=60)
+    yield ui.screen("cart")
+    yield ui.shot("register-13-declined-ja")
+    ui.result["declined_message"] = cart.message
+    yield ui.tap("pay-cashless")  # the test approves this one
+    yield ui.screen("done", timeout=60)
+    yield ui.frames()
+    yield ui.shot("register-14-done-cashless-ja")
+    done = app.screen("done")
+    ui.result.update(paid=done.total, change=done.change, brand=done.brand, receipt=done.receipt_printed)
+
+
+def register_recovery_and_staff(app, ui, params):
+    """An unfinished payment found at start (report, PIN to dismiss); the staff screen; idle reset."""
+    start = app.screen("start")
+    yield ui.until(lambda: start.state == "report", "the recovery report", timeout=30)
+    yield ui.frames()
+    yield ui.shot("register-20-recovery-report-ja")
+    ui.result["reports"] = [dict(r) for r in app.reports]
+    yield ui.tap("start-staff")
+    yield ui.screen("pin")
+    yield from _pin(ui, "0000")
+    pin = app.screen("pin")
+    yield ui.until(lambda: pin.message, "the wrong PIN to be told")
+    ui.result["wrong_pin"] = pin.message
+    yield from _pin(ui, params["pin"])
+    yield ui.screen("home")
+    yield ui.tap("lang-pt")
+    yield ui.frames()
+    yield ui.shot("register-21-home-pt")
+    yield ui.tap("staff")
+    yield ui.screen("pin")
+    yield from _pin(ui, params["pin"])
+    yield ui.screen("staff")
+    staff = app.screen("staff")
+    if staff.has_fees:
+        payee = next(b for b in staff.ids.payees.children)
+        yield ui.tap(payee.key)
+        for key in ("3", "0", "0"):
+            yield ui.tap(f"amount-{key}")
+        yield ui.tap("fee-add")
+        yield ui.until(lambda: staff.lines, "the fee line")
+    from kiosk.ui.lang import tr
+
+    yield ui.tap("staff-reprint")
+    yield ui.until(lambda: staff.message and staff.message != tr._("Printing..."), "the reprint answer")
+    yield ui.frames()
+    yield ui.shot("register-22-staff-pt")
+    ui.result["staff_message"] = staff.message
+    ui.result["fee_added"] = bool(staff.lines)
+    if staff.lines:
+        yield ui.tap("staff-handover")
+        yield ui.screen("cart")
+        yield ui.frames()
+        yield ui.shot("register-23-cart-staff-pt")
+        ui.result["staff_cart"] = app.staff_cart
+    else:
+        yield ui.tap("staff-exit")
+        yield ui.screen("home")
+    app.idle_seconds = 1  # the resident walks away
+    yield ui.screen("home", timeout=10)
+    yield ui.until(lambda: app.cart is None and not app.staff, "the idle reset", timeout=10)
+    ui.result["after_idle"] = {"screen": app.sm.current, "cart": app.cart is None, "lang": app.device.screen.language}

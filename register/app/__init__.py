@@ -1,0 +1,1 @@
+"""The self register's touchscreen app (``madoguchi kiosk register``)."""

@@ -1,0 +1,685 @@
+"""The self register app: scan slips → cart → cash or cashless → receipt, on top of :class:`Register`.
+
+Device calls block, so they run one at a time on a worker thread and their outcome hops back to
+Kivy's thread (the cash changer's credits arrive from its driver thread through ``on_main``).
+Before the first resident, :meth:`Register.recover` settles whatever a crash left open; staff
+read what it did (PIN). The register does not need the queue service: paid transactions wait in
+the journal (the outbox) until the broker is back, so the out-of-service cover is never raised
+for the bus; the register closes itself (start / help screens) when its devices cannot be used.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.properties import BooleanProperty, NumericProperty
+
+from kiosk.bus.contract import Role
+from kiosk.config.device import DeviceConfig
+from kiosk.config.site import Site
+from kiosk.pin import PinGuard
+from kiosk.ui.lang import tr
+from kiosk.ui.link import on_main
+from kiosk.ui.shell import KioskShell
+from register.app.screens.cart import CartScreen
+from register.app.screens.cash import CashScreen
+from register.app.screens.cashless import CashlessScreen
+from register.app.screens.done import DoneScreen
+from register.app.screens.help import HelpScreen
+from register.app.screens.home import HomeScreen
+from register.app.screens.pin import PinScreen
+from register.app.screens.returned import ReturnedScreen
+from register.app.screens.staff import StaffScreen
+from register.app.screens.start import StartScreen
+from register.app.texts import FEE_MESSAGES, scan_message
+from register.cart import Cart
+from register.checkout import Checkout, CheckoutError, RecoveryReport, Register, Settlement
+from register.setup import register_for
+from register.slips.model import SlipError
+from register.slips.policy import SlipRefused, refusal_params
+
+log = logging.getLogger(__name__)
+
+#: After the receipt, back to the home screen by itself.
+DONE_SECONDS = 30
+#: How often the devices are asked how they are (only while nobody is paying).
+POLL_SECONDS = 15.0
+#: Fault words of a payment device that stop it from being offered.
+BLOCKING = ("disconnected", "jam", "full", "error", "offline")
+#: Screens during which a payment is in progress: no idle timeout, no scans.
+PAYING = ("cash", "cashless")
+#: Screens where the register is closed until staff come: no idle timeout either.
+CLOSED = ("start", "help")
+
+
+def blocking(faults: set[str], device: str) -> bool:
+    return any(f.startswith(f"{device}_") and f[len(device) + 1 :].split(":")[0] in BLOCKING for f in faults)
+
+
+class RegisterApp(KioskShell):
+    role = Role.REGISTER
+    home_screen = "home"
+    #: The register's devices, as the cart screen offers them.
+    has_cash = BooleanProperty(False)
+    has_cashless = BooleanProperty(False)
+    cash_ok = BooleanProperty(False)
+    cashless_ok = BooleanProperty(False)
+    printer_ok = BooleanProperty(True)
+    #: Staff mode (PIN entered): the staff screen may be used; ends with the hand-over or idle.
+    staff = BooleanProperty(False)
+    #: The cart was keyed in by staff (semi-self mode).
+    staff_cart = BooleanProperty(False)
+    #: Paid transactions the queue service has not acknowledged yet.
+    pending_payments = NumericProperty(0)
+
+    def __init__(self, device: DeviceConfig, site: Site, register: Register | None = None, **kw) -> None:
+        super().__init__(device, site, **kw)
+        if site.register is None:
+            raise ValueError(f"{site.site.id}: the site file has no [register] section")
+        self.settings = site.register
+        self.register: Register = register or register_for(device, site)
+        self.has_cash = self.register.changer is not None
+        self.has_cashless = self.register.terminal is not None
+        self.pin_guard = PinGuard(device.concierge_pin) if device.concierge_pin else None
+        self.cart: Cart | None = None
+        self.checkout: Checkout | None = None
+        self.faults: set[str] = set()
+        self._opened: set[str] = set()
+        #: Recovery done and seen: residents may use the register (False while on the start screen).
+        self.ready = False
+        self.reports: list[dict] = []
+        self.last_paid_tx: str | None = None
+        self.outbox = None
+        self.scanner = None
+        self._scan = ""
+        #: The refusal on screen (screen, text, (code, params)), re-said when the language changes.
+        self._scan_problem = None
+        self._done_event = None
+        self._work = ThreadPoolExecutor(max_workers=1, thread_name_prefix="register-devices")
+
+    # ------------------------------------------------------------ building
+    def make_screens(self):
+        self._title()
+        tr.bind(lang=lambda *_: self._title())
+        tr.bind(lang=lambda *_: self._retell_scan())
+        Window.bind(on_textinput=self._scanner_text, on_key_down=self._scanner_key)
+        if self.device.scanner:
+            from register.scanner import SerialScanner
+
+            port = self.device.scanner.removeprefix("serial:")
+            self.scanner = SerialScanner(port, lambda text: on_main(self.scanned, text)).start()
+        Clock.schedule_interval(lambda _dt: self.poll_devices(), POLL_SECONDS)
+        Clock.schedule_once(lambda _dt: self.start_up(), 0)
+        self.home_screen = "start"  # the shell shows it first; home once recovery is done
+        screens = [
+            StartScreen(),
+            HomeScreen(),
+            CartScreen(),
+            CashScreen(),
+            CashlessScreen(),
+            DoneScreen(),
+            ReturnedScreen(),
+            HelpScreen(),
+            PinScreen(),
+            StaffScreen(),
+        ]
+        return screens
+
+    def build(self):
+        root = super().build()
+        self.home_screen = "home"
+        self.in_service = True
+        from register.outbox import PaymentOutbox
+
+        self.outbox = PaymentOutbox(self.register.journal, self.link.bus, on_sent=lambda _tx: self._count_pending())
+        self.outbox.start()
+        self._count_pending()
+        return root
+
+    def _title(self) -> None:
+        self.title_text = tr._("Self register") + " — " + tr.name(self.site.site.names)
+
+    def _update_service(self, *_a) -> None:
+        """Residents pay whether or not the bus is up; the outbox sends when it is back."""
+        self.in_service = True
+
+    def screen(self, name: str):
+        return self.sm.get_screen(name)
+
+    def _run(self, work, done, failed=None) -> None:
+        """``work()`` on the worker thread; ``done(result)`` or ``failed(exception)`` on Kivy's."""
+
+        def job() -> None:
+            try:
+                result = work()
+            except Exception as exc:  # noqa: BLE001 - every failure is shown, none kills the register
+                if failed is None:
+                    log.exception("register: %s failed", getattr(work, "__qualname__", work))
+                else:
+                    on_main(failed, exc)
+            else:
+                on_main(done, result)
+
+        self._work.submit(job)
+
+    # ------------------------------------------------------------ start-up and recovery
+    def start_up(self) -> None:
+        self.ready = False
+        start = self.screen("start")
+        start.state = "checking"
+        start.message = ""
+        self.goto("start")
+        self._run(self._recover, self._recovered, self._recover_failed)
+
+    def _open_devices(self) -> set[str]:
+        """Open each payment device not open yet; their faults (worker thread)."""
+        faults: set[str] = set()
+        for name, dev in (("changer", self.register.changer), ("terminal", self.register.terminal)):
+            if dev is None or name in self._opened:
+                continue
+            try:
+                dev.open()
+            except Exception as exc:  # noqa: BLE001 - a device that does not open is a fault, not a crash
+                log.warning("%s did not open: %r", name, exc)
+                faults.add(f"{name}_disconnected")
+            else:
+                self._opened.add(name)
+        return faults
+
+    def _recover(self):
+        faults = self._open_devices()
+        reports = self.register.recover()
+        rows = [self._report_row(r) for r in reports]
+        return faults | self._status(), reports, rows
+
+    def _report_row(self, report: RecoveryReport) -> dict:
+        record = self.register.record(report.tx)
+        return {
+            "tx": report.tx,
+            "result": report.result,
+            "total": report.total,
+            "given_back": record.repaid,
+            "change": record.change_paid,
+            "owed": report.owed,
+            "events": list(report.events),
+            "blocked": report.blocked,
+        }
+
+    def _recovered(self, result) -> None:
+        faults, reports, rows = result
+        self._set_faults(faults)
+        if rows:
+            self.reports = rows
+        start = self.screen("start")
+        start.show(rows)
+        if any(r.blocked for r in reports):
+            start.state = "blocked"
+            start.message = tr._("A payment could not be settled: a device does not answer.")
+        elif not (self.cash_ok or self.cashless_ok):
+            start.state = "blocked"
+            start.message = tr._("No payment device is working.")
+        elif rows:
+            start.state = "report"
+        else:
+            self.ready = True
+            self.goto("home")
+            return
+        self.goto("start")
+
+    def _recover_failed(self, exc: Exception) -> None:
+        log.exception("recovery failed", exc_info=exc)
+        start = self.screen("start")
+        start.state = "blocked"
+        start.message = tr._("The register could not start.") + f" ({exc})"
+
+    # ------------------------------------------------------------ device health
+    def _status(self) -> set[str]:
+        """Every device's faults as presence words (worker thread)."""
+        faults: set[str] = set()
+        for name, dev in (("changer", self.register.changer), ("terminal", self.register.terminal)):
+            if dev is None:
+                continue
+            if name not in self._opened:
+                faults.add(f"{name}_disconnected")
+                continue
+            try:
+                status = dev.status()
+            except Exception as exc:  # noqa: BLE001
+                log.warning("%s status failed: %r", name, exc)
+                faults.add(f"{name}_disconnected")
+                continue
+            if not status.connected:
+                faults.add(f"{name}_disconnected")
+            faults |= {f"{name}_{f}" for f in status.faults}
+        printer = self.register.printer
+        if printer is not None and hasattr(printer, "status"):
+            try:
+                faults |= {f"printer_{f}" for f in printer.status().faults}
+            except Exception as exc:  # noqa: BLE001
+                log.warning("printer status failed: %r", exc)
+                faults.add("printer_offline")
+        return faults
+
+    def poll_devices(self) -> None:
+        if self.checkout is not None or self.sm.current in PAYING:
+            return
+
+        def work():
+            return self._open_devices() | self._status()
+
+        self._run(work, self._set_faults)
+
+    def _set_faults(self, faults: set[str]) -> None:
+        if self.checkout is not None:
+            faults = faults | {f for f in self.faults if f.startswith(("changer_", "terminal_"))}
+        self.cash_ok = self.has_cash and not blocking(faults, "changer")
+        self.cashless_ok = self.has_cashless and not blocking(faults, "terminal")
+        self.printer_ok = not any(f.startswith("printer_") and f != "printer_paper_near_end" for f in faults)
+        if faults != self.faults:
+            log.info("register faults: %s", sorted(faults) or "none")
+            self.faults = set(faults)
+            if self.link is not None:
+                self.link.set_faults(sorted(faults))
+
+    def _add_fault(self, fault: str) -> None:
+        self._set_faults(self.faults | {fault})
+
+    # ------------------------------------------------------------ scanning
+    def _scanner_text(self, _window, text: str) -> None:
+        if self.sm.current in ("home", "cart"):
+            self._scan += text
+
+    def _scanner_key(self, _window, key: int, *_a) -> bool:
+        if key in (13, 271) and self._scan:  # Enter / keypad Enter ends a scan
+            text, self._scan = self._scan, ""
+            self.scanned(text)
+            return True
+        return False
+
+    def scanned(self, text: str) -> None:
+        """A code from the scanner: a slip for the cart, or why not (in the resident's language)."""
+        if self.sm.current not in ("home", "cart"):
+            log.info("scan ignored on screen %s", self.sm.current)
+            return
+        if self.cart is None:
+            self.cart = self.new_cart()
+        home, cart = self.screen("home"), self.screen("cart")
+        home.message = cart.message = ""
+        self._scan_problem = None
+        try:
+            line = self.cart.scan(text)
+        except SlipRefused as refused:
+            problem = (refused.code, refusal_params(refused))
+            log.info("slip refused: %s", refused.code)
+        except SlipError as error:
+            problem = (error.code, {})
+            log.info("slip not read: %s", error.code)
+        else:
+            log.info("slip added: %s %s yen", line.payee.id, line.amount)
+            cart.refresh()
+            self.goto("cart")
+            return
+        where = cart if self.cart.lines else home
+        where.message = scan_message(*problem)
+        self._scan_problem = (where, where.message, problem)
+        if self.cart.lines:
+            self.goto("cart")
+
+    def _retell_scan(self) -> None:
+        """The resident switched language: the refusal on screen follows."""
+        if self._scan_problem is None:
+            return
+        where, shown, problem = self._scan_problem
+        if where.message == shown:
+            where.message = scan_message(*problem)
+            self._scan_problem = (where, where.message, problem)
+
+    def new_cart(self) -> Cart:
+        return Cart(self.settings, datetime.now(self.site.zone).date())
+
+    # ------------------------------------------------------------ the cart
+    def remove_line(self, index: int) -> None:
+        if self.cart is None or self.checkout is not None:
+            return
+        self.cart.remove(index)
+        if not self.cart.lines and not self.staff_cart:
+            self.clear_cart()
+            return
+        self.screen("cart").message = ""
+        self.screen("cart").refresh()
+
+    def clear_cart(self) -> None:
+        """Cancel: nothing is paid, the slips are forgotten, back to the start."""
+        if self.checkout is not None:
+            return
+        self.cart = None
+        self.staff_cart = False
+        self.screen("cart").message = ""
+        self.screen("home").message = ""
+        self.screen("cart").refresh()
+        self.goto("home")
+
+    def _begin(self) -> Checkout | None:
+        if self.cart is None or not self.cart.lines or self.checkout is not None:
+            return None
+        self.screen("cart").message = ""
+        self.checkout = self.register.begin(self.cart, mode="staff" if self.staff_cart else "self")
+        log.info("checkout %s: %d lines, %d yen", self.checkout.tx, len(self.cart.lines), self.checkout.total)
+        return self.checkout
+
+    def _back_to_cart(self, message: str = "") -> None:
+        self.checkout = None
+        cart = self.screen("cart")
+        cart.message = message
+        cart.refresh()
+        self.goto("cart")
+
+    # ------------------------------------------------------------ cash
+    def pay_cash(self) -> None:
+        if not self.cash_ok:
+            return
+        checkout = self._begin()
+        if checkout is None:
+            return
+        cash = self.screen("cash")
+        cash.total, cash.inserted, cash.state = checkout.total, 0, "starting"
+        self.goto("cash")
+
+        def started(_r) -> None:
+            if self.checkout is checkout and cash.state == "starting":
+                cash.state = "accepting"
+
+        def failed(exc: Exception) -> None:
+            code = getattr(exc, "code", "error")
+            log.warning("cash not accepted: %s (%r)", code, exc)
+            self._add_fault(f"changer_{code}")
+            self._back_to_cart(tr._("The cash machine is not working. Please pay by card, or ask a member of staff."))
+
+        self._run(lambda: checkout.start_cash(lambda total: on_main(self._credit, checkout, total)), started, failed)
+
+    def _credit(self, checkout: Checkout, total: int) -> None:
+        cash = self.screen("cash")
+        if self.checkout is not checkout or cash.state not in ("starting", "accepting"):
+            return
+        cash.inserted = total
+        if total >= checkout.total:
+            cash.state = "settling"
+            self._run(checkout.settle_cash, self._settled, self._payment_failed)
+
+    def cancel_cash(self) -> None:
+        cash = self.screen("cash")
+        checkout = self.checkout
+        if checkout is None or cash.state != "accepting":
+            return
+        cash.state = "returning"
+        self._run(checkout.cancel_cash, self._settled, self._payment_failed)
+
+    # ------------------------------------------------------------ cashless
+    def pay_cashless(self) -> None:
+        if not self.cashless_ok:
+            return
+        checkout = self._begin()
+        if checkout is None:
+            return
+        screen = self.screen("cashless")
+        screen.total, screen.state = checkout.total, "waiting"
+        self.goto("cashless")
+        self._run(checkout.pay_cashless, self._settled, self._payment_failed)
+
+    def cancel_cashless(self) -> None:
+        screen = self.screen("cashless")
+        if self.checkout is None or screen.state != "waiting":
+            return
+        screen.state = "cancelling"
+        try:
+            self.checkout.abort_cashless()
+        except Exception as exc:  # noqa: BLE001 - the sale then ends as it ends; pay_cashless reports it
+            log.warning("abort_cashless failed: %r", exc)
+
+    # ------------------------------------------------------------ the outcome
+    def _settled(self, settlement: Settlement) -> None:
+        record = settlement.record
+        log.info("checkout %s: %s (%s)", record.id, settlement.result, settlement.reason)
+        self.checkout = None
+        if settlement.result == "paid":
+            self.last_paid_tx = record.id
+            if self.outbox is not None:
+                self.outbox.kick()
+            if settlement.receipt_fault:
+                self._add_fault(f"printer_{settlement.receipt_fault}")
+            self.cart = None
+            self.staff_cart = False
+            self.screen("cart").refresh()
+            if settlement.owed:
+                self.halt("owed", record.id, settlement.owed)
+                return
+            self.screen("done").show(settlement)
+            self.goto("done")
+            self._done_event = Clock.schedule_once(lambda _dt: self.finish(), DONE_SECONDS)
+            return
+        if settlement.owed:
+            self.halt("owed", record.id, settlement.owed)
+            return
+        given_back = record.repaid
+        if given_back:
+            self.screen("returned").show(given_back, settlement.reason)
+            self.goto("returned")
+            return
+        reason = settlement.reason
+        if reason == "declined":
+            message = tr._("The payment was declined. Please try another card, or pay by cash.")
+        elif reason == "cancelled":
+            message = tr._("The card payment was cancelled. Nothing was charged.")
+        elif reason == "not_enough_change":
+            message = tr._("The machine does not have enough change. Please pay by card, or ask a member of staff.")
+        else:
+            message = tr._("The payment was not completed. Nothing was charged.")
+        self._back_to_cart(message)
+
+    def _payment_failed(self, exc: Exception) -> None:
+        tx = self.checkout.tx if self.checkout else ""
+        code = exc.code if isinstance(exc, CheckoutError) else "error"
+        log.warning("checkout %s failed: %s (%r)", tx, code, exc)
+        if code == "unknown_outcome" or not isinstance(exc, CheckoutError):
+            self.checkout = None
+            self.halt("unknown", tx, 0)
+            return
+        device = "terminal" if self.sm.current == "cashless" else "changer"
+        self._add_fault(f"{device}_{code}")
+        record = self.register.record(tx) if tx else None
+        if record is not None and record.closed is None:
+            self.checkout = None
+            self.halt("unknown", tx, 0)  # left open: recovery settles it before the next resident
+            return
+        self._back_to_cart(tr._("The payment could not be made. Nothing was charged. Please ask a member of staff."))
+
+    def halt(self, why: str, tx: str, amount: int) -> None:
+        """Staff must come: the register stays on the help screen until a PIN is entered."""
+        self.screen("help").show(why, tx, amount)
+        self._add_fault("register_needs_staff")
+        self.goto("help")
+
+    def resume(self) -> None:
+        """Staff: settle what is open (recovery), then back to service."""
+        self._set_faults(self.faults - {"register_needs_staff"})
+        self.staff = False
+        self.start_up()
+
+    def returned_ok(self) -> None:
+        """The resident took the money back: the slips are still in the cart."""
+        if self.cart is not None and self.cart.lines:
+            self._back_to_cart()
+        else:
+            self.finish()
+
+    def finish(self) -> None:
+        if self._done_event is not None:
+            self._done_event.cancel()
+            self._done_event = None
+        if self.sm.current in PAYING or self.checkout is not None:
+            return
+        self.cart = None
+        self.staff_cart = False
+        self.screen("home").message = ""
+        self.screen("cart").refresh()
+        self.goto("home")
+
+    # ------------------------------------------------------------ staff
+    def staff_button(self) -> None:
+        if self.pin_guard is None:
+            self.screen("home").message = tr._("Staff mode is not set up on this register.")
+            return
+        self.ask_pin("staff")
+
+    def ask_pin(self, purpose: str) -> None:
+        pin = self.screen("pin")
+        pin.purpose, pin.back = purpose, self.sm.current
+        self.goto("pin")
+
+    def pin_ok(self, purpose: str) -> None:
+        if purpose == "dismiss":
+            self.staff = False
+            self.ready = True
+            self.goto("home")
+            return
+        self.staff = True
+        self.open_staff()
+
+    def open_staff(self) -> None:
+        self._count_pending()
+        self.screen("staff").refresh()
+        self.goto("staff")
+
+    def staff_cart_lines(self) -> Cart:
+        if self.cart is None:
+            self.cart = self.new_cart()
+        return self.cart
+
+    def add_fee(self, payee_id: str, amount: int) -> str:
+        """Staff keys in a fee; returns "" or why it was refused."""
+        try:
+            self.staff_cart_lines().add_fee(payee_id, amount)
+        except SlipRefused as refused:
+            return tr._(FEE_MESSAGES.get(refused.code, FEE_MESSAGES["not_accepted"]))
+        self.staff_cart = True
+        self.screen("cart").refresh()
+        return ""
+
+    def hand_over(self) -> None:
+        """Staff is done: the resident pays on the cart screen."""
+        self.staff = False
+        if not self.ready:
+            self.goto("start")
+            return
+        if self.halted_screen():
+            return
+        if self.cart is not None and self.cart.lines:
+            self._back_to_cart()
+        else:
+            self.finish()
+
+    def leave_staff(self) -> None:
+        self.staff = False
+        if not self.ready:
+            self.goto("start")
+            return
+        if self.halted_screen():
+            return
+        if self.cart is not None and self.cart.lines:
+            self._back_to_cart()
+        else:
+            self.finish()
+
+    def halted_screen(self) -> bool:
+        """Staff left without resuming: the register stays closed."""
+        if "register_needs_staff" in self.faults:
+            self.goto("help")
+            return True
+        return False
+
+    def reprint_last(self) -> None:
+        staff = self.screen("staff")
+        staff.message = tr._("Printing...")
+
+        def work():
+            tx = self.last_paid_tx or self._last_paid_in_journal()
+            if tx is None:
+                return None, (False, "none")
+            return tx, self.register.print_receipt(tx)
+
+        def done(result) -> None:
+            tx, (printed, fault) = result
+            if tx is None:
+                staff.message = tr._("No receipt to print yet.")
+            elif printed:
+                staff.message = tr._("Receipt {tx} printed again.").format(tx=tx)
+            else:
+                self._add_fault(f"printer_{fault}")
+                staff.message = tr._("The receipt could not be printed ({fault}).").format(fault=fault)
+
+        self._run(work, done, lambda exc: setattr(staff, "message", repr(exc)))
+
+    def _last_paid_in_journal(self) -> str | None:
+        from register.ledger import replay
+
+        last = None
+        for steps in self.register.journal.transactions():
+            if replay(steps).closed == "paid":
+                last = steps[0].tx
+        return last
+
+    def _count_pending(self) -> None:
+        if self.outbox is None:
+            return
+        outbox = self.outbox
+
+        def set_count(n: int) -> None:
+            self.pending_payments = n
+
+        def work() -> None:
+            on_main(set_count, len(outbox.pending()))
+
+        self._work.submit(work)
+
+    # ------------------------------------------------------------ idle
+    def needs_reset(self) -> bool:
+        return self.cart is not None or self.staff
+
+    def on_idle(self) -> None:
+        current = self.sm.current
+        if current in PAYING or current in CLOSED or self.checkout is not None:
+            return  # never during a payment, and a closed register waits for staff
+        self.staff = False
+        if not self.ready:  # staff walked away from the start screen's PIN or staff screen
+            self.goto("start")
+            return
+        if "register_needs_staff" in self.faults:
+            self.goto("help")
+            return
+        self.cart = None
+        self.staff_cart = False
+        self.screen("home").message = ""
+        self.screen("cart").message = ""
+        self.screen("cart").refresh()
+        if self._done_event is not None:
+            self._done_event.cancel()
+            self._done_event = None
+        super().on_idle()
+
+    def on_stop(self) -> None:
+        if self.outbox is not None:
+            self.outbox.stop()
+        if self.scanner is not None:
+            self.scanner.stop()
+        self._work.shutdown(wait=False, cancel_futures=True)
+        for dev in (self.register.changer, self.register.terminal):
+            if dev is not None:
+                try:
+                    dev.close()
+                except Exception:  # noqa: BLE001
+                    log.exception("closing a device failed")
+        super().on_stop()
