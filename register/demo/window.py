@@ -19,6 +19,7 @@ from register.cashless.simulator import CatSimulator
 from register.demo.scanner_pty import PtyScanner
 from register.slips.model import SlipError
 from register.slips.samples import render_slip_card, sample_slips
+from register.slips.scan import read_slip
 
 CASH = (10000, 5000, 1000, 500, 100, 50, 10)
 TAPS = (("emoney", "交通系IC"), ("credit", "VISA"), ("qr", "PayPay"))
@@ -36,6 +37,13 @@ def write_slip_pictures(site, folder: Path, slips) -> None:
             continue  # a deliberately broken code cannot be drawn as a slip
         card.save(folder / f"{sample.id}.png")
         (folder / f"{sample.id}.txt").write_text(sample.data + "\n", encoding="ascii")
+
+
+def _amount(data: str) -> str:
+    try:
+        return f"¥{read_slip(data).amount:,}"
+    except SlipError:
+        return ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,7 +90,7 @@ def run_window(site, slips, changer: CcTalkSimulator, terminal: CatSimulator, sc
             root = Builder.load_string("RegisterDevicesRoot:")
             for sample in slips:
                 what = names.get(sample.payee_id or "", "other city")
-                label = f"{what}" + (f"  ({sample.expect})" if sample.expect else "")
+                label = f"{what}  {_amount(sample.data)}" + (f"  ({sample.expect})" if sample.expect else "")
                 button = BigButton(key=f"scan-{sample.id}", kind="secondary", font_base=15, text=label)
                 button.bind(on_release=lambda _b, s=sample, w=label: self.scan(s.data, w))
                 root.ids.slips.add_widget(button)
