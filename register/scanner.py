@@ -25,6 +25,8 @@ class SerialScanner:
         self.on_code = on_code
         self.baudrate = baudrate
         self.connected = False
+        #: Set once the port is open (a code sent before that is lost: opening flushes the input).
+        self.ready = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="slip-scanner", daemon=True)
 
@@ -41,11 +43,13 @@ class SerialScanner:
             try:
                 with serial.serial_for_url(self.port, baudrate=self.baudrate, timeout=0.2) as line:
                     self.connected = True
+                    self.ready.set()
                     self._read(line)
             except (OSError, serial.SerialException) as exc:
                 if self.connected:
                     log.warning("scanner %s lost: %s", self.port, exc)
                 self.connected = False
+                self.ready.clear()
                 self._stop.wait(1.0)
 
     def _read(self, line: serial.Serial) -> None:

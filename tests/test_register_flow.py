@@ -281,3 +281,45 @@ def test_a_jam_mid_deposit_is_reported_and_the_cash_taken_is_given_back(register
     assert settlement.result == "cancelled"
     assert changer.taken == settlement.owed
     assert all_consistent(register) == []
+
+
+# ------------------------------------------------------------------------------------------- recovery, scanner
+def test_recovery_waits_for_a_terminal_that_does_not_answer_then_settles(register, devices):
+    _, terminal, _ = devices
+    checkout = register.begin(cart_of(register, "kokuho"))
+    register.append(checkout.tx, "sale_intent", {"key": f"{checkout.tx}-s1", "amount": checkout.total})
+    terminal.disconnect()
+    register.terminal.reply_timeout = 0.5
+    [report] = register.recover()
+    assert report.blocked and report.result == "open"
+    assert register.journal.open_transactions() == [checkout.tx]  # nothing guessed: still open
+    terminal.reconnect()
+    register.terminal.close()
+    register.terminal.open()
+    [report] = register.recover()
+    assert not report.blocked and report.result == "cancelled"  # the terminal never saw the key
+    assert terminal.charges == [] and all_consistent(register) == []
+
+
+def test_a_serial_scanner_delivers_each_code_once(tmp_path):
+    from register.demo.scanner_pty import PtyScanner
+    from register.scanner import SerialScanner
+
+    got: list[str] = []
+    done = threading.Event()
+
+    def on_code(code: str) -> None:
+        got.append(code)
+        if len(got) == 2:
+            done.set()
+
+    with PtyScanner(str(tmp_path / "scanner")) as pty:
+        scanner = SerialScanner(str(tmp_path / "scanner"), on_code).start()
+        try:
+            assert scanner.ready.wait(10)
+            pty.scan("]C191912345012345678901234567890101033101230003")
+            pty.scan("0002010102")
+            assert done.wait(10)
+        finally:
+            scanner.stop()
+    assert got == ["]C191912345012345678901234567890101033101230003", "0002010102"]

@@ -8,7 +8,8 @@ Never charge twice: every request carries an idempotency ``key`` chosen by the r
 (and journaled before the request is sent). A terminal that sees the same key again
 answers with the first outcome instead of charging again. When a request times out the
 outcome is UNKNOWN: the register must call :meth:`CashlessTerminal.check` with the same
-key (now, or after a restart) and never simply retry with a new key.
+key (now, or after a restart) and never simply retry with a new key. The same holds for a line
+that broke during a request (``disconnected``): the request may have reached the terminal.
 
 No card data leaves the driver: a :class:`CatResult` carries the brand, the approval code
 and the terminal's slip number, never a card number.
