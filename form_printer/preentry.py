@@ -39,8 +39,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-import qrcode
 from PIL import Image
+
+from kiosk.qr import qr_image as kiosk_qr_image
 
 PREFIX = "MDG1."
 VERSION = 1
@@ -197,10 +198,7 @@ def load_key(path: Path) -> bytes:
 
 def qr_image(payload: str, module: int = 8) -> Image.Image:
     """The payload as a QR code (error correction M), mode "L"; qrcode picks alphanumeric mode for it."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=module, border=4)
-    code.add_data(payload)
-    code.make(fit=True)
-    return code.make_image(fill_color="black", back_color="white").get_image().convert("L")
+    return kiosk_qr_image(payload, module)
 
 
 def _write_private(path: Path, text: str) -> None:

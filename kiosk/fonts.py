@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+
+from PIL import ImageFont
 
 _CANDIDATES = (
     ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"),
@@ -38,3 +41,11 @@ def cjk_font() -> CjkFont:
         if Path(regular).exists():
             return CjkFont(Path(regular), Path(bold) if Path(bold).exists() else Path(regular))
     raise FontMissing("no CJK font found: install the Debian package fonts-noto-cjk (or set MADOGUCHI_FONT)")
+
+
+@lru_cache(maxsize=256)
+def pil_font(size: float, bold: bool = False) -> ImageFont.FreeTypeFont:
+    """The CJK font for Pillow drawings (tickets, receipts, forms, slips). Face 0 of the Noto CJK
+    collection is JP: Japanese glyph shapes for the shared kanji, plus hangul and Vietnamese."""
+    paths = cjk_font()
+    return ImageFont.truetype(str(paths.bold if bold else paths.regular), size, index=0)

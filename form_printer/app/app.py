@@ -13,7 +13,6 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from kivy.clock import Clock
-from kivy.core.window import Window
 
 from form_printer.app.screens.card import CardScreen
 from form_printer.app.screens.choose import ChooseScreen
@@ -35,6 +34,7 @@ from kiosk.i18n import N_
 from kiosk.ui.lang import tr
 from kiosk.ui.link import on_main
 from kiosk.ui.shell import KioskShell
+from kiosk.ui.wedge import WedgeScanner
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,6 @@ class FormIssuerApp(KioskShell):
         self.reader_ok = True
         self.confirmed_last_try = False
         self._work = ThreadPoolExecutor(max_workers=1, thread_name_prefix="card-printer")
-        self._scan = ""
         #: Anonymous counts not yet acknowledged by the queue service (sent again when it is back).
         self.pending_counts: list[dict] = []
         self._done_event = None
@@ -86,7 +85,7 @@ class FormIssuerApp(KioskShell):
             lambda: on_main(self.card_left),
             lambda ok: on_main(self._reader_health, ok),
         )
-        Window.bind(on_textinput=self._scanner_text, on_key_down=self._scanner_key)
+        self.wedge = WedgeScanner(lambda: self.sm.current == "choose", self.scanned)
         return [
             WelcomeScreen(),
             CardScreen(),
@@ -216,17 +215,6 @@ class FormIssuerApp(KioskShell):
         self._run(lambda: self.issuer.enter_pin(pin, confirmed_last_try=confirmed), done, failed)
 
     # ------------------------------------------------------------ pre-entry QR (keyboard-wedge scanner)
-    def _scanner_text(self, _window, text: str) -> None:
-        if self.sm.current == "choose":
-            self._scan += text
-
-    def _scanner_key(self, _window, key: int, *_a) -> bool:
-        if key in (13, 271) and self._scan:  # Enter / keypad Enter ends a scan
-            text, self._scan = self._scan, ""
-            self.scanned(text)
-            return True
-        return False
-
     def scanned(self, text: str) -> None:
         choose = self.screen("choose")
         try:
@@ -313,7 +301,7 @@ class FormIssuerApp(KioskShell):
             self._done_event.cancel()
             self._done_event = None
         self.confirmed_last_try = False
-        self._scan = ""
+        self.wedge.clear()
         self.screen("preview").forget()
         self.screen("choose").clear()
         self.screen("pin").message = ""

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from PIL import Image, ImageDraw, ImageFont, features
+from PIL import Image, ImageDraw, features
 
 from form_printer.forms.fill import FormInputs, field_values
 from form_printer.forms.layout import (
@@ -30,7 +30,7 @@ from form_printer.forms.layout import (
     vertical_advance,
 )
 from form_printer.forms.model import Align, Box, FormField, FormTemplate, Line, Rect, VAlign
-from kiosk.fonts import cjk_font
+from kiosk.fonts import pil_font
 
 MM_PER_INCH = 25.4
 PT_PER_INCH = 72.0
@@ -69,11 +69,7 @@ class RenderedForm:
     problems: list[str] = field(default_factory=list)
 
 
-@lru_cache(maxsize=256)
-def _font(size_px: float, bold: bool = False) -> ImageFont.FreeTypeFont:
-    """Face 0 of the Noto CJK collection is JP (Japanese glyph shapes for the shared kanji)."""
-    paths = cjk_font()
-    return ImageFont.truetype(str(paths.bold if bold else paths.regular), size_px, index=0)
+_font = pil_font
 
 
 def _quantize(size_px: float) -> float:

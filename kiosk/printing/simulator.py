@@ -29,13 +29,12 @@ import tty
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import qrcode
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 
-from kiosk.fonts import cjk_font
+from kiosk.fonts import pil_font
 
 log = logging.getLogger(__name__)
 
@@ -320,10 +319,7 @@ _QR_EC = {
 }
 
 
-@lru_cache(maxsize=32)
-def _font(size: int, bold: bool) -> ImageFont.FreeTypeFont:
-    paths = cjk_font()
-    return ImageFont.truetype(str(paths.bold if bold else paths.regular), size, index=0)
+_font = pil_font
 
 
 def _bitmap(data: bytes, width_dots: int, height: int) -> Image.Image:

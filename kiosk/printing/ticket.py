@@ -11,12 +11,11 @@ from __future__ import annotations
 import math
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 
-import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
-from kiosk.fonts import cjk_font
+from kiosk.fonts import pil_font
+from kiosk.qr import qr_image
 from kiosk.text_rules import wrap
 
 #: The number must be readable from across the waiting hall: its digits are at least this many dots tall.
@@ -52,11 +51,7 @@ class TicketSlip:
     reprint: bool = False
 
 
-@lru_cache(maxsize=64)
-def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-    """Face 0 of the Noto CJK collection is JP: kana, kanji, hangul and Vietnamese letters in one face."""
-    paths = cjk_font()
-    return ImageFont.truetype(str(paths.bold if bold else paths.regular), size, index=0)
+_font = pil_font
 
 
 def wrap_text(text: str, font: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
@@ -252,10 +247,7 @@ def render_caption_image(text: str, width: int = 576) -> Image.Image:
 
 def render_qr_image(url: str, module: int = 6) -> Image.Image:
     """The QR as the printer draws it: ``module`` dots per module, error correction M, 4-module quiet zone."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=module, border=4)
-    code.add_data(url)
-    code.make(fit=True)
-    return code.make_image(fill_color="black", back_color="white").get_image().convert("L")
+    return qr_image(url, module)
 
 
 def render_ticket_preview(slip: TicketSlip, width: int = 576) -> Image.Image:

@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from kivy.clock import Clock
-from kivy.core.window import Window
 from kivy.properties import BooleanProperty, NumericProperty
 
 from kiosk.bus.contract import Role
@@ -25,6 +24,7 @@ from kiosk.pin import PinGuard
 from kiosk.ui.lang import tr
 from kiosk.ui.link import on_main
 from kiosk.ui.shell import KioskShell
+from kiosk.ui.wedge import WedgeScanner
 from register.app.screens.cart import CartScreen
 from register.app.screens.cash import CashScreen
 from register.app.screens.cashless import CashlessScreen
@@ -95,7 +95,6 @@ class RegisterApp(KioskShell):
         self.last_paid_tx: str | None = None
         self.outbox = None
         self.scanner = None
-        self._scan = ""
         #: The refusal on screen (screen, text, (code, params)), re-said when the language changes.
         self._scan_problem = None
         self._done_event = None
@@ -106,7 +105,7 @@ class RegisterApp(KioskShell):
         self._title()
         tr.bind(lang=lambda *_: self._title())
         tr.bind(lang=lambda *_: self._retell_scan())
-        Window.bind(on_textinput=self._scanner_text, on_key_down=self._scanner_key)
+        self.wedge = WedgeScanner(lambda: self.sm.current in ("home", "cart"), self.scanned)
         if self.device.scanner:
             from register.scanner import SerialScanner
 
@@ -289,17 +288,6 @@ class RegisterApp(KioskShell):
         self._set_faults(self.faults | {fault})
 
     # ------------------------------------------------------------ scanning
-    def _scanner_text(self, _window, text: str) -> None:
-        if self.sm.current in ("home", "cart"):
-            self._scan += text
-
-    def _scanner_key(self, _window, key: int, *_a) -> bool:
-        if key in (13, 271) and self._scan:  # Enter / keypad Enter ends a scan
-            text, self._scan = self._scan, ""
-            self.scanned(text)
-            return True
-        return False
-
     def scanned(self, text: str) -> None:
         """A code from the scanner: a slip for the cart, or why not (in the resident's language)."""
         if self.sm.current not in ("home", "cart"):
@@ -570,17 +558,8 @@ class RegisterApp(KioskShell):
         return ""
 
     def hand_over(self) -> None:
-        """Staff is done: the resident pays on the cart screen."""
-        self.staff = False
-        if not self.ready:
-            self.goto("start")
-            return
-        if self.halted_screen():
-            return
-        if self.cart is not None and self.cart.lines:
-            self._back_to_cart()
-        else:
-            self.finish()
+        """Staff is done: the resident pays on the cart screen (the same way back as leaving staff mode)."""
+        self.leave_staff()
 
     def leave_staff(self) -> None:
         self.staff = False

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
 from itertools import cycle
 
-import qrcode
 from barcode import Gs1_128
 from barcode.writer import ImageWriter
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from kiosk.config.site import Payee, RegisterSettings
-from kiosk.fonts import cjk_font
+from kiosk.fonts import pil_font
+from kiosk.qr import qr_image
 from register.slips.cvs import MAX_AMOUNT, encode_cvs
 from register.slips.elqr import encode_elqr
 from register.slips.model import Slip
@@ -106,11 +105,7 @@ def _unused_company(settings: RegisterSettings) -> str:
 # ------------------------------------------------------------------ pictures
 
 
-@lru_cache(maxsize=16)
-def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-    """Face 0 of the Noto CJK collection is JP."""
-    paths = cjk_font()
-    return ImageFont.truetype(str(paths.bold if bold else paths.regular), size, index=0)
+_font = pil_font
 
 
 def render_cvs_image(slip_digits: str, module_px: int = 2, bar_height_px: int = 110) -> Image.Image:
@@ -137,10 +132,7 @@ def render_cvs_image(slip_digits: str, module_px: int = 2, bar_height_px: int = 
 
 def render_elqr_image(text: str, box_px: int = 4) -> Image.Image:
     """The QR symbol (error correction M, 4-module quiet zone)."""
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_px, border=4)
-    qr.add_data(text)
-    qr.make(fit=True)
-    return qr.make_image(fill_color="black", back_color="white").get_image().convert("L")
+    return qr_image(text, box_px)
 
 
 def render_slip_card(data: str, payee_name: str) -> Image.Image:
