@@ -6,6 +6,7 @@
     madoguchi check-site  validate a site file and say what is wrong, with line numbers
     madoguchi kiosk ROLE  run an appliance app (ticket, panel, board, forms, register) from its device file
     madoguchi hash-pin    hash a staff PIN for a device file (reads the PIN from stdin)
+    madoguchi hash-password  hash a staff web password for the site file's [[staff]] (stdin)
     madoguchi preentry    the form issuer's pre-entry QR codes: new-key, make, verify
 
 Everything a process writes (broker config, device passwords, the journal) goes
@@ -79,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-v", "--verbose", action="store_true")
 
     sub.add_parser("hash-pin", help="hash a staff PIN (read from stdin) for a device file's concierge_pin")
+    sub.add_parser("hash-password", help="hash a staff web password (read from stdin) for the site's [[staff]]")
 
     p = sub.add_parser("preentry", help="pre-entry QR codes for the form issuer (new-key, make, verify)")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of python -m form_printer.preentry")
@@ -188,9 +190,20 @@ def cmd_kiosk(args) -> int:
 def cmd_hash_pin(args) -> int:
     from kiosk.pin import hash_pin
 
-    pin = sys.stdin.readline().strip()
+    return _print_hash(hash_pin)
+
+
+def cmd_hash_password(args) -> int:
+    from kiosk.pin import hash_password
+
+    return _print_hash(hash_password)
+
+
+def _print_hash(hasher) -> int:
+    """Read the secret from stdin (never from argv: it would show in ps and shell history)."""
+    secret = sys.stdin.readline().rstrip("\n")
     try:
-        print(hash_pin(pin))
+        print(hasher(secret))
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -204,6 +217,7 @@ COMMANDS = {
     "check-site": cmd_check_site,
     "kiosk": cmd_kiosk,
     "hash-pin": cmd_hash_pin,
+    "hash-password": cmd_hash_password,
     "preentry": cmd_preentry,
 }
 

@@ -14,12 +14,24 @@ ITERATIONS = 200_000
 def hash_pin(pin: str, iterations: int = ITERATIONS) -> str:
     if not (pin.isdigit() and 4 <= len(pin) <= 12):
         raise ValueError("a PIN is 4 to 12 digits")
+    return _hash(pin, iterations)
+
+
+def hash_password(password: str, iterations: int = ITERATIONS) -> str:
+    """A staff web password (the KPI pages): at least 10 characters; same format as a PIN hash."""
+    if len(password) < 10:
+        raise ValueError("a staff password has at least 10 characters")
+    return _hash(password, iterations)
+
+
+def _hash(secret: str, iterations: int) -> str:
     salt = secrets.token_hex(16)
-    digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), bytes.fromhex(salt), iterations).hex()
+    digest = hashlib.pbkdf2_hmac("sha256", secret.encode(), bytes.fromhex(salt), iterations).hex()
     return f"pbkdf2_sha256${iterations}${salt}${digest}"
 
 
 def verify_pin(pin: str, hashed: str) -> bool:
+    """True if ``pin`` (or a staff password) matches ``hashed``; constant-time."""
     try:
         scheme, iterations, salt, digest = hashed.split("$")
         if scheme != "pbkdf2_sha256":

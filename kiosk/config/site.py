@@ -125,6 +125,8 @@ class Procedure(Strict):
     bring: tuple[Names, ...] = ()
     #: Application forms the form issuer prints for it (templates in the site's ``forms/`` folder).
     forms: tuple[Id, ...] = ()
+    #: The city's online application for it (行かない窓口), when it can be done without coming.
+    online_url: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] | None = None
 
 
 class Question(Strict):
@@ -217,6 +219,14 @@ class RegisterSettings(Strict):
         return self
 
 
+class StaffAccount(Strict):
+    """A login for the staff KPI pages. ``password`` is a hash (``madoguchi hash-password``), never the password."""
+
+    id: Id
+    name: Text
+    password: Annotated[str, StringConstraints(pattern=r"^pbkdf2_sha256\$\d+\$[0-9a-f]+\$[0-9a-f]+$")]
+
+
 class Site(Strict):
     site: SiteInfo
     queue: QueueSettings = QueueSettings()
@@ -226,6 +236,7 @@ class Site(Strict):
     questions: tuple[Question, ...] = ()
     life_events: tuple[LifeEvent, ...] = ()
     devices: tuple[Device, ...] = ()
+    staff: tuple[StaffAccount, ...] = ()
     #: the ``[register]`` section; named so because pydantic models already have ``register`` (ABCMeta)
     register_settings: RegisterSettings | None = Field(default=None, alias="register")
 
@@ -233,7 +244,7 @@ class Site(Strict):
 
     @model_validator(mode="after")
     def _references(self) -> Site:
-        for name in ("groups", "counters", "procedures", "questions", "life_events", "devices"):
+        for name in ("groups", "counters", "procedures", "questions", "life_events", "devices", "staff"):
             _unique(name, getattr(self, name))
         groups = {g.id for g in self.groups}
         counters = {c.id for c in self.counters}

@@ -62,6 +62,10 @@ class QueueService:
         self.processed = 0
         self._worker = threading.Thread(target=self._work, name="queue-worker", daemon=True)
         self._http_server = None
+        #: Held by the worker while the core changes; HTTP handlers hold it to read a consistent state.
+        self.lock = threading.RLock()
+        #: Called (from the worker thread, lock released) after every batch and tick: live pages wake up.
+        self.change_listeners: list = []
 
     # ------------------------------------------------------------ lifecycle
     def start(self, wait: float | None = 10.0) -> QueueService:
@@ -103,7 +107,10 @@ class QueueService:
             try:
                 first = self.inbox.get(timeout=self.tick_seconds)
             except queue.Empty:
-                self._publish(self.core.tick())
+                with self.lock:
+                    out = self.core.tick()
+                self._publish(out)
+                self._changed()
                 continue
             batch, markers = [], [first]
             while len(batch) + len(markers) < self.max_batch:
@@ -113,14 +120,26 @@ class QueueService:
                     break
             batch = [m for m in markers if isinstance(m, Inbound)]
             if batch:
-                self._publish(self.core.process(batch))
+                with self.lock:
+                    out = self.core.process(batch)
+                self._publish(out)
                 for msg in batch:
                     self.bus.ack(msg.handle)
                 self.processed += len(batch)
+                self._changed()
             if any(m is _REPUBLISH for m in markers):
-                self._publish(self.core.state_messages(force=True))
+                with self.lock:
+                    out = self.core.state_messages(force=True)
+                self._publish(out)
             if any(m is _STOP for m in markers):
                 return
+
+    def _changed(self) -> None:
+        for listener in list(self.change_listeners):
+            try:
+                listener()
+            except Exception:  # a broken page must not stop the queue
+                log.exception("change listener failed")
 
     def _publish(self, messages: list[Outbound]) -> None:
         for m in messages:

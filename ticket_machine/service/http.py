@@ -1,5 +1,6 @@
-"""HTTP side of the queue service. For now: the health endpoint technicians and
-monitoring check (``GET /healthz``: 200 when the service is on the bus, 503 when not)."""
+"""HTTP side of the queue service: ``GET /healthz`` for technicians and monitoring (200 when the
+service is on the bus, 503 when not), the resident and public pages (ticket_machine.web.public) and
+the staff KPI pages (ticket_machine.web.staff). OpenAPI at ``/docs`` and ``/openapi.json``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ if TYPE_CHECKING:
 
 
 def make_app(service: QueueService) -> FastAPI:
+    from ticket_machine.web.public import make_public_router
+    from ticket_machine.web.staff import make_staff_router
+
     app = FastAPI(title="smart madoguchi queue service", version="0.1.0")
 
     @app.get("/healthz")
@@ -20,4 +24,6 @@ def make_app(service: QueueService) -> FastAPI:
         body = service.health()
         return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
+    app.include_router(make_public_router(service))
+    app.include_router(make_staff_router(service))
     return app
