@@ -61,12 +61,14 @@ _SYNCHRONOUS = {0: "off", 1: "normal", 2: "full", 3: "extra"}
 
 
 class Journal:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, durable: bool = True) -> None:
+        """``durable=False`` (synchronous=OFF) is for the simulated office day writing weeks of history
+        in seconds; the service always runs durable."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         mode = self.db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
         self.db.execute("PRAGMA busy_timeout=5000")
         #: What SQLite actually granted (a filesystem without shared memory refuses WAL);
         #: reported by /healthz so a technician sees it, and checked by the tests.
@@ -118,6 +120,10 @@ class Journal:
         )
         for row in cur:
             yield Entry(*row[:7], bool(row[7]), row[8])
+
+    def days(self) -> list[str]:
+        """Every service day in the journal, oldest first (YYYY-MM-DD, site-local)."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT day FROM journal ORDER BY day")]
 
     def samples_before(self, day: str, per_procedure: int) -> list[tuple[str, float]]:
         """The latest ``per_procedure`` service times of each procedure before ``day``, oldest first."""
