@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=18830, help="broker port for the demo")
     p.add_argument("--http-port", type=int, default=18080)
     p.add_argument("--narrate", action="store_true", help="no windows: walk three residents through in the terminal")
+    p.add_argument(
+        "--history-days", type=int, default=15, help="simulated past office days for the KPI pages and forecast"
+    )
 
     p = sub.add_parser("check-site", help="validate a site file")
     p.add_argument("site", type=Path)

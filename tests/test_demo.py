@@ -16,7 +16,7 @@ pytestmark = pytest.mark.broker
 def test_demo_walks_three_residents(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "kiosk.cli", "demo", "--narrate", "--state", str(tmp_path),
-         "--port", str(free_port()), "--http-port", str(free_port())],
+         "--port", str(free_port()), "--http-port", str(free_port()), "--history-days", "2"],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
@@ -26,6 +26,7 @@ def test_demo_walks_three_residents(tmp_path):
         "ticket #3: done",
         "refused: counter_busy",
         "1番の方、21番窓口（2階）へどうぞ",
+        "new simulated past days in the journal",
     ):
         assert line in out.stdout
     assert "WARNING" not in out.stderr

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from kiosk.bus.client import Bus, CommandFailed
@@ -54,6 +56,8 @@ def run_demo(args) -> int:
     journal = state / "queue.sqlite"
     for stale in (journal, journal.with_name("queue.sqlite-wal"), journal.with_name("queue.sqlite-shm")):
         stale.unlink(missing_ok=True)  # every demo starts a fresh day
+    if args.history_days > 0:
+        seed_history(site, journal, state, args.history_days)
     broker: LocalBroker | None = None
     service = None
     try:
@@ -172,6 +176,21 @@ def start_register(args, broker: LocalBroker, state: Path, printer, apps: list, 
         f"self register: scan slips, insert cash and tap cards from the small hardware window; "
         f"slip pictures in {slips}; receipts come out of the same printer; staff PIN {DEMO_PIN}"
     )
+
+
+def seed_history(site: Site, journal: Path, state: Path, days: int) -> None:
+    """Past office days from the simulated office day, so the dashboard and the forecast look like a real
+    office. Simulated once into a cache (only new days are added on later runs), then copied in."""
+    from ticket_machine.simulation import write_history
+
+    today = datetime.now(site.zone).date()
+    past = [today - timedelta(days=n) for n in range(1, days * 7 // 5 + 3)]
+    cache = state / "history.sqlite"
+    started = time.monotonic()
+    written = write_history(site, cache, past)
+    shutil.copyfile(cache, journal)
+    took = time.monotonic() - started
+    say("service", f"{len(written)} new simulated past days in the journal ({took:.0f} s; cache {cache})")
 
 
 def site_of(args) -> Site:
