@@ -310,3 +310,13 @@ def test_time_runs_forward_only(desk):
     desk.issue("tennyu")
     assert len(desk.engine.state.tickets) == 2
     assert desk.now.astimezone(JST).date().isoformat() < desk.engine.day
+
+
+def test_a_prerequisite_and_what_needs_it_at_the_same_counter_are_served_in_one_sitting(site):
+    desk = Desk(site)
+    desk.open("c01")
+    ticket = desk.issue("tennyu", "inkan_toroku")
+    called = desk.call("c01")
+    assert called.id == ticket.id
+    assert [(s.procedure, s.status) for s in called.itinerary] == [("tennyu", "serving"), ("inkan_toroku", "serving")]
+    assert desk.complete("c01").status == "done"

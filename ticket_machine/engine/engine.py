@@ -259,16 +259,24 @@ class QueueEngine:
         return first_priority or first_normal
 
     def _callable_steps(self, ticket: Ticket, group: str) -> list[Step]:
-        return [
-            s
-            for s in ticket.steps
-            if s.group == group and s.status is StepStatus.PENDING and self._prerequisites_done(ticket, s)
-        ]
+        """The steps ``group`` can serve now: pending there, prerequisites done, or served in the same sitting
+        (転入届 and 印鑑登録 at one counter are done together, not in two calls)."""
+        here = [s for s in ticket.steps if s.group == group and s.status is StepStatus.PENDING]
+        chosen: list[Step] = []
+        grew = True
+        while grew:
+            grew = False
+            for step in here:
+                if step not in chosen and self._prerequisites_done(ticket, step, also=chosen):
+                    chosen.append(step)
+                    grew = True
+        return [s for s in here if s in chosen]
 
-    def _prerequisites_done(self, ticket: Ticket, step: Step) -> bool:
+    def _prerequisites_done(self, ticket: Ticket, step: Step, also: list[Step] = ()) -> bool:
+        """Every prerequisite of ``step`` in this visit is done (or among ``also``, served with it)."""
         for required in self.requires.get(step.procedure, ()):
             other = ticket.step_of(required)
-            if other is not None and other.status is not StepStatus.DONE:
+            if other is not None and other.status is not StepStatus.DONE and other not in also:
                 return False
         return True
 
