@@ -52,7 +52,8 @@ def test_a_move_in_day_reads_back_waits_services_stay_no_shows_and_payments(site
     clock.pass_(3)
     client.request(panel, "no_show", {"counter": "c01"})
     clock.pass_(4)
-    assert client.request(panel, "call_next", {"counter": "c21"})["ticket"]["id"] == a["id"]  # free since its first service ended: waited 8 at kokuho
+    # free since its first service ended: waited 8 at kokuho
+    assert client.request(panel, "call_next", {"counter": "c21"})["ticket"]["id"] == a["id"]
     clock.pass_(10)
     client.request(panel, "complete", {"counter": "c21"})
     slips = [{"kind": "cvs", "payee": "kokuho", "amount": 12300}]

@@ -1,9 +1,331 @@
-"""Placeholder: being written."""
+"""The staff KPI pages (職員用 業務分析): a login, the day's dashboard, charts, CSV export and a printable
+daily report, all read from the queue service's journal (ticket_machine.history → ticket_machine.web.kpi).
+
+Routes (all under ``/staff``; everything but the login page needs a staff session):
+
+=============================  ==========================================================
+``GET  /staff/login``          login form (``?next=`` a /staff page to go back to)
+``POST /staff/login``          account + password → session cookie, or an error / lockout
+``POST /staff/logout``         ends the session (CSRF token from the session)
+``GET  /staff``                dashboard of a day (``?day=YYYY-MM-DD``, default today)
+``GET  /staff/report``         printable daily report (A4, one page)
+``GET  /staff/charts/{n}.svg`` a chart of the day (also ``.png``; ``?size=small`` for the report):
+                               hourly, waits, stay, groups, cashless, forms
+``GET  /staff/csv/{kind}.csv`` tickets, calls, groups (of a day) or days (one row per journal day)
+``GET  /staff/static/{file}``  the pages' CSS and the print button's script
+=============================  ==========================================================
+
+Pages are server-rendered (Jinja2, autoescaped), with no inline script, and sent with ``no-store`` and a
+strict Content-Security-Policy. The journal is read under ``service.lock`` (the worker thread writes it),
+and each day's figures are cached until the day's journal grows.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import csv
+import io
+import re
+import threading
+from collections import OrderedDict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from kiosk.wareki import wareki
+from ticket_machine.history import Day, read_day
+from ticket_machine.web import charts as chart_mod
+from ticket_machine.web import kpi as kpi_mod
+from ticket_machine.web.auth import COOKIE, Session, StaffAuth
+
+if TYPE_CHECKING:
+    from ticket_machine.service.app import QueueService
+
+TEMPLATES = Path(__file__).parent / "templates" / "staff"
+STATIC = {"staff.css": "text/css; charset=utf-8", "staff.js": "text/javascript; charset=utf-8"}
+WEEKDAYS = "月火水木金土日"
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+CSV_KINDS = {
+    "tickets": "整理券ごと",
+    "calls": "呼出ごと",
+    "groups": "窓口グループ別",
+    "days": "日別（全期間）",
+}
 
 
-def make_staff_router(service) -> APIRouter:
-    return APIRouter()
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True
+    )
+    env.filters["minutes"] = lambda v, digits=1: "–" if v is None else f"{v:.{digits}f}"
+    env.filters["pct"] = lambda v: "–" if v is None else f"{v * 100:.0f}%"
+    env.filters["yen"] = lambda v: f"{v:,}"
+    env.filters["num"] = lambda v: f"{v:,}"
+    env.globals["status_ja"] = kpi_mod.STATUS_JA
+    env.globals["lang_ja"] = kpi_mod.LANG_JA
+    env.globals["media_ja"] = kpi_mod.MEDIA_JA
+    return env
+
+
+def day_label(day: str) -> str:
+    """``2026-11-24`` → ``2026年11月24日（火）・令和8年``."""
+    d = date.fromisoformat(day)
+    era = wareki(d).split("年")[0] + "年"
+    return f"{d.year}年{d.month}月{d.day}日（{WEEKDAYS[d.weekday()]}）・{era}"
+
+
+class _DayCache:
+    """Each day's Day and DayKpi, kept until the day's journal has more entries (or fell out of the LRU)."""
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self.items: OrderedDict[str, tuple[int, Day, kpi_mod.DayKpi]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, day: str, count: int) -> tuple[Day, kpi_mod.DayKpi] | None:
+        with self.lock:
+            hit = self.items.get(day)
+            if hit is None or hit[0] != count:
+                return None
+            self.items.move_to_end(day)
+            return hit[1], hit[2]
+
+    def put(self, day: str, count: int, value: tuple[Day, kpi_mod.DayKpi]) -> None:
+        with self.lock:
+            self.items[day] = (count, *value)
+            self.items.move_to_end(day)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+def make_staff_router(
+    service: QueueService,
+    *,
+    secret: str | None = None,
+    auth: StaffAuth | None = None,
+    target_stay_min: float = kpi_mod.TARGET_STAY_MIN,
+    form_titles: dict[str, str] | None = None,
+) -> APIRouter:
+    """The /staff pages for ``service`` (anything with ``site``, ``journal`` and ``lock``).
+
+    ``secret`` signs the session cookies (default: ``MADOGUCHI_STAFF_SECRET`` or random per process);
+    ``form_titles`` names the form issuer's forms (default: the procedures that print each form)."""
+    site = service.site
+    auth = auth or StaffAuth(site.staff, secret=secret)
+    env = _environment()
+    counter_groups = {c.id: c.group for c in site.counters}
+    cache = _DayCache()
+    router = APIRouter(prefix="/staff", include_in_schema=False)
+    site_name = site.site.names.ja
+
+    # ------------------------------------------------------------ helpers
+    def today() -> str:
+        return datetime.now(site.zone).date().isoformat()
+
+    def load(day: str) -> tuple[Day, kpi_mod.DayKpi]:
+        with service.lock:
+            count = service.journal.count(day)
+            hit = cache.get(day, count)
+            if hit is not None:
+                return hit
+            entries = list(service.journal.day_entries(day))
+        result_day = read_day(entries, counter_groups)
+        result = (
+            result_day,
+            kpi_mod.compute(day, result_day, site, target_stay_min=target_stay_min, form_titles=form_titles),
+        )
+        cache.put(day, count, result)
+        return result
+
+    def journal_days() -> list[str]:
+        with service.lock:
+            return service.journal.days()
+
+    def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        html = env.get_template(name).render(site_name=site_name, **context)
+        return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+    def session_of(request: Request) -> Session | None:
+        return auth.session(request.cookies.get(COOKIE))
+
+    def to_login(request: Request) -> RedirectResponse:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(
+            f"/staff/login?next={quote(target, safe='')}", status_code=303, headers=SECURITY_HEADERS
+        )
+
+    def pick_day(value: str | None) -> str | None:
+        """The day asked for (today when none), or None when it is not a date."""
+        if not value:
+            return today()
+        if not _DAY.match(value):
+            return None
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            return None
+        return value
+
+    def bad_day() -> PlainTextResponse:
+        return PlainTextResponse("日付は YYYY-MM-DD で指定してください (bad day)", 400, headers=SECURITY_HEADERS)
+
+    # ------------------------------------------------------------ login / logout
+    @router.get("/login")
+    def login_form(request: Request, next: str = "") -> Response:
+        if session_of(request) is not None:
+            return RedirectResponse(_safe_next(next), status_code=303, headers=SECURITY_HEADERS)
+        return page("login.html", next=_safe_next(next), error=None, account="", no_accounts=not site.staff)
+
+    @router.post("/login")
+    def login(request: Request, account: str = Form(""), password: str = Form(""), next: str = Form("")) -> Response:
+        client = request.client.host if request.client else "unknown"
+        outcome, found, wait = auth.login(account, password[:200], client)
+        if outcome == "ok" and found is not None:
+            response = RedirectResponse(_safe_next(next), status_code=303, headers=SECURITY_HEADERS)
+            response.set_cookie(
+                COOKIE,
+                auth.cookie_for(found),
+                max_age=auth.max_age,
+                path="/staff",
+                httponly=True,
+                samesite="strict",
+                secure=request.url.scheme == "https",
+            )
+            return response
+        if outcome == "locked":
+            minutes = max(1, round(wait / 60))
+            error = f"ログインに続けて失敗したため、約{minutes}分間ログインできません。(Locked: try again later.)"
+            status = 429
+        else:
+            error = "アカウントIDまたはパスワードが違います。(Wrong account or password.)"
+            status = 401
+        return page(
+            "login.html", status, next=_safe_next(next), error=error, account=account[:64], no_accounts=not site.staff
+        )
+
+    @router.post("/logout")
+    def logout(request: Request, csrf: str = Form("")) -> Response:
+        session = session_of(request)
+        if session is not None and csrf != session.csrf:
+            return PlainTextResponse("invalid form token", 403, headers=SECURITY_HEADERS)
+        response = RedirectResponse("/staff/login", status_code=303, headers=SECURITY_HEADERS)
+        response.delete_cookie(COOKIE, path="/staff", httponly=True, samesite="strict")
+        return response
+
+    # ------------------------------------------------------------ pages
+    @router.get("")
+    def dashboard(request: Request, day: str | None = None) -> Response:
+        session = session_of(request)
+        if session is None:
+            return to_login(request)
+        chosen = pick_day(day)
+        if chosen is None:
+            return bad_day()
+        _, kpi = load(chosen)
+        days = sorted({*journal_days(), today(), chosen}, reverse=True)
+        d = date.fromisoformat(chosen)
+        return page(
+            "dashboard.html",
+            session=session,
+            kpi=kpi,
+            day=chosen,
+            day_label=day_label(chosen),
+            is_today=chosen == today(),
+            days=[(x, day_label(x)) for x in days],
+            prev_day=(d - timedelta(days=1)).isoformat(),
+            next_day=(d + timedelta(days=1)).isoformat(),
+            charts=chart_mod.CHARTS,
+            csv_kinds=CSV_KINDS,
+        )
+
+    @router.get("/report")
+    def report(request: Request, day: str | None = None) -> Response:
+        session = session_of(request)
+        if session is None:
+            return to_login(request)
+        chosen = pick_day(day)
+        if chosen is None:
+            return bad_day()
+        _, kpi = load(chosen)
+        printed_at = datetime.now(site.zone).strftime("%Y-%m-%d %H:%M")
+        return page(
+            "report.html", session=session, kpi=kpi, day=chosen, day_label=day_label(chosen), printed_at=printed_at
+        )
+
+    @router.get("/charts/{name}.{fmt}")
+    def chart(request: Request, name: str, fmt: str, day: str | None = None, size: str = "wide") -> Response:
+        if session_of(request) is None:
+            return to_login(request)
+        if name not in chart_mod.CHARTS or fmt not in chart_mod.FORMATS or size not in chart_mod.SIZES:
+            return PlainTextResponse("no such chart", 404, headers=SECURITY_HEADERS)
+        chosen = pick_day(day)
+        if chosen is None:
+            return bad_day()
+        _, kpi = load(chosen)
+        body = chart_mod.render(name, kpi, fmt, size)
+        return Response(body, media_type=chart_mod.FORMATS[fmt], headers=SECURITY_HEADERS)
+
+    @router.get("/csv/{kind}.csv")
+    def csv_export(request: Request, kind: str, day: str | None = None) -> Response:
+        if session_of(request) is None:
+            return to_login(request)
+        if kind not in CSV_KINDS:
+            return PlainTextResponse("no such export", 404, headers=SECURITY_HEADERS)
+        chosen = pick_day(day)
+        if chosen is None:
+            return bad_day()
+        if kind == "days":
+            header, rows = kpi_mod.DAY_COLUMNS, [kpi_mod.day_row(load(d)[1]) for d in journal_days()]
+            filename = f"madoguchi-days-{site.site.id}.csv"
+        else:
+            the_day, kpi = load(chosen)
+            header, rows = {
+                "tickets": (kpi_mod.TICKET_COLUMNS, lambda: kpi_mod.ticket_rows(chosen, the_day)),
+                "calls": (kpi_mod.CALL_COLUMNS, lambda: kpi_mod.call_rows(chosen, the_day)),
+                "groups": (kpi_mod.GROUP_COLUMNS, lambda: kpi_mod.group_rows(kpi)),
+            }[kind]
+            rows = rows()
+            filename = f"madoguchi-{kind}-{chosen}.csv"
+        headers = dict(SECURITY_HEADERS) | {"Content-Disposition": f'attachment; filename="{filename}"'}
+        return Response(to_csv(header, rows), media_type="text/csv; charset=utf-8", headers=headers)
+
+    @router.get("/static/{name}")
+    def static(name: str) -> Response:
+        if name not in STATIC:
+            return PlainTextResponse("not found", 404)
+        body = (TEMPLATES / name).read_bytes()
+        return Response(body, media_type=STATIC[name], headers={"Cache-Control": "max-age=3600"})
+
+    return router
+
+
+def to_csv(header: tuple[str, ...] | list[str], rows: list[list[str]]) -> bytes:
+    """UTF-8 with a byte-order mark and CRLF line ends: what Excel in Japan opens without mojibake."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _safe_next(value: str) -> str:
+    """Where to go after login: a /staff page of this site, never elsewhere (no open redirect)."""
+    if value.startswith("/staff") and not value.startswith("//") and "\\" not in value and "\n" not in value:
+        return value
+    return "/staff"

@@ -1,0 +1,694 @@
+"""The staff KPI pages: the KPI module on hand-made and simulated days, the login (session cookie, lockout),
+every /staff route with TestClient, the CSV exports, the charts. The days are written by the real
+QueueCore (through DirectClient, with a clock), exactly as the service journals them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import random
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from ticket_machine.history import read_day
+from ticket_machine.service.core import QueueCore
+from ticket_machine.service.direct import CommandRejected, DirectClient
+from ticket_machine.service.journal import Journal
+from ticket_machine.web import charts, kpi
+from ticket_machine.web.auth import COOKIE, LoginGuard, StaffAuth
+from ticket_machine.web.staff import make_staff_router
+
+JST = ZoneInfo("Asia/Tokyo")
+PASSWORD = "sakura-demo-2026"  # the example site's demo account "kanri"
+DAY = "2026-11-24"
+NEXT_DAY = "2026-11-25"
+
+
+# ---------------------------------------------------------------- a simulated office day
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+#: (weight, procedures): what residents come for on an ordinary weekday.
+VISIT_MIX = [
+    (20, ["juminhyo"]),
+    (7, ["inkan_shomei"]),
+    (5, ["koseki_shomei"]),
+    (9, ["shotoku_shomei"]),
+    (3, ["nozei_shomei"]),
+    (3, ["juminhyo", "nofu"]),
+    (9, ["tennyu"]),
+    (6, ["tennyu", "kokuho_kanyu"]),
+    (4, ["tennyu", "kokuho_kanyu", "jidou_teate", "kodomo_iryo"]),
+    (3, ["tennyu", "mynumber_card"]),
+    (2, ["tennyu", "inkan_toroku", "nenkin_kanyu"]),
+    (6, ["tenshutsu"]),
+    (3, ["tenshutsu", "kokuho_soushitsu"]),
+    (6, ["tenkyo"]),
+    (3, ["tenkyo", "kokuho_henko", "kaigo_shikaku"]),
+    (3, ["konin"]),
+    (2, ["konin", "setai_henko", "kokuho_henko"]),
+    (3, ["shussei", "jidou_teate", "kodomo_iryo"]),
+    (2, ["shibou", "kokuho_soushitsu", "sousai", "nenkin_shibou"]),
+    (3, ["kaigo_shikaku"]),
+    (4, ["jidou_teate_henko"]),
+]
+LANGS = [(86, "ja"), (5, "en"), (3, "zh"), (2, "vi"), (2, "ko"), (1, "pt"), (1, "ja-easy")]
+#: arrivals per minute by hour (the morning peak, the lunch dip)
+ARRIVALS = {8: 0.25, 9: 0.55, 10: 0.6, 11: 0.45, 12: 0.3, 13: 0.45, 14: 0.4, 15: 0.35, 16: 0.25}
+#: the counters staffed today (not every counter of the site is staffed every day)
+OPEN_COUNTERS = ["c01", "c02", "c03", "c04", "c05", "c07", "c08", "c09", "c21", "c23", "c24", "c31", "c32"]
+CERTIFICATES = {"juminhyo", "inkan_shomei", "koseki_shomei", "shotoku_shomei", "nozei_shomei"}
+TRANSFER_TO = {"jumin": "koseki", "shomei": "zei", "kokuho": "nenkin", "kodomo": "kokuho", "koseki": "jumin"}
+WALK_IN_PAYEES = [
+    ("kokuho", "cvs", 8_000, 42_000),
+    ("kaigo", "cvs", 5_000, 20_000),
+    ("hoiku", "cvs", 10_000, 35_000),
+    ("kotei", "elqr", 30_000, 160_000),
+    ("keijidosha", "elqr", 10_800, 10_800),
+]
+
+
+def _pick(rng: random.Random, weighted):
+    return rng.choices([v for _, v in weighted], weights=[w for w, _ in weighted])[0]
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    k, p, limit = 0, 1.0, math.exp(-lam)
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+@dataclass
+class _Desk:
+    counter: str
+    ticket: dict | None = None
+    until: datetime | None = None
+    outcome: str = "complete"
+
+
+@dataclass
+class OfficeDay:
+    """What the simulation did (for assertions): ticket ids, payments sent, forms recorded."""
+
+    day: str
+    tickets: list[str] = field(default_factory=list)
+    payments: list[dict] = field(default_factory=list)
+    form_uses: list[list[str]] = field(default_factory=list)
+
+
+def fill_day(journal: Journal, site, day: date, *, seed: int = 1, until: time = time(19, 0), scale: float = 1.3):
+    """Run a service day through the real QueueCore: residents arrive (8:30–17:00), counters call, serve,
+    transfer and set aside no-shows, the form issuer prints, the self register takes fees and taxes.
+    ``until`` stops the day early (a day still in progress)."""
+    rng = random.Random(seed)
+    clock = Clock(datetime.combine(day, time(8, 25), JST))
+    core = QueueCore(site, journal, clock=clock)
+    client = DirectClient(core)
+    log = OfficeDay(day.isoformat())
+    minutes = {p.id: p.minutes for p in site.procedures}
+    panel = "panel-demo"
+
+    def send(device: str, verb: str, args: dict, seconds: int = 2) -> dict | None:
+        clock.now += timedelta(seconds=seconds)
+        try:
+            return client.request(device, verb, args)
+        except CommandRejected:
+            return None
+
+    desks = [_Desk(c) for c in OPEN_COUNTERS]
+    for desk in desks:
+        send(panel, "open_counter", {"counter": desk.counter})
+    tx = 0
+    later: list[tuple[datetime, str, str, dict]] = []  # (when, device, verb, args)
+
+    def pay(when: datetime, slips: list[dict], cashless_share: float) -> None:
+        nonlocal tx
+        tx += 1
+        cashless = rng.random() < cashless_share
+        media = _pick(rng, [(45, "qr"), (30, "emoney"), (25, "credit")]) if cashless else None
+        brand = {"qr": "PayPay", "emoney": "交通系IC", "credit": "VISA"}.get(media) if media else None
+        args = {
+            "tx": f"{day:%Y%m%d}-register-1f-{tx:05d}",
+            "method": "cashless" if cashless else "cash",
+            "total": sum(s["amount"] for s in slips),
+            "slips": slips,
+            "paid_at": when.isoformat(),
+        }
+        if media:
+            args |= {"media": media, "brand": brand}
+        later.append((when, "register-1f", "record_payment", args))
+        log.payments.append(args)
+
+    start = datetime.combine(day, time(8, 30), JST)
+    close = datetime.combine(day, time(17, 0), JST)
+    end = datetime.combine(day, until, JST)
+    minute = start
+    resent = False
+    while minute < end:
+        clock.now = max(clock.now, minute)
+        # residents arrive
+        if minute < close:
+            for _ in range(_poisson(rng, ARRIVALS.get(minute.hour, 0.0) * scale)):
+                procedures = _pick(rng, VISIT_MIX)
+                lang = _pick(rng, LANGS)
+                issued = send(
+                    "kiosk-1f", "issue", {"procedures": procedures, "lang": lang, "priority": rng.random() < 0.04}
+                )
+                if issued is None:
+                    continue
+                log.tickets.append(issued["ticket"]["id"])
+                forms = list(dict.fromkeys(f for p in procedures for f in site.procedure_by_id[p].forms))
+                if forms and rng.random() < 0.6:
+                    later.append(
+                        (
+                            clock.now + timedelta(minutes=rng.randint(1, 4)),
+                            "forms-1f",
+                            "record_forms",
+                            {"forms": forms, "lang": lang},
+                        )
+                    )
+                    log.form_uses.append(forms)
+            if rng.random() < 0.07 * scale:  # a tax or premium slip paid at the self register, no ticket
+                payee, kind, low, high = rng.choice(WALK_IN_PAYEES)
+                pay(
+                    minute + timedelta(seconds=30),
+                    [{"kind": kind, "payee": payee, "amount": rng.randrange(low, high + 1, 100)}],
+                    0.3,
+                )
+        # counters finish and call
+        for desk in desks:
+            if desk.ticket is not None and desk.until is not None and desk.until <= minute:
+                args = {"counter": desk.counter}
+                if desk.outcome == "transfer":
+                    args["to_group"] = TRANSFER_TO[site.counter_by_id[desk.counter].group]
+                released = send(panel, desk.outcome, args)
+                ticket = (released or {}).get("ticket")
+                if desk.outcome == "no_show" and ticket and rng.random() < 0.6:
+                    later.append(
+                        (
+                            clock.now + timedelta(minutes=rng.randint(5, 25)),
+                            panel,
+                            "reactivate",
+                            {"ticket": ticket["id"]},
+                        )
+                    )
+                if desk.outcome == "complete" and ticket and ticket["status"] == "done":
+                    procs = [s["procedure"] for s in ticket["itinerary"]]
+                    copies = sum(rng.randint(1, 2) for p in procs if p in CERTIFICATES and "nofu" not in procs)
+                    slips = [{"kind": "fee", "payee": "shomei_fee", "amount": 300 * copies}] if copies else []
+                    if "inkan_toroku" in procs:
+                        slips.append({"kind": "fee", "payee": "inkan_fee", "amount": 300})
+                    if slips:
+                        pay(clock.now + timedelta(minutes=rng.randint(2, 6)), slips, 0.4)
+                desk.ticket = desk.until = None
+            group = site.counter_by_id[desk.counter].group
+            if desk.ticket is None and core.engine.group_state(group, clock.now).waiting:
+                called = send(panel, "call_next", {"counter": desk.counter}, seconds=1)
+                ticket = (called or {}).get("ticket")
+                if ticket is None:
+                    continue
+                serving = [s["procedure"] for s in ticket["itinerary"] if s["status"] == "serving"]
+                roll = rng.random()
+                if roll < 0.04:
+                    desk.outcome, length = "no_show", 2.0
+                elif roll < 0.065 and group in TRANSFER_TO:
+                    desk.outcome, length = "transfer", rng.uniform(2, 5)
+                else:
+                    desk.outcome = "complete"
+                    length = sum(minutes[p] for p in serving) * rng.lognormvariate(0, 0.35)
+                desk.ticket, desk.until = ticket, clock.now + timedelta(minutes=max(1.0, length))
+        # what was scheduled for this minute
+        due = sorted((e for e in later if e[0] <= minute + timedelta(minutes=1)), key=lambda e: e[0])
+        later = [e for e in later if e[0] > minute + timedelta(minutes=1)]
+        for _, device, verb, args in due:
+            send(device, verb, args)
+            if verb == "record_payment" and not resent:  # a register that lost the reply sends it again
+                send(device, verb, args)
+                resent = True
+        if minute >= close and all(d.ticket is None for d in desks) and not later:
+            waiting = core.engine.state.tickets.values()
+            if not any(t.status.value in ("waiting", "serving") for t in waiting):
+                break
+        minute += timedelta(minutes=1)
+    return log
+
+
+@pytest.fixture(scope="module")
+def office(site, tmp_path_factory):
+    """A full day (DAY) and a day in progress (NEXT_DAY, until 11:00) in one journal."""
+    journal = Journal(tmp_path_factory.mktemp("staff") / "queue.sqlite", durable=False)
+    full = fill_day(journal, site, date.fromisoformat(DAY), seed=7)
+    partial = fill_day(journal, site, date.fromisoformat(NEXT_DAY), seed=8, until=time(11, 0))
+    yield SimpleNamespace(journal=journal, full=full, partial=partial)
+    journal.close()
+
+
+@pytest.fixture(scope="module")
+def groups_of(site):
+    return {c.id: c.group for c in site.counters}
+
+
+def _app(site, journal, **kw):
+    service = SimpleNamespace(site=site, journal=journal, lock=threading.RLock())
+    app = FastAPI()
+    app.include_router(make_staff_router(service, **kw))
+    return app
+
+
+@pytest.fixture(scope="module")
+def app(site, office):
+    return _app(site, office.journal, secret="test-secret")
+
+
+@pytest.fixture(scope="module")
+def staff(app):
+    """A TestClient logged in as the demo account."""
+    client = TestClient(app, base_url="http://testserver")
+    r = client.post("/staff/login", data={"account": "kanri", "password": PASSWORD}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return client
+
+
+def _csv(response) -> list[list[str]]:
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.content.startswith("\ufeff".encode())
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+# ---------------------------------------------------------------- kpi: a hand-made day, checked by hand
+@pytest.fixture
+def small_day(site, tmp_path):
+    """Three residents: a move-in (2 groups), a no-show, a transfer; two payments (one sent twice), forms."""
+    clock = Clock(datetime(2026, 11, 24, 8, 30, tzinfo=JST))
+    journal = Journal(tmp_path / "queue.sqlite", durable=False)
+    core = QueueCore(site, journal, clock=clock)
+    client = DirectClient(core)
+
+    def later(minutes: float) -> None:
+        clock.now += timedelta(minutes=minutes)
+
+    p = "panel-demo"
+    for c in ("c01", "c05", "c21"):
+        client.request(p, "open_counter", {"counter": c})
+    a = client.request("kiosk-1f", "issue", {"procedures": ["tennyu", "kokuho_kanyu"], "lang": "en", "priority": True})
+    a = a["ticket"]  # 8:30
+    later(2)
+    c = client.request("kiosk-1f", "issue", {"procedures": ["tenkyo"]})["ticket"]  # 8:32
+    later(1)
+    b = client.request("kiosk-1f", "issue", {"procedures": ["tennyu"]})["ticket"]  # 8:33
+    later(7)  # 8:40
+    assert client.request(p, "call_next", {"counter": "c01"})["ticket"]["id"] == a["id"]  # waited 10
+    later(15)  # 8:55
+    client.request(p, "complete", {"counter": "c01"})  # served 15
+    later(1)  # 8:56
+    assert client.request(p, "call_next", {"counter": "c01"})["ticket"]["id"] == c["id"]  # waited 24
+    later(4)  # 9:00
+    client.request(p, "transfer", {"counter": "c01", "to_group": "koseki"})  # served 4, transferred
+    later(2)  # 9:02
+    assert client.request(p, "call_next", {"counter": "c05"})["ticket"]["id"] == c["id"]  # waited 2 at koseki
+    assert client.request(p, "call_next", {"counter": "c21"})["ticket"]["id"] == a["id"]  # waited 7 at kokuho
+    later(6)  # 9:08
+    client.request(p, "complete", {"counter": "c05"})  # c done: stay 9:08 - 8:32 = 36
+    later(4)  # 9:12
+    client.request(p, "complete", {"counter": "c21"})  # a done: stay 42, service 10
+    assert client.request(p, "call_next", {"counter": "c01"})["ticket"]["id"] == b["id"]  # waited 39
+    later(3)
+    client.request(p, "no_show", {"counter": "c01"})  # served 3, absent
+    fee = {
+        "tx": "20261124-register-1f-00001",
+        "method": "cash",
+        "total": 600,
+        "slips": [{"kind": "fee", "payee": "shomei_fee", "amount": 600}],
+        "paid_at": clock.now.isoformat(),
+    }
+    tax = {
+        "tx": "20261124-register-1f-00002",
+        "method": "cashless",
+        "media": "qr",
+        "brand": "PayPay",
+        "total": 30000,
+        "slips": [
+            {"kind": "elqr", "payee": "kotei", "amount": 20000},
+            {"kind": "cvs", "payee": "kokuho", "amount": 10000},
+        ],
+        "paid_at": clock.now.isoformat(),
+    }
+    for payment in (fee, tax, tax):  # the second payment is re-sent: counted once
+        client.request("register-1f", "record_payment", payment)
+    client.request("forms-1f", "record_forms", {"forms": ["jumin_ido", "kokuho_shikaku"], "lang": "en"})
+    client.request("forms-1f", "record_forms", {"forms": ["jumin_ido"], "lang": "ja"})
+    day = read_day(journal.day_entries("2026-11-24"), {x.id: x.group for x in site.counters})
+    yield day, (a, b, c)
+    journal.close()
+
+
+def test_kpis_of_a_small_day_by_hand(site, small_day):
+    day, _ = small_day
+    k = kpi.compute("2026-11-24", day, site)
+    assert (k.tickets, k.finished, k.unfinished, k.cancelled, k.priority) == (3, 2, 1, 0, 1)
+    assert k.calls == 5
+    # waits per call: a 10 (jumin) + 7 (kokuho), c 24 (jumin) + 2 (koseki), b 39 (jumin)
+    assert k.wait.mean == pytest.approx(82 / 5) and k.wait.median == pytest.approx(10)
+    assert k.wait.p90 == pytest.approx(24 + (39 - 24) * 0.6)
+    assert k.ticket_wait.mean == pytest.approx((17 + 26 + 39) / 3)
+    # services: 15, 4 (transfer), 6, 10, 3 (no-show)
+    assert k.service.mean == pytest.approx(38 / 5)
+    assert k.stay.n == 2 and k.stay.mean == pytest.approx((42 + 36) / 2)
+    assert k.within_target == 2 and k.within_target_share == 1.0
+    assert (k.no_shows, k.transfers) == (1, 1)
+    assert k.by_lang == {"ja": 2, "en": 1}
+
+    jumin = next(g for g in k.groups if g.group == "jumin")
+    assert (jumin.name, jumin.tickets, jumin.calls, jumin.completed, jumin.no_shows, jumin.transfers) == (
+        "住民異動",
+        3,
+        3,
+        1,
+        1,
+        1,
+    )
+    assert jumin.wait.mean == pytest.approx((10 + 24 + 39) / 3)
+    koseki = next(g for g in k.groups if g.group == "koseki")
+    assert (koseki.tickets, koseki.calls, koseki.wait.mean) == (1, 1, pytest.approx(2))
+    assert [g.group for g in k.groups] == [g.id for g in site.groups]  # every group, the site's order
+    assert next(g for g in k.groups if g.group == "zei").wait.mean is None
+
+    reg = k.register
+    assert (reg.payments, reg.total_yen, reg.cashless, reg.cashless_yen) == (2, 30600, 1, 30000)
+    assert reg.cashless_share == 0.5 and reg.cashless_share_yen == pytest.approx(30000 / 30600)
+    assert reg.by_media == {"qr": 1}
+    assert reg.by_payee[0] == ("kotei", "固定資産税・都市計画税", 1, 20000)
+    assert {p[0] for p in reg.by_payee} == {"kotei", "kokuho", "shomei_fee"}
+
+    assert (k.forms.uses, k.forms.printed) == (2, 3)
+    assert k.forms.by_form[0] == ("jumin_ido", "転入届・転出届ほか", 2)
+    assert k.forms.by_lang == {"en": 1, "ja": 1}
+
+    hours = {h.hour: h for h in k.hours}
+    assert hours[8].tickets == 3 and hours[8].wait.n == 4  # a, c, b ready at 8:3x; c ready again at 9:00
+    assert hours[9].wait.n == 1 and [h.hour for h in k.hours] == list(range(8, 18))
+
+
+def test_histograms_and_an_empty_day(site):
+    bins = kpi.histogram([0, 4.9, 5, 59.9, 60, 300], kpi.WAIT_BINS)
+    assert [b.count for b in bins] == [2, 1, 0, 0, 0, 0, 1, 2]
+    assert [b.label for b in bins][0] == "0–5" and bins[-1].label == "60+"
+    stay = kpi.histogram([79, 78.9], kpi.STAY_BINS)
+    assert [b.count for b in stay][4:6] == [1, 1]  # 79 is within the target, but starts the 79– bin
+    from ticket_machine.history import Day
+
+    empty = kpi.compute("2026-01-05", Day(), site)
+    assert not empty.has_data and empty.wait.mean is None and empty.register.cashless_share is None
+    assert empty.within_target_share is None and empty.forms.by_form == []
+    for name in charts.CHARTS:  # an empty day still draws (a "no data" note)
+        assert charts.render(name, empty, "svg").startswith(b"<?xml")
+
+
+def test_form_titles_and_payments_counted_once(site):
+    labels = kpi.form_labels(site, {"juminhyo": "住民票の写し等交付請求書"})
+    assert labels["juminhyo"] == "住民票の写し等交付請求書" and labels["kokuho_shikaku"] == "国民健康保険 加入"
+    pays = [{"tx": "a", "total": 1}, {"tx": "a", "total": 1}, {"tx": "b", "total": 2}]
+    assert [p["tx"] for p in kpi.unique_payments(pays)] == ["a", "b"]
+
+
+def test_ticket_and_call_rows(site, small_day):
+    day, (a, b, c) = small_day
+    rows = kpi.ticket_rows("2026-11-24", day)
+    assert len(rows[0]) == len(kpi.TICKET_COLUMNS)
+    by_id = {r[1]: dict(zip(kpi.TICKET_COLUMNS, r, strict=True)) for r in rows}
+    assert by_id[a["id"]]["滞在時間(分)"] == "42.0" and by_id[a["id"]]["窓口グループ"] == "jumin kokuho"
+    assert by_id[b["id"]]["状態"] == "absent" and by_id[b["id"]]["滞在時間(分)"] == ""
+    assert by_id[c["id"]]["転送"] == "1" and by_id[a["id"]]["優先"] == "1" and by_id[c["id"]]["優先"] == "0"
+    calls = kpi.call_rows("2026-11-24", day)
+    assert [r[8] for r in calls] == ["complete", "transfer", "complete", "complete", "no_show"]
+    assert [r[9] for r in calls] == ["10.0", "24.0", "7.0", "2.0", "39.0"]  # a before c at 9:02 (number order)
+
+
+# ---------------------------------------------------------------- the simulated day
+def test_a_simulated_day_is_consistent(site, office, groups_of):
+    day = read_day(office.journal.day_entries(DAY), groups_of)
+    k = kpi.compute(DAY, day, site)
+    assert k.tickets == len(office.full.tickets) > 120
+    assert k.finished + k.cancelled + k.unfinished == k.tickets
+    assert k.calls == sum(g.calls for g in k.groups) == len(day.services())
+    assert k.no_shows == sum(g.no_shows for g in k.groups) > 0
+    assert k.transfers == sum(g.transfers for g in k.groups) > 0
+    assert sum(b.count for b in k.wait_bins) == k.calls and sum(b.count for b in k.stay_bins) == k.finished
+    assert sum(h.tickets for h in k.hours) == k.tickets
+    assert k.wait.median <= k.wait.p90 and k.stay.mean > k.wait.mean
+    # the register re-sent one payment: the KPIs count it once
+    assert len(day.payments) == len(office.full.payments) + 1
+    assert k.register.payments == len(office.full.payments)
+    assert k.register.cashless == sum(p["method"] == "cashless" for p in office.full.payments)
+    assert k.forms.uses == len(office.full.form_uses)
+    assert k.forms.printed == sum(len(f) for f in office.full.form_uses)
+
+
+# ---------------------------------------------------------------- login, session, lockout
+def test_unauthenticated_requests_go_to_the_login_page(app):
+    client = TestClient(app)
+    for path in (
+        "/staff",
+        f"/staff?day={DAY}",
+        "/staff/report",
+        "/staff/charts/hourly.svg",
+        "/staff/csv/tickets.csv",
+        "/staff/csv/days.csv",
+    ):
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code == 303, path
+        assert r.headers["location"].startswith("/staff/login?next=%2Fstaff"), path
+    r = client.get("/staff/login")
+    assert r.status_code == 200 and "職員ログイン" in r.text and 'name="password"' in r.text
+    assert r.headers["cache-control"] == "no-store" and "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
+def test_login_sets_a_strict_httponly_cookie_and_goes_back_to_next(app):
+    client = TestClient(app)
+    r = client.post(
+        "/staff/login",
+        data={"account": "kanri", "password": PASSWORD, "next": f"/staff/report?day={DAY}"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == f"/staff/report?day={DAY}"
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}=") and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert "Path=/staff" in cookie and "Secure" not in cookie  # plain http in the office LAN; Secure over https
+    assert PASSWORD not in cookie
+    assert client.get("/staff/login", follow_redirects=False).headers["location"] == "/staff"  # already in
+    r = client.post(
+        "/staff/login",
+        data={"account": "kanri", "password": PASSWORD, "next": "https://evil.example/"},
+        follow_redirects=False,
+    )
+    assert r.headers["location"] == "/staff"  # no open redirect
+    r = client.post(
+        "/staff/login",
+        data={"account": "kanri", "password": PASSWORD, "next": "//evil.example/staff"},
+        follow_redirects=False,
+    )
+    assert r.headers["location"] == "/staff"
+
+
+def test_wrong_password_then_lockout_per_account_and_address(site, office):
+    app = _app(site, office.journal, secret="s")
+    client = TestClient(app)
+    for _ in range(4):
+        r = client.post("/staff/login", data={"account": "kanri", "password": "wrong-password"})
+        assert (
+            r.status_code == 401 and "パスワードが違います" in r.text and COOKIE not in r.headers.get("set-cookie", "")
+        )
+        assert 'value="kanri"' in r.text  # the account id stays filled in, the password does not
+    r = client.post("/staff/login", data={"account": "kanri", "password": "wrong-password"})
+    assert r.status_code == 429 and "ログインできません" in r.text
+    # now even the right password is refused until the lock ends
+    r = client.post("/staff/login", data={"account": "kanri", "password": PASSWORD}, follow_redirects=False)
+    assert r.status_code == 429 and "set-cookie" not in r.headers
+    assert client.get("/staff", follow_redirects=False).status_code == 303
+
+
+def test_unknown_accounts_count_against_the_address(site):
+    now = [0.0]
+    auth = StaffAuth(site.staff, secret="s", guard=LoginGuard(limit=3, lock_seconds=60, clock=lambda: now[0]))
+    assert auth.login("nobody", "x" * 12, "10.0.0.5")[0] == "wrong"
+    assert auth.login("nobody2", "x" * 12, "10.0.0.5")[0] == "wrong"
+    assert auth.login("nobody3", "x" * 12, "10.0.0.5")[0] == "locked"
+    assert auth.login("kanri", PASSWORD, "10.0.0.5")[0] == "locked"  # this address is locked
+    assert auth.login("kanri", PASSWORD, "10.0.0.6")[0] == "ok"  # another desk is not
+    now[0] = 61
+    outcome, account, _ = auth.login("kanri", PASSWORD, "10.0.0.5")
+    assert outcome == "ok" and account.id == "kanri"
+
+
+def test_sessions_are_signed_expire_and_end_when_the_password_changes(site):
+    from kiosk.pin import hash_password
+
+    auth = StaffAuth(site.staff, secret="one")
+    cookie = auth.cookie_for(site.staff[0])
+    assert auth.session(cookie).account.id == "kanri"
+    assert auth.session(cookie[:-2] + "xx") is None  # tampered
+    assert StaffAuth(site.staff, secret="two").session(cookie) is None  # another process's secret
+    assert StaffAuth(site.staff, secret="one", max_age=-1).session(cookie) is None  # expired
+    changed = site.staff[0].model_copy(update={"password": hash_password("another-password-1", 1000)})
+    assert StaffAuth((changed,), secret="one").session(cookie) is None
+    assert auth.session(None) is None and auth.session("") is None
+    assert StaffAuth(site.staff).serializer.secret_key != StaffAuth(site.staff).serializer.secret_key  # random
+
+
+def test_logout_needs_the_form_token_and_clears_the_cookie(app):
+    client = TestClient(app)
+    client.post("/staff/login", data={"account": "kanri", "password": PASSWORD})
+    page = client.get(f"/staff?day={DAY}")
+    token = page.text.split('name="csrf" value="')[1].split('"')[0]
+    assert client.post("/staff/logout", data={"csrf": "forged"}, follow_redirects=False).status_code == 403
+    r = client.post("/staff/logout", data={"csrf": token}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/staff/login"
+    assert f'{COOKIE}=""' in r.headers["set-cookie"] or "Max-Age=0" in r.headers["set-cookie"]
+    assert client.get("/staff", follow_redirects=False).status_code == 303
+
+
+# ---------------------------------------------------------------- pages
+def test_dashboard_shows_the_days_kpis_groups_and_picker(staff, site, office, groups_of):
+    k = kpi.compute(DAY, read_day(office.journal.day_entries(DAY), groups_of), site)
+    r = staff.get(f"/staff?day={DAY}")
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    html = r.text
+    assert "2026年11月24日（火）・令和8年" in html and "窓口管理者 (demo)" in html
+    assert f'>{k.tickets}<span class="unit">件' in html
+    assert f'{k.wait.mean:.1f}<span class="unit">分' in html and f"{k.stay.mean:.1f}<span" in html
+    assert "目標 79分" in html
+    for g in site.groups:
+        assert f">{g.names.ja}</th>" in html
+    assert f'<option value="{DAY}" selected>' in html and f'<option value="{NEXT_DAY}">' in html
+    for name in charts.CHARTS:
+        assert f"/staff/charts/{name}.svg?day={DAY}" in html
+    for kind in ("tickets", "calls", "groups", "days"):
+        assert f"/staff/csv/{kind}.csv?day={DAY}" in html
+    assert "<script>" not in html  # CSP: no inline script
+
+
+def test_dashboard_defaults_to_today_and_handles_empty_and_bad_days(staff):
+    r = staff.get("/staff")
+    assert r.status_code == 200 and "本日・集計中" in r.text
+    r = staff.get("/staff?day=2020-01-06")
+    assert r.status_code == 200 and "この日の記録はありません" in r.text
+    for bad in ("2026-13-01", "yesterday", "2026-11-24'--"):
+        assert staff.get(f"/staff?day={bad}").status_code == 400
+        assert staff.get(f"/staff/csv/tickets.csv?day={bad}").status_code == 400
+
+
+def test_daily_report(staff, office):
+    r = staff.get(f"/staff/report?day={DAY}")
+    assert r.status_code == 200
+    html = r.text
+    assert "窓口業務 日報" in html and "2026年11月24日（火）" in html and "特記事項" in html
+    assert "課長" in html and 'id="report-groups"' in html and "/staff/charts/stay.svg?day=" + DAY in html
+    assert "data-print" in html
+
+
+def test_charts_render_svg_and_png_with_japanese_text(staff):
+    for name in charts.CHARTS:
+        r = staff.get(f"/staff/charts/{name}.svg?day={DAY}")
+        assert r.status_code == 200 and r.headers["content-type"] == "image/svg+xml", name
+        assert b"<svg" in r.content and b"<text" not in r.content  # glyphs as paths: no font needed to view
+    png = staff.get(f"/staff/charts/hourly.png?day={DAY}")
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    assert staff.get(f"/staff/charts/nope.svg?day={DAY}").status_code == 404
+    assert staff.get(f"/staff/charts/hourly.gif?day={DAY}").status_code == 404
+    small = staff.get(f"/staff/charts/stay.svg?day={DAY}&size=small")
+    assert small.status_code == 200 and b'width="331.2pt"' in small.content  # 4.6 in
+    assert staff.get(f"/staff/charts/stay.svg?day={DAY}&size=huge").status_code == 404
+
+
+def test_japanese_font_is_used_for_charts():
+    assert charts.font_family()[0] == "Noto Sans CJK JP"
+
+
+def test_csv_tickets_calls_groups_and_days(staff, site, office, groups_of):
+    day = read_day(office.journal.day_entries(DAY), groups_of)
+    k = kpi.compute(DAY, day, site)
+    r = staff.get(f"/staff/csv/tickets.csv?day={DAY}")
+    assert f'filename="madoguchi-tickets-{DAY}.csv"' in r.headers["content-disposition"]
+    assert b"\r\n" in r.content
+    rows = _csv(r)
+    assert tuple(rows[0]) == kpi.TICKET_COLUMNS and len(rows) - 1 == k.tickets
+    assert {row[1] for row in rows[1:]} == set(office.full.tickets)
+    stays = [float(row[12]) for row in rows[1:] if row[12]]
+    assert len(stays) == k.finished and sum(stays) / len(stays) == pytest.approx(k.stay.mean, abs=0.05)
+
+    calls = _csv(staff.get(f"/staff/csv/calls.csv?day={DAY}"))
+    assert tuple(calls[0]) == kpi.CALL_COLUMNS and len(calls) - 1 == k.calls
+    assert sum(row[8] == "no_show" for row in calls[1:]) == k.no_shows
+
+    groups = _csv(staff.get(f"/staff/csv/groups.csv?day={DAY}"))
+    assert tuple(groups[0]) == kpi.GROUP_COLUMNS and [row[1] for row in groups[1:]] == [g.id for g in site.groups]
+    jumin = dict(zip(groups[0], groups[1], strict=True))
+    g = k.groups[0]
+    assert (
+        jumin["名称"] == "住民異動"
+        and jumin["平均待ち(分)"] == f"{g.wait.mean:.1f}"
+        and jumin["転送"] == str(g.transfers)
+    )
+
+    days = _csv(staff.get("/staff/csv/days.csv"))
+    assert tuple(days[0]) == kpi.DAY_COLUMNS and [row[0] for row in days[1:]] == [DAY, NEXT_DAY]
+    assert days[1][1] == str(k.tickets) and days[1][19] == f"{k.register.cashless_share:.3f}"
+    assert staff.get("/staff/csv/secrets.csv").status_code == 404
+
+
+def test_a_day_in_progress_updates_when_the_journal_grows(site, tmp_path):
+    journal = Journal(tmp_path / "queue.sqlite", durable=False)
+    fill_day(journal, site, date.fromisoformat(DAY), seed=3, until=time(9, 30), scale=0.5)
+    client = TestClient(_app(site, journal, secret="s"))
+    client.post("/staff/login", data={"account": "kanri", "password": PASSWORD})
+    before = _csv(client.get(f"/staff/csv/tickets.csv?day={DAY}"))
+    clock = Clock(datetime(2026, 11, 24, 9, 45, tzinfo=JST))
+    DirectClient(QueueCore(site, journal, clock=clock)).request("kiosk-1f", "issue", {"procedures": ["juminhyo"]})
+    after = _csv(client.get(f"/staff/csv/tickets.csv?day={DAY}"))
+    assert len(after) == len(before) + 1
+    assert after[-1][7] == "waiting" and after[-1][3] == "09:45:00"
+    journal.close()
+
+
+def test_static_files(app):
+    client = TestClient(app)
+    css = client.get("/staff/static/staff.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css") and "@page" in css.text
+    assert client.get("/staff/static/staff.js").status_code == 200
+    assert client.get("/staff/static/../auth.py").status_code == 404
+    assert client.get("/staff/static/layout.html").status_code == 404
+
+
+def test_the_service_app_mounts_the_staff_pages(site, tmp_path):
+    from kiosk.bus.client import BusSettings
+    from kiosk.bus.contract import Role
+    from ticket_machine.service.app import QueueService
+    from ticket_machine.service.http import make_app
+
+    settings = BusSettings(site.site.id, "queue-service", Role.SERVICE, "unused", "127.0.0.1", 1)
+    service = QueueService(site, tmp_path / "queue.sqlite", settings, http=None)  # not started: no broker
+    try:
+        client = TestClient(make_app(service))
+        assert client.get("/staff", follow_redirects=False).status_code == 303
+        assert client.get("/staff/login").status_code == 200
+        client.post("/staff/login", data={"account": "kanri", "password": PASSWORD})
+        assert "この日の記録はありません" in client.get("/staff").text  # an empty journal
+    finally:
+        service.journal.close()

@@ -1,0 +1,483 @@
+"""The staff KPIs of one service day, computed from :func:`ticket_machine.history.read_day`. Pure: a
+:class:`~ticket_machine.history.Day` and the site in, numbers and table rows out (no I/O, no clock).
+
+Every figure is defined in docs/kpi.md. In short:
+
+* **tickets**: tickets issued that day (整理券発行数), cancelled ones included.
+* **wait**: per call, from the moment the ticket was free to be called at that counter group to the
+  call (history.py's definition); the day's wait summary is over every call of the day.
+* **service time**: per call, from the call to complete / no-show / transfer.
+* **stay** (滞在時間): from issue to the last completion, for tickets that finished every step; compared
+  with the target (79 minutes by default: a city's aim, down from 119).
+* **no-shows** / **transfers**: how many times a called ticket was set aside as absent / sent to
+  another counter group.
+* **register**: payments at the self register, each transaction counted once (a register re-sends a
+  payment until acknowledged); cashless share by number of payments and by amount.
+* **forms**: uses of the form issuer (one ``record_forms`` = one resident served) and forms printed, by type.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from kiosk.config.site import Site
+from ticket_machine.history import Day, Summary, Visit, summarise
+
+#: 来庁から退庁まで: the stay a city aims at (one city aims to cut it from 119 to 79 minutes).
+TARGET_STAY_MIN = 79.0
+#: Lower edges of the waiting-time histogram's bins, in minutes (the last bin is open-ended).
+WAIT_BINS: tuple[float, ...] = (0, 5, 10, 15, 20, 30, 45, 60)
+#: Lower edges of the stay histogram's bins; 79 is an edge so the target splits the bars.
+STAY_BINS: tuple[float, ...] = (0, 15, 30, 45, 60, 79, 90, 120)
+#: Office hours always shown on the hourly chart, widened when the day's data goes beyond them.
+OFFICE_HOURS = (8, 17)
+
+STATUS_JA = {
+    "waiting": "待ち",
+    "serving": "対応中",
+    "absent": "不在",
+    "done": "完了",
+    "cancelled": "取消",
+}
+LANG_JA = {
+    "ja": "日本語",
+    "ja-easy": "やさしい日本語",
+    "en": "英語",
+    "zh": "中国語",
+    "ko": "韓国語",
+    "vi": "ベトナム語",
+    "pt": "ポルトガル語",
+}
+MEDIA_JA = {"credit": "クレジットカード", "emoney": "電子マネー", "qr": "QRコード決済"}
+
+
+@dataclass(frozen=True)
+class GroupKpi:
+    group: str
+    name: str
+    #: tickets whose itinerary included the group (at issue, or added/transferred later)
+    tickets: int
+    #: calls at the group's counters
+    calls: int
+    completed: int
+    wait: Summary
+    service: Summary
+    no_shows: int
+    #: calls at this group that ended with a transfer to another group
+    transfers: int
+
+
+@dataclass(frozen=True)
+class HourKpi:
+    hour: int
+    #: tickets issued in this hour
+    tickets: int
+    #: waits of the calls whose wait began in this hour
+    wait: Summary
+
+
+@dataclass(frozen=True)
+class Bin:
+    low: float
+    high: float | None  # None: open-ended
+    count: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.low:g}–{self.high:g}" if self.high is not None else f"{self.low:g}+"
+
+
+@dataclass(frozen=True)
+class RegisterKpi:
+    payments: int
+    total_yen: int
+    cashless: int
+    cashless_yen: int
+    #: cashless payments / payments (None without payments)
+    cashless_share: float | None
+    #: cashless yen / total yen
+    cashless_share_yen: float | None
+    by_media: dict[str, int]
+    #: (payee id, name, slips, yen), largest amount first
+    by_payee: list[tuple[str, str, int, int]]
+
+
+@dataclass(frozen=True)
+class FormsKpi:
+    #: residents served by the form issuer (one record_forms each)
+    uses: int
+    printed: int
+    #: (form id, label, count), most printed first
+    by_form: list[tuple[str, str, int]]
+    by_lang: dict[str, int]
+
+
+@dataclass(frozen=True)
+class DayKpi:
+    day: str
+    tickets: int
+    priority: int
+    cancelled: int
+    finished: int
+    #: not finished at the end of the data: still waiting, being served, or absent
+    unfinished: int
+    calls: int
+    wait: Summary
+    #: per ticket: the sum of its waits (tickets called at least once)
+    ticket_wait: Summary
+    service: Summary
+    stay: Summary
+    target_stay_min: float
+    #: finished tickets whose stay was within the target
+    within_target: int
+    no_shows: int
+    transfers: int
+    by_lang: dict[str, int]
+    groups: list[GroupKpi]
+    hours: list[HourKpi]
+    wait_bins: list[Bin]
+    stay_bins: list[Bin]
+    register: RegisterKpi
+    forms: FormsKpi
+
+    @property
+    def within_target_share(self) -> float | None:
+        return self.within_target / self.finished if self.finished else None
+
+    @property
+    def has_data(self) -> bool:
+        return bool(self.tickets or self.register.payments or self.forms.uses)
+
+
+def compute(
+    day_id: str,
+    day: Day,
+    site: Site,
+    *,
+    target_stay_min: float = TARGET_STAY_MIN,
+    form_titles: Mapping[str, str] | None = None,
+) -> DayKpi:
+    """Every KPI of one day (``day`` from :func:`~ticket_machine.history.read_day` of that day's journal)."""
+    visits = list(day.visits.values())
+    services = day.services()
+    finished = [v for v in visits if v.stay_min is not None]
+    stays = [v.stay_min for v in finished if v.stay_min is not None]
+    waits = [s.wait_min for s in services]
+    return DayKpi(
+        day=day_id,
+        tickets=len(visits),
+        priority=sum(v.priority for v in visits),
+        cancelled=sum(v.status == "cancelled" for v in visits),
+        finished=len(finished),
+        unfinished=sum(v.status in ("waiting", "serving", "absent") for v in visits),
+        calls=len(services),
+        wait=summarise(waits),
+        ticket_wait=summarise(v.wait_min for v in visits if v.services),
+        service=summarise(m for s in services if (m := s.service_min) is not None),
+        stay=summarise(stays),
+        target_stay_min=target_stay_min,
+        within_target=sum(m <= target_stay_min for m in stays),
+        no_shows=sum(v.no_shows for v in visits),
+        transfers=sum(v.transfers for v in visits),
+        by_lang=dict(Counter(v.lang for v in visits).most_common()),
+        groups=group_kpis(day, site),
+        hours=hour_kpis(visits),
+        wait_bins=histogram(waits, WAIT_BINS),
+        stay_bins=histogram(stays, STAY_BINS),
+        register=register_kpi(day.payments, site),
+        forms=forms_kpi(day.forms, site, form_titles),
+    )
+
+
+def group_kpis(day: Day, site: Site) -> list[GroupKpi]:
+    """One row per counter group of the site (in the site's order), then any unknown group seen in the journal."""
+    names = {g.id: g.names.ja for g in site.groups}
+    services = day.services()
+    seen = [g.id for g in site.groups]
+    seen += sorted({s.group for s in services} - set(seen))
+    rows = []
+    for group in seen:
+        mine = [s for s in services if s.group == group]
+        rows.append(
+            GroupKpi(
+                group=group,
+                name=names.get(group, group),
+                tickets=sum(group in v.groups for v in day.visits.values()),
+                calls=len(mine),
+                completed=sum(s.outcome == "complete" for s in mine),
+                wait=summarise(s.wait_min for s in mine),
+                service=summarise(m for s in mine if (m := s.service_min) is not None),
+                no_shows=sum(s.outcome == "no_show" for s in mine),
+                transfers=sum(s.outcome == "transfer" for s in mine),
+            )
+        )
+    return rows
+
+
+def hour_kpis(visits: Sequence[Visit]) -> list[HourKpi]:
+    issued = Counter(v.issued_at.hour for v in visits)
+    waits: dict[int, list[float]] = {}
+    for v in visits:
+        for s in v.services:
+            waits.setdefault(s.ready_at.hour, []).append(s.wait_min)
+    hours = set(issued) | set(waits)
+    first = min([OFFICE_HOURS[0], *hours])
+    last = max([OFFICE_HOURS[1], *hours])
+    return [HourKpi(h, issued.get(h, 0), summarise(waits.get(h, []))) for h in range(first, last + 1)]
+
+
+def histogram(values: Sequence[float], edges: Sequence[float]) -> list[Bin]:
+    """Counts per bin ``[edge, next edge)``; the last bin is open-ended. Values below the first edge go in the first."""
+    counts = [0] * len(edges)
+    for value in values:
+        i = 0
+        while i + 1 < len(edges) and value >= edges[i + 1]:
+            i += 1
+        counts[i] += 1
+    return [Bin(low, edges[i + 1] if i + 1 < len(edges) else None, counts[i]) for i, low in enumerate(edges)]
+
+
+def unique_payments(payments: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Each register transaction once: a register re-sends ``record_payment`` until acknowledged, and the
+    journal keeps the repeat (with ``recorded: false``) too."""
+    seen: dict[str, Mapping[str, Any]] = {}
+    for p in payments:
+        seen.setdefault(str(p.get("tx")), p)
+    return list(seen.values())
+
+
+def register_kpi(payments: Sequence[Mapping[str, Any]], site: Site) -> RegisterKpi:
+    paid = unique_payments(payments)
+    total = sum(int(p["total"]) for p in paid)
+    cashless = [p for p in paid if p["method"] == "cashless"]
+    cashless_yen = sum(int(p["total"]) for p in cashless)
+    payee_names = {p.id: p.names.ja for p in (site.register.payees if site.register else ())}
+    slips: Counter[str] = Counter()
+    yen: Counter[str] = Counter()
+    for p in paid:
+        for slip in p["slips"]:
+            slips[slip["payee"]] += 1
+            yen[slip["payee"]] += int(slip["amount"])
+    return RegisterKpi(
+        payments=len(paid),
+        total_yen=total,
+        cashless=len(cashless),
+        cashless_yen=cashless_yen,
+        cashless_share=len(cashless) / len(paid) if paid else None,
+        cashless_share_yen=cashless_yen / total if total else None,
+        by_media=dict(Counter(str(p.get("media")) for p in cashless).most_common()),
+        by_payee=[(pid, payee_names.get(pid, pid), slips[pid], amount) for pid, amount in yen.most_common()],
+    )
+
+
+def form_labels(site: Site, titles: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A Japanese label per form id: the template's title when known, else the procedures that print it."""
+    labels: dict[str, list[str]] = {}
+    for p in site.procedures:
+        for form in p.forms:
+            labels.setdefault(form, []).append(p.names.ja)
+    out = {form: "・".join(names[:2]) + ("ほか" if len(names) > 2 else "") for form, names in labels.items()}
+    out.update(titles or {})
+    return out
+
+
+def forms_kpi(uses: Sequence[Mapping[str, Any]], site: Site, titles: Mapping[str, str] | None = None) -> FormsKpi:
+    labels = form_labels(site, titles)
+    counts: Counter[str] = Counter(form for use in uses for form in use["forms"])
+    return FormsKpi(
+        uses=len(uses),
+        printed=sum(counts.values()),
+        by_form=[(form, labels.get(form, form), n) for form, n in counts.most_common()],
+        by_lang=dict(Counter(str(use.get("lang", "ja")) for use in uses).most_common()),
+    )
+
+
+# ------------------------------------------------------------------ table rows (CSV, report)
+def _minutes(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+def _clock(moment: datetime | None) -> str:
+    return "" if moment is None else moment.strftime("%H:%M:%S")
+
+
+TICKET_COLUMNS = (
+    "日付",
+    "整理券ID",
+    "番号",
+    "発券時刻",
+    "言語",
+    "優先",
+    "窓口グループ",
+    "状態",
+    "呼出回数",
+    "待ち時間計(分)",
+    "対応時間計(分)",
+    "完了時刻",
+    "滞在時間(分)",
+    "不在",
+    "転送",
+)
+
+
+def ticket_rows(day_id: str, day: Day) -> list[list[str]]:
+    """One row per ticket, in issue order. The journal holds no personal data, and neither do these rows."""
+    rows = []
+    for v in sorted(day.visits.values(), key=lambda v: (v.issued_at, v.number)):
+        served = [m for s in v.services if (m := s.service_min) is not None]
+        rows.append(
+            [
+                day_id,
+                v.ticket,
+                str(v.number),
+                _clock(v.issued_at),
+                v.lang,
+                "1" if v.priority else "0",
+                " ".join(v.groups),
+                v.status,
+                str(len(v.services)),
+                _minutes(v.wait_min if v.services else None),
+                _minutes(sum(served) if served else None),
+                _clock(v.done_at),
+                _minutes(v.stay_min),
+                str(v.no_shows),
+                str(v.transfers),
+            ]
+        )
+    return rows
+
+
+CALL_COLUMNS = (
+    "日付",
+    "整理券ID",
+    "番号",
+    "窓口グループ",
+    "窓口",
+    "待ち開始",
+    "呼出時刻",
+    "終了時刻",
+    "結果",
+    "待ち時間(分)",
+    "対応時間(分)",
+)
+
+
+def call_rows(day_id: str, day: Day) -> list[list[str]]:
+    """One row per call (a ticket called at a counter), in call order."""
+    calls = [(v, s) for v in day.visits.values() for s in v.services]
+    calls.sort(key=lambda vs: (vs[1].called_at, vs[0].number))
+    return [
+        [
+            day_id,
+            v.ticket,
+            str(v.number),
+            s.group,
+            s.counter,
+            _clock(s.ready_at),
+            _clock(s.called_at),
+            _clock(s.ended_at),
+            s.outcome,
+            _minutes(s.wait_min),
+            _minutes(s.service_min),
+        ]
+        for v, s in calls
+    ]
+
+
+GROUP_COLUMNS = (
+    "日付",
+    "窓口グループ",
+    "名称",
+    "整理券数",
+    "呼出数",
+    "完了数",
+    "平均待ち(分)",
+    "待ち中央値(分)",
+    "待ち90%値(分)",
+    "平均対応時間(分)",
+    "対応時間90%値(分)",
+    "不在",
+    "転送",
+)
+
+
+def group_rows(kpi: DayKpi) -> list[list[str]]:
+    return [
+        [
+            kpi.day,
+            g.group,
+            g.name,
+            str(g.tickets),
+            str(g.calls),
+            str(g.completed),
+            _minutes(g.wait.mean),
+            _minutes(g.wait.median),
+            _minutes(g.wait.p90),
+            _minutes(g.service.mean),
+            _minutes(g.service.p90),
+            str(g.no_shows),
+            str(g.transfers),
+        ]
+        for g in kpi.groups
+    ]
+
+
+DAY_COLUMNS = (
+    "日付",
+    "整理券数",
+    "完了",
+    "取消",
+    "未完了",
+    "呼出数",
+    "平均待ち(分)",
+    "待ち中央値(分)",
+    "待ち90%値(分)",
+    "平均対応時間(分)",
+    "平均滞在(分)",
+    "滞在中央値(分)",
+    "滞在90%値(分)",
+    "目標内の割合",
+    "不在",
+    "転送",
+    "レジ件数",
+    "レジ金額(円)",
+    "キャッシュレス件数",
+    "キャッシュレス比率",
+    "申請書交付機利用",
+    "申請書印刷枚数",
+)
+
+
+def _share(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"
+
+
+def day_row(kpi: DayKpi) -> list[str]:
+    return [
+        kpi.day,
+        str(kpi.tickets),
+        str(kpi.finished),
+        str(kpi.cancelled),
+        str(kpi.unfinished),
+        str(kpi.calls),
+        _minutes(kpi.wait.mean),
+        _minutes(kpi.wait.median),
+        _minutes(kpi.wait.p90),
+        _minutes(kpi.service.mean),
+        _minutes(kpi.stay.mean),
+        _minutes(kpi.stay.median),
+        _minutes(kpi.stay.p90),
+        _share(kpi.within_target_share),
+        str(kpi.no_shows),
+        str(kpi.transfers),
+        str(kpi.register.payments),
+        str(kpi.register.total_yen),
+        str(kpi.register.cashless),
+        _share(kpi.register.cashless_share),
+        str(kpi.forms.uses),
+        str(kpi.forms.printed),
+    ]

@@ -1,0 +1,201 @@
+"""What every HTML page of the queue service shares: one Jinja2 environment, translations, the language switch.
+
+Templates live in ``ticket_machine/web/templates`` and extend ``base.html`` (site name, language chips, the CSS).
+Inside a template ``_("English id")`` translates into the page's ``lang`` through the kiosk's gettext catalogs
+(:mod:`kiosk.i18n`), so the web pages speak the same words as the kiosk and the printed ticket. The extractor reads
+``.py`` files only: every message a template uses is also marked with ``N_`` in :data:`TEMPLATE_MESSAGES` (a test
+checks that no template message is missing there).
+
+Language of a page: ``?lang=`` when it names a kiosk language, else the page's default (a ticket's language), else
+the browser's ``Accept-Language``, else Japanese. No cookie: the choice travels in the links.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse
+from fastapi.templating import Jinja2Templates
+from starlette.requests import Request
+
+from kiosk.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, gettext_for
+
+WEB_DIR = Path(__file__).resolve().parent
+TEMPLATE_DIR = WEB_DIR / "templates"
+STATIC_DIR = WEB_DIR / "static"
+
+#: Content-Security-Policy of every page: nothing from elsewhere, no inline script or style.
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+def pick_lang(request: Request, default: str | None = None) -> str:
+    """The page's language: ``?lang=``, else ``default``, else Accept-Language, else Japanese."""
+    asked = request.query_params.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    if default in LANGUAGES:
+        return default  # type: ignore[return-value]
+    return accept_language(request.headers.get("accept-language", ""))
+
+
+def accept_language(header: str) -> str:
+    """The first kiosk language in an Accept-Language header (by q, then order): ``zh-TW`` → ``zh``."""
+    ranked: list[tuple[float, int, str]] = []
+    for i, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        if q > 0:
+            ranked.append((-q, i, tag.strip().lower()))
+    for _q, _i, tag in sorted(ranked):
+        primary = tag.split("-")[0]
+        if tag in LANGUAGES or primary in LANGUAGES:
+            return tag if tag in LANGUAGES else primary
+    return DEFAULT_LANGUAGE
+
+
+def html_lang(lang: str) -> str:
+    """The HTML ``lang`` attribute: やさしい日本語 is Japanese to a browser and a screen reader."""
+    return "ja" if lang == "ja-easy" else lang
+
+
+def lang_url(request: Request, lang: str) -> str:
+    """This page in another language (same path and query, ``lang`` replaced)."""
+    url = request.url.include_query_params(lang=lang)
+    return f"{url.path}?{url.query}"
+
+
+@jinja2.pass_context
+def _translate(context: jinja2.runtime.Context, message: str) -> str:
+    return gettext_for(context.get("lang") or DEFAULT_LANGUAGE, message)
+
+
+def static_url(name: str) -> str:
+    return f"/static/{name}"
+
+
+def floor_label(lang: str, floor: int) -> str:
+    return gettext_for(lang, "{floor}F").format(floor=floor)
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
+        undefined=jinja2.ChainableUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(
+        _=_translate,
+        languages=LANGUAGES,
+        html_lang=html_lang,
+        lang_url=lang_url,
+        static_url=static_url,
+        floor_label=floor_label,
+        fmt_time=lambda moment: moment.strftime("%H:%M"),
+    )
+    return env
+
+
+#: The shared templates: ``templates.TemplateResponse(request, "page.html", {"lang": ..., "site_name": ...})``.
+templates = Jinja2Templates(env=_environment())
+
+
+def page_headers(private: bool = False) -> dict[str, str]:
+    """Headers of every HTML page; ``private`` pages (a ticket, pre-entered data) are never cached or indexed."""
+    headers = {
+        "Content-Security-Policy": CSP,
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if private:
+        headers["Cache-Control"] = "no-store"
+        headers["X-Robots-Tag"] = "noindex, nofollow"
+    return headers
+
+
+def static_router() -> APIRouter:
+    """``GET /static/{name}``: the CSS and the few lines of JavaScript (files of ``web/static`` only)."""
+    router = APIRouter()
+    files = {p.name: p for p in STATIC_DIR.iterdir() if p.is_file()}
+
+    @router.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> FileResponse:
+        path = files.get(name)
+        if path is None:
+            raise HTTPException(404)
+        return FileResponse(
+            path, headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
+        )
+
+    return router
+
+
+#: Messages used only in templates (``_("...")``), marked here for ``python -m kiosk.i18n_extract``.
+TEMPLATE_MESSAGES = (
+    N_("A few questions, so we can list everything you need. Unanswered means no."),
+    N_("After your earlier counters"),
+    N_("All done. Thank you for coming."),
+    N_("Answer at home and see which procedures you need, where they are and what to bring."),
+    N_("Apply online"),
+    N_("Back"),
+    N_("Bring:"),
+    N_("Busy"),
+    N_("Congestion"),
+    N_("Current congestion and forecast"),
+    N_("Estimated wait: about {minutes} min"),
+    N_("Estimated wait: not known yet"),
+    N_("Estimated wait: you are next"),
+    N_("Fill in what you know. At the kiosk, the form issuer reads the QR code and prints it on your forms."),
+    N_("Fill in your forms at home (optional)"),
+    N_("Finished"),
+    N_("Floors you visit: {floors}"),
+    N_("Forecast for the rest of today"),
+    N_("Go to {counter} ({floor})"),
+    N_("Here is what you need, in the order you will be called"),
+    N_("Learned from {count} past days (same weekday)."),
+    N_("Learned from {count} past days."),
+    N_("Make my QR code"),
+    N_("No"),
+    N_("No history yet: the forecast starts after the first days of service."),
+    N_("No wait"),
+    N_("Not open now"),
+    N_("Nothing to do at the office for these answers."),
+    N_("Now being served"),
+    N_("Offices are closed for the rest of today."),
+    N_("People ahead of you: {count}"),
+    N_("People waiting"),
+    N_("Please come to the counter when your number is called."),
+    N_("Procedure guide"),
+    N_("Quiet"),
+    N_("Reload"),
+    N_("Show this QR code at the form issuer (or print this page). Valid until {date}."),
+    N_("Show what I need"),
+    N_("This page updates by itself."),
+    N_("This ticket was cancelled."),
+    N_("Time"),
+    N_("Updated at {time}"),
+    N_("Very busy"),
+    N_("Wait"),
+    N_("Waiting now"),
+    N_("Waiting: {count}"),
+    N_("What brings you here today?"),
+    N_("Yes"),
+    N_("You can do this online without coming:"),
+    N_("You were called but not found. Please ask a member of staff: your place is kept."),
+    N_("Your counters, in this order"),
+    N_("Your number"),
+    N_("Your number is called"),
+    N_("Your pre-entry QR code"),
+    N_("about {minutes} min"),
+)
