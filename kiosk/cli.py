@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db", type=Path, help="journal (default: STATE/queue.sqlite)")
     p.add_argument("--http", type=_broker_address, default=("127.0.0.1", 8080), metavar="HOST:PORT")
     p.add_argument("--tick", type=float, default=15.0, help="seconds between wait refreshes")
+    p.add_argument("--preentry-key", type=Path, help="the site's pre-entry key: the web guide signs QR codes for forms")
 
     p = sub.add_parser("demo", help="the queuing system on one screen: kiosk, call panel, board (--narrate: text)")
     _common(p)
@@ -167,7 +168,16 @@ def cmd_service(args) -> int:
     host, port = args.broker
     settings = BusSettings(site.site.id, device, Role.SERVICE, password, host, port, cafile=args.cafile)
     http = HttpSettings(*args.http) if args.http[1] else None
-    service = QueueService(site, args.db or args.state / "queue.sqlite", settings, http, tick_seconds=args.tick)
+    forms = Path(args.site).parent / "forms"
+    service = QueueService(
+        site,
+        args.db or args.state / "queue.sqlite",
+        settings,
+        http,
+        tick_seconds=args.tick,
+        preentry_key=args.preentry_key,
+        forms_dir=forms if forms.is_dir() else None,
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -692,3 +692,30 @@ def test_the_service_app_mounts_the_staff_pages(site, tmp_path):
         assert "この日の記録はありません" in client.get("/staff").text  # an empty journal
     finally:
         service.journal.close()
+
+
+def test_the_service_app_as_the_cli_builds_it_has_the_guides_qr_form_names_and_openapi(site, tmp_path):
+    """make_app on a QueueService with the site's forms folder and a pre-entry key, as `madoguchi service` does."""
+    from form_printer.preentry import new_key
+    from kiosk.bus.client import BusSettings
+    from kiosk.bus.contract import Role
+    from tests.conftest import EXAMPLE_SITE
+    from ticket_machine.service.app import QueueService
+    from ticket_machine.service.http import make_app
+
+    key = tmp_path / "preentry.key"
+    key.write_text(new_key() + "\n")
+    key.chmod(0o600)
+    settings = BusSettings(site.site.id, "queue-service", Role.SERVICE, "unused", "127.0.0.1", 1)
+    service = QueueService(
+        site, tmp_path / "queue.sqlite", settings, http=None, preentry_key=key, forms_dir=EXAMPLE_SITE.parent / "forms"
+    )
+    try:
+        client = TestClient(make_app(service))
+        assert client.get("/healthz").status_code == 503  # not on the bus
+        assert "preentry-form" in client.get("/guide/moving_in/result", params={"lang": "ja"}).text
+        paths = client.get("/openapi.json").json()["paths"]
+        assert {"/api/v1/tickets/{token}", "/api/v1/congestion", "/api/v1/forecast", "/api/v1/guide"} <= set(paths)
+        assert not any(p.startswith("/staff") for p in paths)  # the staff pages are not part of the public API
+    finally:
+        service.journal.close()

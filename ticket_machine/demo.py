@@ -63,9 +63,13 @@ def run_demo(args) -> int:
     try:
         broker = start_broker(site, state, port=args.port)
         say("broker", f"Mosquitto on 127.0.0.1:{args.port} (no anonymous access, ACL per role: {state}/broker/acl)")
-        service = start_service_process(broker, args.site, args.http_port, db=journal)
+        key = demo_preentry_key(site, state)
+        service = start_service_process(broker, args.site, args.http_port, db=journal, preentry_key=key)
         health = wait_healthy(args.http_port, [broker.proc, service])
-        say("service", f"queue service up: day {health['day']}, health http://127.0.0.1:{args.http_port}/healthz")
+        web = f"http://127.0.0.1:{args.http_port}"
+        say("service", f"queue service up: day {health['day']}, health {web}/healthz")
+        say("web", f"congestion {web}/congestion · guide {web}/guide · the ticket's QR opens {web}/t/<token>")
+        say("web", f"staff KPI pages {web}/staff (login kanri / sakura-demo-2026) · API {web}/docs")
         if not args.narrate:
             return run_apps(args, broker, state)
         walk(site, broker)

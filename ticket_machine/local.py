@@ -149,7 +149,7 @@ def start_broker(site: Site, state: Path, port: int | None = None) -> LocalBroke
 
 
 def start_service_process(
-    broker: LocalBroker, site_path: Path, http_port: int = 0, db: Path | None = None
+    broker: LocalBroker, site_path: Path, http_port: int = 0, db: Path | None = None, preentry_key: Path | None = None
 ) -> subprocess.Popen:
     """The queue service as its own process, exactly as `madoguchi service` runs it."""
     cmd = [
@@ -159,6 +159,8 @@ def start_service_process(
     ]  # fmt: skip
     if db is not None:
         cmd += ["--db", str(db)]
+    if preentry_key is not None:
+        cmd += ["--preentry-key", str(preentry_key)]
     log = open(broker.state / "service.log", "ab")  # noqa: SIM115
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
 

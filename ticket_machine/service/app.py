@@ -45,10 +45,15 @@ class QueueService:
         http: HttpSettings | None = None,
         tick_seconds: float = 15.0,
         max_batch: int = 500,
+        preentry_key: Path | None = None,
+        forms_dir: Path | None = None,
     ) -> None:
         if bus_settings.role is not Role.SERVICE:
             raise ValueError("the queue service connects with a device of role 'service'")
         self.site = site
+        #: The web guide signs pre-entry QR codes with the site's key for the form templates' fields.
+        self.preentry_key = preentry_key
+        self.forms_dir = forms_dir
         self.journal = Journal(journal_path)
         self.core = QueueCore(site, self.journal)
         bus_settings.manual_ack = True

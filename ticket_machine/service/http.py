@@ -25,5 +25,14 @@ def make_app(service: QueueService) -> FastAPI:
         return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
     app.include_router(make_public_router(service))
-    app.include_router(make_staff_router(service))
+    app.include_router(make_staff_router(service, form_titles=_form_titles(service.forms_dir)))
     return app
+
+
+def _form_titles(forms_dir) -> dict[str, str] | None:
+    """The form issuer's form names for the KPI pages (from the site's templates, when it has them)."""
+    if forms_dir is None:
+        return None
+    from form_printer.forms.model import load_templates
+
+    return {t.id: t.title for t in load_templates(forms_dir).values()}
