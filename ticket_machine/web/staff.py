@@ -228,15 +228,23 @@ def make_staff_router(
         response.delete_cookie(COOKIE, path="/staff", httponly=True, samesite="strict")
         return response
 
-    # ------------------------------------------------------------ pages
-    @router.get("")
-    def dashboard(request: Request, day: str | None = None) -> Response:
+    def signed_in_day(request: Request, day: str | None) -> tuple[Session, str] | Response:
+        """The session and the chosen day of a page request, or the response that refuses it."""
         session = session_of(request)
         if session is None:
             return to_login(request)
         chosen = pick_day(day)
         if chosen is None:
             return bad_day()
+        return session, chosen
+
+    # ------------------------------------------------------------ pages
+    @router.get("")
+    def dashboard(request: Request, day: str | None = None) -> Response:
+        checked = signed_in_day(request, day)
+        if isinstance(checked, Response):
+            return checked
+        session, chosen = checked
         _, kpi = load(chosen)
         days = sorted({*journal_days(), today(), chosen}, reverse=True)
         d = date.fromisoformat(chosen)
@@ -256,12 +264,10 @@ def make_staff_router(
 
     @router.get("/report")
     def report(request: Request, day: str | None = None) -> Response:
-        session = session_of(request)
-        if session is None:
-            return to_login(request)
-        chosen = pick_day(day)
-        if chosen is None:
-            return bad_day()
+        checked = signed_in_day(request, day)
+        if isinstance(checked, Response):
+            return checked
+        session, chosen = checked
         _, kpi = load(chosen)
         printed_at = datetime.now(site.zone).strftime("%Y-%m-%d %H:%M")
         return page(
