@@ -8,6 +8,8 @@
     madoguchi hash-pin    hash a staff PIN for a device file (reads the PIN from stdin)
     madoguchi hash-password  hash a staff web password for the site file's [[staff]] (stdin)
     madoguchi preentry    the form issuer's pre-entry QR codes: new-key, make, verify
+    madoguchi provision   a site's CA, broker TLS, device credentials and bundles (images/provision.py)
+    madoguchi doctor      check this appliance: config, broker over TLS, hardware, clock (kiosk/doctor.py)
 
 Everything a process writes (broker config, device passwords, the journal) goes
 under the state directory (``--state``, default ``./var``).
@@ -88,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("preentry", help="pre-entry QR codes for the form issuer (new-key, make, verify)")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of python -m form_printer.preentry")
+    p = sub.add_parser("provision", help="site CA, broker TLS, device credentials and bundles (see --help)")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of python -m images.provision")
+    p = sub.add_parser("doctor", help="check this appliance: one line per check, non-zero exit on a failure")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of python -m kiosk.doctor")
 
     args = parser.parse_args(argv)
     quiet = args.command == "demo"  # the demo narrates; its processes log to files
@@ -106,6 +112,18 @@ def cmd_preentry(args) -> int:
     from form_printer.preentry import main as preentry_main
 
     return preentry_main(args.rest)
+
+
+def cmd_provision(args) -> int:
+    from images.provision import main as provision_main
+
+    return provision_main(args.rest)
+
+
+def cmd_doctor(args) -> int:
+    from kiosk.doctor import main as doctor_main
+
+    return doctor_main(args.rest)
 
 
 def cmd_check_site(args) -> int:
@@ -232,6 +250,8 @@ COMMANDS = {
     "hash-pin": cmd_hash_pin,
     "hash-password": cmd_hash_password,
     "preentry": cmd_preentry,
+    "provision": cmd_provision,
+    "doctor": cmd_doctor,
 }
 
 if __name__ == "__main__":
