@@ -18,6 +18,7 @@ under the state directory (``--state``, default ``./var``).
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import shutil
@@ -43,7 +44,16 @@ def _broker_address(value: str) -> tuple[str, int]:
     return (host or "127.0.0.1"), int(port)
 
 
+#: Commands with their own option parser: everything after the command name is theirs (argparse's REMAINDER
+#: would stop at the first ``--option``).
+DELEGATED = {"preentry": "form_printer.preentry", "provision": "images.provision", "doctor": "kiosk.doctor"}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in DELEGATED:
+        rest = argv[1:]
+        return importlib.import_module(DELEGATED[argv[0]]).main(rest[1:] if rest[:1] == ["--"] else rest)
     parser = argparse.ArgumentParser(prog="madoguchi", description="smart madoguchi: smart counters for a city hall")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -106,24 +116,6 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return 2
-
-
-def cmd_preentry(args) -> int:
-    from form_printer.preentry import main as preentry_main
-
-    return preentry_main(args.rest)
-
-
-def cmd_provision(args) -> int:
-    from images.provision import main as provision_main
-
-    return provision_main(args.rest)
-
-
-def cmd_doctor(args) -> int:
-    from kiosk.doctor import main as doctor_main
-
-    return doctor_main(args.rest)
 
 
 def cmd_check_site(args) -> int:
@@ -249,9 +241,6 @@ COMMANDS = {
     "kiosk": cmd_kiosk,
     "hash-pin": cmd_hash_pin,
     "hash-password": cmd_hash_password,
-    "preentry": cmd_preentry,
-    "provision": cmd_provision,
-    "doctor": cmd_doctor,
 }
 
 if __name__ == "__main__":

@@ -1,0 +1,5 @@
+import sys
+
+from kiosk.doctor import main
+
+sys.exit(main())
