@@ -89,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser(
         "kiosk", help="run an appliance app: ticket kiosk, call panel, call board, form issuer or self register"
     )
-    p.add_argument("role", choices=["ticket", "panel", "board", "forms", "register"])
+    p.add_argument(
+        "role", nargs="?", choices=["ticket", "panel", "board", "forms", "register"], help="default: the device file's"
+    )
     p.add_argument("--config", type=Path, required=True, help="the device file (device.toml)")
     p.add_argument("--counter", help="call panel: the counter to operate")
     p.add_argument("--windowed", action="store_true", help="a window instead of full screen")

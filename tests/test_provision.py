@@ -107,7 +107,7 @@ def test_bundle_device_files_are_valid_and_relative(prov):
     assert kiosk.broker.password_file == bundle / "kiosk-1f.password"
     assert kiosk.broker.cafile == bundle / "ca.crt"
     text = (prov.bundle("kiosk-1f") / "device.toml").read_text()
-    assert "# role = ticket" in text and "/" not in text.split("[broker]")[1].replace("ca.crt", "")
+    assert "role = \"ticket\"" in text and "/" not in text.split("[broker]")[1].replace("ca.crt", "")
     panel = load_device(prov.bundle("panel-c01") / "device.toml")
     assert panel.counter == "c01"
     board = load_device(prov.bundle("board-1f") / "device.toml")

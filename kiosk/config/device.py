@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from kiosk.bus.contract import Role
 from kiosk.config.loading import load_toml_model
 from kiosk.config.site import Id, Strict
 
@@ -36,6 +37,8 @@ class ScreenSettings(Strict):
 
 class DeviceConfig(Strict):
     device: Id
+    #: What this box is (``madoguchi kiosk`` starts that app); must match the site's ``[[devices]]``.
+    role: Role | None = None
     site: Path
     broker: BrokerLink
     screen: ScreenSettings = ScreenSettings()

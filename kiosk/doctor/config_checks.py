@@ -49,10 +49,11 @@ def check_device_file(ctx: Context) -> CheckResult:
             f"device {device.device!r} is not listed in the site file {device.site}",
             "add it to [[devices]] of the site file on the server (with its role), or fix `device` in the device file",
         )
-    if ctx.role_hint and ctx.role_hint != entry.role:
+    hint = ctx.role_hint or (device.role.value if device.role else None)
+    if hint and hint != entry.role:
         return fail(
             what,
-            f"this appliance runs as {ROLE_NAMES.get(ctx.role_hint, ctx.role_hint)}, but the site file says "
+            f"this appliance runs as {ROLE_NAMES.get(hint, hint)}, but the site file says "
             f"{device.device} is a {ROLE_NAMES[entry.role]}",
             "fix the role of this device in the site file, or use the device file meant for this appliance",
         )

@@ -46,8 +46,15 @@ def make_app(role: str, device: DeviceConfig, windowed: bool = False):
     return cls(device, load_site(device.site))
 
 
-def run(role: str, config: Path, windowed: bool = False, counter: str | None = None) -> int:
+def run(role: str | None, config: Path, windowed: bool = False, counter: str | None = None) -> int:
     device = load_device(config)
+    role = role or (device.role.value if device.role else None)
+    if role is None:
+        print(f"{config}: no role: give one (madoguchi kiosk ROLE) or set role = \"...\" in the file", file=sys.stderr)
+        return 2
+    if device.role is not None and device.role.value != role:
+        print(f"{config}: this is a {device.role.value} device file, not {role}", file=sys.stderr)
+        return 2
     if counter is not None:
         device = device.model_copy(update={"counter": counter})
     try:

@@ -20,6 +20,7 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, Screen
 
 import kiosk.ui.widgets  # noqa: F401  (registers the shared kv rules)
+from kiosk import watchdog
 from kiosk.bus.client import BusSettings
 from kiosk.bus.contract import Role
 from kiosk.config.device import DeviceConfig
@@ -85,6 +86,9 @@ class KioskShell(App):
         self.link.start()
         Window.bind(on_touch_down=self._touched)
         Clock.schedule_interval(self._tick, 1.0)
+        # systemd (Type=notify): ready once the home screen is drawn; a frozen UI stops the pings
+        Clock.schedule_once(lambda _dt: watchdog.ready(f"{self.device.device}: home screen"), 0.5)
+        Clock.schedule_interval(lambda _dt: watchdog.ping(), watchdog.interval())
         return root
 
     def connect(self) -> None:
@@ -98,6 +102,7 @@ class KioskShell(App):
     def _update_service(self, *_a) -> None:
         assert self.link is not None
         self.in_service = self.link.broker_up and self.link.service_up
+        watchdog.status("in service" if self.in_service else "out of service: broker or queue service unreachable")
 
     def set_language(self, code: str) -> None:
         tr.switch(code)
