@@ -657,6 +657,44 @@ def cmd_renew(ctx: Context, args) -> None:
         ctx.say(f"devices now connect to {plan.device_host}: run `bundle` and copy the bundles again")
 
 
+#: Where the server image keeps its configuration (a link to the data partition, see docs/images.md).
+SERVER_ETC = Path("/etc/madoguchi")
+SERVER_STATE = Path("/var/lib/madoguchi/state")
+
+
+def cmd_server_bundle(ctx: Context, args) -> None:
+    """``bundles/<queue service>/`` for the server image: the broker's files with paths for the image, the site
+    file, the queue service's credential and ``server.env`` (what the image's broker and service units read).
+    Run it again after add / replace / retire / renew-broker-cert and copy it to the server's boot partition."""
+    layout = ctx.layout
+    layout.require_initialised()
+    service = _service_id(ctx.site)
+    if service is None:
+        raise ProvisionError("the site file has no device of role 'service'")
+    plan = layout.plan()
+    folder = private_dir(layout.bundle(service))
+    broker = private_dir(folder / "broker")
+    on_server = SERVER_ETC / "broker"
+    conf = on_server / "mosquitto.conf"
+    files = BrokerFiles(
+        conf=conf,
+        passwd=on_server / "passwd",
+        acl=on_server / "acl",
+        data=SERVER_STATE / "broker",
+    )
+    settings = broker_settings(plan.model_copy(update={"install_dir": on_server, "run_as_root": False}))
+    write_file(broker / "mosquitto.conf", _generated(conf_text(files, settings)).encode(), 0o644)
+    for src, mode in ((layout.passwd, 0o644), (layout.acl, 0o644), (layout.ca_crt, 0o644), (layout.server_crt, 0o644)):
+        write_file(broker / src.name, src.read_bytes(), mode)  # passwd holds salted hashes, read by mosquitto
+    write_file(broker / "server.key", layout.server_key.read_bytes(), 0o600)
+    write_file(folder / "site.toml", ctx.site_path.read_bytes(), 0o644)
+    write_file(folder / f"{service}.password", layout.secret(service).read_bytes(), 0o600)
+    service_args = f"--password-file {SERVER_ETC}/{service}.password --broker 127.0.0.1:{plan.plain_port}"
+    env = f'MADOGUCHI_SERVICE_ARGS="{service_args}"\nMADOGUCHI_BROKER_CONF={conf}\n'
+    write_file(folder / "server.env", env.encode(), 0o644)
+    ctx.say(f"{service}: server bundle {folder} — copy it to the server's boot partition as madoguchi/")
+
+
 def cmd_list(ctx: Context, args) -> None:
     layout = ctx.layout
     layout.require_initialised()
@@ -749,6 +787,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--broker-name", action="append", default=[], metavar="NAME")
     sp.add_argument("--cert-days", type=int)
 
+    sp = sub.add_parser("server-bundle", help="the server image's bundle: broker files, site file, service credential")
+    common(sp, None)
+
     sp = sub.add_parser("list", help="provisioned devices and certificate expiry")
     common(sp, "optional")
     return p
@@ -761,6 +802,7 @@ COMMANDS = {
     "retire": cmd_retire,
     "bundle": cmd_bundle,
     "renew-broker-cert": cmd_renew,
+    "server-bundle": cmd_server_bundle,
     "list": cmd_list,
 }
 

@@ -107,7 +107,7 @@ def test_bundle_device_files_are_valid_and_relative(prov):
     assert kiosk.broker.password_file == bundle / "kiosk-1f.password"
     assert kiosk.broker.cafile == bundle / "ca.crt"
     text = (prov.bundle("kiosk-1f") / "device.toml").read_text()
-    assert "role = \"ticket\"" in text and "/" not in text.split("[broker]")[1].replace("ca.crt", "")
+    assert 'role = "ticket"' in text and "/" not in text.split("[broker]")[1].replace("ca.crt", "")
     panel = load_device(prov.bundle("panel-c01") / "device.toml")
     assert panel.counter == "c01"
     board = load_device(prov.bundle("board-1f") / "device.toml")
@@ -396,3 +396,29 @@ def test_the_provisioned_passwd_and_acl_are_enforced_by_mosquitto(prov):
         for b in started:
             b.stop()
         broker.stop()
+
+
+def test_server_bundle_has_the_broker_files_for_the_image_and_the_services_credential(prov):
+    """What the server image's firstboot installs in /etc/madoguchi: its broker unit runs Mosquitto on it."""
+    assert prov.run("server-bundle") == 0
+    folder = prov.bundle("queue-service")
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
+        "broker/acl",
+        "broker/ca.crt",
+        "broker/mosquitto.conf",
+        "broker/passwd",
+        "broker/server.crt",
+        "broker/server.key",
+        "queue-service.password",
+        "server.env",
+        "site.toml",
+    ]
+    assert mode(folder / "broker" / "server.key") == mode(folder / "queue-service.password") == 0o600
+    assert (folder / "queue-service.password").read_text().strip() == prov.password("queue-service")
+    assert (folder / "broker" / "passwd").read_bytes() == (prov.root / "broker" / "passwd").read_bytes()
+    conf = (folder / "broker" / "mosquitto.conf").read_text()
+    assert "password_file /etc/madoguchi/broker/passwd" in conf and "keyfile /etc/madoguchi/broker/server.key" in conf
+    assert "persistence_location /var/lib/madoguchi/state/broker/" in conf and "user root" not in conf
+    env = (folder / "server.env").read_text()
+    assert "--password-file /etc/madoguchi/queue-service.password --broker 127.0.0.1:" in env
+    assert "MADOGUCHI_BROKER_CONF=/etc/madoguchi/broker/mosquitto.conf" in env

@@ -50,7 +50,7 @@ def run(role: str | None, config: Path, windowed: bool = False, counter: str | N
     device = load_device(config)
     role = role or (device.role.value if device.role else None)
     if role is None:
-        print(f"{config}: no role: give one (madoguchi kiosk ROLE) or set role = \"...\" in the file", file=sys.stderr)
+        print(f'{config}: no role: give one (madoguchi kiosk ROLE) or set role = "..." in the file', file=sys.stderr)
         return 2
     if device.role is not None and device.role.value != role:
         print(f"{config}: this is a {device.role.value} device file, not {role}", file=sys.stderr)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
+from kiosk import watchdog
 from kiosk.bus.client import Bus, BusSettings
 from kiosk.bus.contract import Role
 from kiosk.config.site import Site
@@ -80,6 +81,7 @@ class QueueService:
         if self.http is not None:
             self._start_http()
         self.bus.start(wait=wait)
+        watchdog.ready(f"queue service for {self.site.site.id}")  # systemd Type=notify
         return self
 
     def stop(self) -> None:
@@ -109,6 +111,7 @@ class QueueService:
 
     def _work(self) -> None:
         while True:
+            watchdog.ping()  # systemd WatchdogSec: a stuck worker stops pinging (wakes every tick at least)
             try:
                 first = self.inbox.get(timeout=self.tick_seconds)
             except queue.Empty:

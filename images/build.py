@@ -1,0 +1,408 @@
+"""Build an appliance's root filesystem: ``python -m images.build --role ticket --out DIR``.
+
+mmdebstrap installs Debian bookworm with the role's packages (``images/roles.toml``) into
+``DIR``, then runs this module again as its customize hook (``--customize DIR``, on the host,
+with the rootfs as argument) which:
+
+* copies ``images/rootfs/`` (units, udev rules, overlayroot, journald, PAM, polkit, firstboot),
+  keeping only the role's udev rules and units, and writes ``/etc/default/madoguchi`` (the role);
+* creates the ``kiosk`` user (screen roles) or the ``madoguchi`` system user (server);
+* installs the project: a wheel of this checkout (``pip wheel --no-deps``) plus its pinned
+  dependencies into ``/opt/madoguchi/venv`` (same architecture: from a wheelhouse built on the
+  host; another architecture: pip inside the chroot under qemu-user, building what has no wheel);
+* points ``/etc/madoguchi`` at the data partition (``/var/lib/madoguchi/config``), writes the
+  fstab (boot, read-only root, data), tmpfiles, hostname, time zone, locale;
+* enables the role's units and masks what an appliance does not run.
+
+Everything mmdebstrap and the hook print goes to ``DIR.log``, with a summary at the end
+(duration, size, package count). See docs/images.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import configparser
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE.parent
+ROLES_FILE = HERE / "roles.toml"
+ROOTFS_SRC = HERE / "rootfs"
+VENV = "/opt/madoguchi/venv"
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+ARCHES = ("amd64", "arm64")
+#: Debian's multiarch names for qemu-user-static (a foreign-architecture build needs binfmt).
+QEMU = {"amd64": "x86_64", "arm64": "aarch64"}
+#: Groups the kiosk user joins when the image has them: screen, input, sound, printers, serial devices.
+KIOSK_GROUPS = ("video", "render", "input", "audio", "lp", "plugdev", "dialout")
+#: What the foreign-architecture pip install needs to build pyscard (no aarch64 wheel); purged afterwards.
+BUILD_DEPS = ("build-essential", "python3-dev", "swig", "libpcsclite-dev")
+#: The image does not need manual pages, translations of messages or documentation (copyrights stay).
+DPKG_EXCLUDES = (
+    "path-exclude=/usr/share/man/*",
+    "path-exclude=/usr/share/doc/*",
+    "path-include=/usr/share/doc/*/copyright",
+    "path-exclude=/usr/share/info/*",
+    "path-exclude=/usr/share/locale/*",
+    "path-include=/usr/share/locale/locale.alias",
+)
+
+
+# ---------------------------------------------------------------- roles.toml
+@dataclass
+class Role:
+    name: str
+    description: str
+    screen: bool
+    packages: list[str]
+    units: list[str]
+    udev: list[str]
+    mask: list[str] = field(default_factory=list)
+    components: list[str] = field(default_factory=lambda: ["main"])
+    suite: str = "bookworm"
+    variant: str = "apt"
+
+    @property
+    def user(self) -> str:
+        """Who runs the role's app (and owns the bundle's secrets)."""
+        return "kiosk" if self.screen else "madoguchi"
+
+
+def load_roles(path: Path = ROLES_FILE) -> dict:
+    with path.open("rb") as f:
+        return tomllib.load(f)
+
+
+def role_names(data: dict | None = None) -> list[str]:
+    return sorted((data or load_roles())["roles"])
+
+
+def resolve_role(name: str, arch: str = "amd64", data: dict | None = None) -> Role:
+    """A role's full package list, units and udev rules (base + screen + role, for one architecture)."""
+    data = data or load_roles()
+    if name not in data["roles"]:
+        raise KeyError(f"unknown role {name!r}: one of {', '.join(role_names(data))}")
+    if arch not in ARCHES:
+        raise KeyError(f"unknown architecture {arch!r}: one of {', '.join(ARCHES)}")
+    base, role = data["base"], data["roles"][name]
+    per_arch = base.get("arch", {}).get(arch, {})
+    packages = [*base["packages"], *per_arch.get("packages", [])]
+    units, mask = list(base.get("units", [])), list(base.get("mask", []))
+    if role["screen"]:
+        packages += data["screen"]["packages"]
+        units += data["screen"]["units"]
+        mask += data["screen"].get("mask", [])
+    packages += role.get("packages", [])
+    units += role.get("units", [])
+    return Role(
+        name=name,
+        description=role["description"],
+        screen=role["screen"],
+        packages=list(dict.fromkeys(packages)),
+        units=list(dict.fromkeys(units)),
+        udev=list(role.get("udev", [])),
+        mask=mask,
+        components=list(per_arch.get("components", ["main"])),
+        suite=base.get("suite", "bookworm"),
+        variant=base.get("variant", "apt"),
+    )
+
+
+# ---------------------------------------------------------------- the host side
+def install_requires() -> list[str]:
+    """The pinned dependencies from setup.cfg (the venv gets exactly these)."""
+    cfg = configparser.ConfigParser()
+    cfg.read(PROJECT / "setup.cfg")
+    return [line.strip() for line in cfg["options"]["install_requires"].splitlines() if line.strip()]
+
+
+def host_arch() -> str:
+    return subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def build_wheelhouse(wheels: Path, arch: str, project_wheel: Path | None, log) -> None:
+    """The project's wheel (``pip wheel --no-deps`` of this checkout) and, for the host's own architecture,
+    wheels of every pinned dependency (pyscard builds here: the host has swig and libpcsclite-dev)."""
+    wheels.mkdir(parents=True, exist_ok=True)
+    for old in wheels.glob("smart_madoguchi-*.whl"):
+        old.unlink()
+    if project_wheel is not None:
+        shutil.copy2(project_wheel, wheels)
+    else:
+        with tempfile.TemporaryDirectory(prefix="madoguchi-wheel-") as tmp:
+            for note in stage_project(Path(tmp)):
+                _say(log, f"== wheel: {note}")
+            _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(wheels), tmp], log)
+    if arch == host_arch():
+        cmd = [sys.executable, "-m", "pip", "wheel", "--wheel-dir", str(wheels), "--find-links", str(wheels)]
+        _run([*cmd, *install_requires()], log)
+
+
+def stage_project(dest: Path) -> list[str]:
+    """A clean copy of the checkout to build the wheel from: no stale ``build/`` or egg-info, and complete.
+
+    setup.cfg's ``packages = find:`` only finds folders with an ``__init__.py``, and data files come from
+    MANIFEST.in. The first image build found ``kiosk/bus`` without one and the locale, templates and static
+    files missing; the repository now has both, and this check stays as a guard: a code folder without
+    ``__init__.py`` gets one in the copy and is reported, and the package trees are grafted again.
+    """
+    notes = []
+    for name in ("setup.cfg", "pyproject.toml", "README.md", "MANIFEST.in"):
+        if (PROJECT / name).exists():
+            shutil.copy2(PROJECT / name, dest / name)
+    cfg = configparser.ConfigParser()
+    cfg.read(PROJECT / "setup.cfg")
+    patterns = cfg["options.packages.find"]["include"].split()
+    tops = sorted({p.rstrip("*") for p in patterns if (PROJECT / p.rstrip("*")).is_dir()})
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "rootfs")
+    for top in tops:
+        shutil.copytree(PROJECT / top, dest / top, ignore=ignore)
+        for folder in sorted(p for p in (dest / top).rglob("*") if p.is_dir()):
+            if any(folder.glob("*.py")) and not (folder / "__init__.py").exists():
+                (folder / "__init__.py").write_text("")
+                notes.append(f"{folder.relative_to(dest)} has no __init__.py: added one in the wheel's copy")
+    with (dest / "MANIFEST.in").open("a") as f:
+        f.write("".join(f"\ngraft {top}" for top in tops) + "\nglobal-exclude *.py[co] __pycache__\n")
+    return notes
+
+
+def mmdebstrap_command(role: Role, out: Path, arch: str, mirror: str, wheels: Path) -> list[str]:
+    hook = (
+        f"cd {shlex.quote(str(PROJECT))} && {shlex.quote(sys.executable)} -m images.build"
+        f' --role {role.name} --arch {arch} --wheels {shlex.quote(str(wheels))} --customize "$1"'
+    )
+    cmd = [
+        "mmdebstrap",
+        f"--variant={role.variant}",
+        f"--architectures={arch}",
+        f"--components={','.join(role.components)}",
+        f"--include={','.join(role.packages)}",
+        '--aptopt=APT::Install-Recommends "false"',
+        *(f"--dpkgopt={opt}" for opt in DPKG_EXCLUDES),
+        f"--customize-hook={hook}",
+        role.suite,
+        str(out),
+    ]
+    security = mirror.rstrip("/").removesuffix("/debian") + "/debian-security"
+    comps = " ".join(role.components)
+    cmd += [
+        f"deb {mirror} {role.suite} {comps}",
+        f"deb {mirror} {role.suite}-updates {comps}",
+        f"deb {security} {role.suite}-security {comps}",
+    ]
+    return cmd
+
+
+def build(role_name: str, out: Path, arch: str, mirror: str, project_wheel: Path | None, wheels: Path | None) -> int:
+    role = resolve_role(role_name, arch)
+    out = out.resolve()
+    log_path = out.with_name(out.name + ".log")
+    if out.exists() and any(out.iterdir()):
+        print(f"{out} exists and is not empty: remove it first", file=sys.stderr)
+        return 2
+    if shutil.which("mmdebstrap") is None:
+        print("mmdebstrap is not installed: apt-get install -y mmdebstrap", file=sys.stderr)
+        return 2
+    if arch != host_arch() and not Path(f"/proc/sys/fs/binfmt_misc/qemu-{QEMU[arch]}").exists():
+        print(f"building {arch} on {host_arch()} needs qemu-user-static and binfmt-support", file=sys.stderr)
+        return 2
+    wheels = (wheels or Path(f"/var/cache/madoguchi-images/wheels-{arch}")).resolve()
+    started = time.monotonic()
+    with log_path.open("w") as log:
+        _say(log, f"== smart madoguchi image: role {role.name} ({role.description}), {arch}, into {out}")
+        _say(log, f"== {len(role.packages)} packages requested: {' '.join(role.packages)}")
+        _say(log, f"== units: {' '.join(role.units)}; udev: {' '.join(role.udev) or '-'}")
+        try:
+            _say(log, f"== wheelhouse {wheels}")
+            build_wheelhouse(wheels, arch, project_wheel, log)
+            cmd = mmdebstrap_command(role, out, arch, mirror, wheels)
+            _say(log, "== " + shlex.join(cmd))
+            _run(cmd, log)
+        except subprocess.CalledProcessError as exc:
+            _say(log, f"== FAILED after {time.monotonic() - started:.0f} s: {shlex.join(map(str, exc.cmd))}")
+            print(f"the build failed: see {log_path}", file=sys.stderr)
+            return 1
+        _say(log, summary(out, time.monotonic() - started))
+    return 0
+
+
+def summary(root: Path, seconds: float) -> str:
+    size = int(subprocess.run(["du", "-sb", str(root)], capture_output=True, text=True).stdout.split()[0])
+    packages = subprocess.run(
+        ["dpkg-query", f"--admindir={root}/var/lib/dpkg", "-W", "-f", "${db:Status-Abbrev}\\n"],
+        capture_output=True,
+        text=True,
+    ).stdout.split("\n")
+    installed = sum(1 for line in packages if line.startswith("ii"))
+    venv = subprocess.run(["du", "-sb", f"{root}{VENV}"], capture_output=True, text=True).stdout.split()
+    return (
+        f"== done in {seconds / 60:.1f} min: {size / 1e6:.0f} MB, {installed} Debian packages, "
+        f"venv {int(venv[0]) / 1e6 if venv else 0:.0f} MB"
+    )
+
+
+def _say(log, text: str) -> None:
+    line = f"[{time.strftime('%H:%M:%S')}] {text}"
+    print(line, flush=True)
+    log.write(line + "\n")
+    log.flush()
+
+
+def _run(cmd: list[str], log, **kw) -> None:
+    log.flush()
+    subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=True, **kw)
+
+
+# ---------------------------------------------------------------- the customize hook (host side, rootfs as $1)
+def customize(root: Path, role: Role, arch: str, wheels: Path) -> None:
+    print(f"== customize {root} for {role.name}", flush=True)
+    copy_rootfs(root, role)
+    write_settings(root, role)
+    make_users(root, role)
+    install_venv(root, arch, wheels)
+    systemctl = ["systemctl", f"--root={root}"]
+    subprocess.run([*systemctl, "mask", *role.mask], check=True)
+    subprocess.run([*systemctl, "enable", *role.units], check=True)
+    subprocess.run([*systemctl, "set-default", "graphical.target" if role.screen else "multi-user.target"], check=True)
+    print(f"== customized: {role.name}", flush=True)
+
+
+def copy_rootfs(root: Path, role: Role) -> None:
+    """``images/rootfs`` into the image: every file, except the udev rules and units of other roles."""
+    all_udev = {p.name for p in (ROOTFS_SRC / "etc/udev/rules.d").glob("*.rules")}
+    all_units = {p.name for p in (ROOTFS_SRC / "etc/systemd/system").glob("madoguchi-*.service")}
+    skip = (all_udev - set(role.udev)) | (all_units - set(role.units))
+    for src in sorted(ROOTFS_SRC.rglob("*")):
+        rel = src.relative_to(ROOTFS_SRC)
+        if src.is_dir() or src.name in skip or src.name.endswith("~"):
+            continue
+        dest = root / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest)
+        if rel.parts[:2] == ("etc", "sudoers.d"):
+            dest.chmod(0o440)
+        elif os.access(src, os.X_OK):
+            dest.chmod(0o755)
+        else:
+            dest.chmod(0o644)
+
+
+def write_settings(root: Path, role: Role) -> None:
+    (root / "etc/default/madoguchi").write_text(
+        "# Written by images/build.py: the role this image runs (madoguchi-*.service read it).\n"
+        f"MADOGUCHI_ROLE={role.name}\nMADOGUCHI_USER={role.user}\n"
+        "# Extra arguments of the server's units (override in /etc/madoguchi/server.env from the bundle).\n"
+        "MADOGUCHI_BROKER_ARGS=\nMADOGUCHI_SERVICE_ARGS=\n"
+    )
+    # The device's configuration lives on the data partition: the root is read-only.
+    etc = root / "etc/madoguchi"
+    if etc.is_symlink() or etc.exists():
+        shutil.rmtree(etc) if etc.is_dir() and not etc.is_symlink() else etc.unlink()
+    etc.symlink_to("/var/lib/madoguchi/config")
+    (root / "var/lib/madoguchi").mkdir(parents=True, exist_ok=True)
+    tmpfiles = ["d /var/lib/madoguchi/config 0755 root root -"]
+    if role.screen:
+        tmpfiles.append("d /var/lib/madoguchi/kiosk 0750 kiosk kiosk -")
+    else:
+        tmpfiles.append("d /var/lib/madoguchi/state 0750 madoguchi madoguchi -")
+    (root / "etc/tmpfiles.d").mkdir(parents=True, exist_ok=True)
+    (root / "etc/tmpfiles.d/madoguchi.conf").write_text(
+        "# The data partition's folders (images/build.py).\n" + "\n".join(tmpfiles) + "\n"
+    )
+    boot = "/boot/firmware" if role_arch(root) == "arm64" else "/boot/efi"
+    (root / "etc/fstab").write_text(
+        "# boot (FAT: firmware or EFI, and the device bundle in madoguchi/), read-only root (overlayroot puts a\n"
+        "# tmpfs over it), data (ext4: device config, journals, payments); see docs/images.md\n"
+        "LABEL=MDG-ROOT  /                   ext4  ro,noatime,errors=remount-ro  0 1\n"
+        f"LABEL=MDG-BOOT  {boot:<19} vfat  umask=0077,noatime,nofail  0 2\n"
+        "LABEL=MDG-DATA  /var/lib/madoguchi  ext4  noatime,nofail,x-systemd.device-timeout=10s,commit=30  0 2\n"
+    )
+    (root / boot.lstrip("/")).mkdir(parents=True, exist_ok=True)
+    hostname = f"madoguchi-{role.name}"
+    (root / "etc/hostname").write_text(hostname + "\n")
+    (root / "etc/hosts").write_text(f"127.0.0.1\tlocalhost\n127.0.1.1\t{hostname}\n::1\t\tlocalhost ip6-localhost\n")
+    localtime = root / "etc/localtime"
+    localtime.unlink(missing_ok=True)
+    localtime.symlink_to("/usr/share/zoneinfo/Asia/Tokyo")
+    (root / "etc/timezone").write_text("Asia/Tokyo\n")
+    (root / "etc/locale.gen").write_text("C.UTF-8 UTF-8\nja_JP.UTF-8 UTF-8\n")
+    (root / "etc/default/locale").write_text("LANG=C.UTF-8\n")
+    subprocess.run(["chroot", str(root), "locale-gen"], check=True)
+
+
+def role_arch(root: Path) -> str:
+    return subprocess.run(
+        ["chroot", str(root), "dpkg", "--print-architecture"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def make_users(root: Path, role: Role) -> None:
+    groups = {line.split(":")[0] for line in (root / "etc/group").read_text().splitlines() if line}
+    if role.screen:
+        member = ",".join(g for g in KIOSK_GROUPS if g in groups)
+        cmd = ["useradd", "--create-home", "--user-group", "--shell", "/usr/sbin/nologin", "--groups", member]
+        subprocess.run(["chroot", str(root), *cmd, "--comment", "smart madoguchi kiosk", "kiosk"], check=True)
+    else:
+        cmd = ["useradd", "--system", "--user-group", "--home-dir", "/var/lib/madoguchi", "--no-create-home"]
+        subprocess.run(["chroot", str(root), *cmd, "--shell", "/usr/sbin/nologin", "madoguchi"], check=True)
+
+
+def install_venv(root: Path, arch: str, wheels: Path) -> None:
+    """``/opt/madoguchi/venv``: the project's wheel and its pinned dependencies."""
+    # the host's pip settings (PIP_FIND_LINKS, an index, ...) are not the image's business
+    chroot = ["chroot", str(root), "env", *(f"-u{k}" for k in os.environ if k.startswith("PIP_"))]
+    subprocess.run([*chroot, "python3", "-m", "venv", VENV], check=True)
+    inside = root / "tmp/madoguchi-wheels"
+    shutil.copytree(wheels, inside, dirs_exist_ok=True)
+    project = sorted(inside.glob("smart_madoguchi-*.whl"))[-1]
+    pip = [*chroot, f"{VENV}/bin/pip", "install", "--no-cache-dir", "--disable-pip-version-check"]
+    native = arch == host_arch()
+    try:
+        if native:
+            local = ["--no-index", "--find-links", "/tmp/madoguchi-wheels"]
+            subprocess.run([*pip, *local, f"/tmp/madoguchi-wheels/{project.name}"], check=True)
+        else:  # under qemu: from PyPI, building what has no wheel for this architecture
+            apt = [*chroot, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]
+            subprocess.run([*apt, "update"], check=True)
+            subprocess.run([*apt, "install", "-y", "--no-install-recommends", *BUILD_DEPS], check=True)
+            subprocess.run([*pip, f"/tmp/madoguchi-wheels/{project.name}"], check=True)
+            subprocess.run([*apt, "purge", "-y", "--autoremove", *BUILD_DEPS], check=True)
+            subprocess.run([*apt, "clean"], check=True)
+    finally:
+        shutil.rmtree(inside, ignore_errors=True)
+    link = root / "usr/local/bin/madoguchi"
+    link.unlink(missing_ok=True)
+    link.symlink_to(f"{VENV}/bin/madoguchi")
+    subprocess.run([*chroot, f"{VENV}/bin/madoguchi", "--help"], check=True, stdout=subprocess.DEVNULL)
+
+
+# ---------------------------------------------------------------- command line
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m images.build", description="build an appliance root filesystem")
+    p.add_argument("--role", required=True, choices=role_names())
+    p.add_argument("--out", type=Path, help="the root filesystem folder (created; must not exist or be empty)")
+    p.add_argument("--arch", default="amd64", choices=ARCHES)
+    p.add_argument("--mirror", default=DEFAULT_MIRROR, help=f"Debian mirror (default {DEFAULT_MIRROR})")
+    p.add_argument("--project-wheel", type=Path, help="install this wheel instead of building one of the checkout")
+    p.add_argument("--wheels", type=Path, help="wheelhouse (default /var/cache/madoguchi-images/wheels-ARCH)")
+    p.add_argument("--customize", type=Path, metavar="ROOTFS", help=argparse.SUPPRESS)  # mmdebstrap's hook
+    args = p.parse_args(argv)
+    if args.customize is not None:
+        customize(args.customize, resolve_role(args.role, args.arch), args.arch, args.wheels)
+        return 0
+    if args.out is None:
+        p.error("--out is required")
+    return build(args.role, args.out, args.arch, args.mirror, args.project_wheel, args.wheels)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
