@@ -22,6 +22,7 @@ from pathlib import Path
 from broker_config.generate import generate
 from broker_config.settings import BrokerSettings, Listener
 from kiosk.bus.client import Bus, BusSettings
+from kiosk.config.loading import toml_value as _toml
 from kiosk.config.site import Site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,16 +102,6 @@ class LocalBroker:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path
-
-
-def _toml(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a valid TOML basic string
 
 
 def start_xvfb(width: int = 1280, height: int = 800) -> tuple[subprocess.Popen, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 from typing import TypeVar
@@ -70,3 +71,14 @@ def _parse_loc(ref: str) -> tuple:
             out.append(int(num))
             rest = rest.removeprefix("[")
     return tuple(out)
+
+
+def toml_value(value: object) -> str:
+    """One value as TOML, for the files the project writes (device files, bundles): Python's tomllib only reads."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a valid TOML basic string
