@@ -99,7 +99,7 @@ class Register:
         self.zone = zone
         self.sale_timeout = sale_timeout
         self._lock = threading.Lock()
-        self._count = sum(1 for _ in journal.transactions())
+        self._count = journal.transaction_count()
 
     # ------------------------------------------------------------------ transactions
     def new_tx_id(self) -> str:
@@ -125,23 +125,24 @@ class Register:
         return replay(self.journal.steps(tx))
 
     # ------------------------------------------------------------------ shared steps
-    def payout(self, tx: str, purpose: str, amount: int) -> PayoutResult:
-        """Journal the intent, pay out, journal the result; a short payout is journaled as owed."""
+    def payout(self, tx: str, purpose: str, amount: int, pay: Callable[[], PayoutResult] | None = None) -> PayoutResult:
+        """Journal the intent, pay out, journal the result; a short payout is journaled as owed.
+
+        ``pay`` does the payout (default: ``dispense_change(amount)``; a cancel uses ``end_deposit(REPAY)``)."""
         assert self.changer is not None
+        changer = self.changer
         self.append(tx, f"{purpose}_intent", {"amount": amount})
         try:
-            result = self.changer.dispense_change(amount)
+            result = pay() if pay is not None else changer.dispense_change(amount)
         except CashChangerError as exc:
-            self.append(
-                tx, "payout_failed", {"purpose": purpose, "requested": amount, "paid": exc.paid, "code": exc.code}
-            )
+            failed = {"purpose": purpose, "requested": amount, "paid": exc.paid, "code": exc.code}
+            self.append(tx, "payout_failed", failed)
             return PayoutResult(amount, exc.paid)
         done = "change_done" if purpose == "change" else "repaid"
         self.append(tx, done, {"paid": result.paid})
         if not result.complete:
-            self.append(
-                tx, "payout_failed", {"purpose": purpose, "requested": amount - result.paid, "paid": 0, "code": "short"}
-            )
+            missing = {"purpose": purpose, "requested": amount - result.paid, "paid": 0, "code": "short"}
+            self.append(tx, "payout_failed", missing)
         return result
 
     def print_receipt(self, tx: str) -> tuple[bool, str | None]:
@@ -268,24 +269,8 @@ class Checkout:
         changer = self._changer()
         owed = 0
         if amount:
-            self.register.append(self.tx, "repay_intent", {"amount": amount})
-            try:
-                result = changer.end_deposit(EndDeposit.REPAY)
-            except CashChangerError as exc:
-                result = PayoutResult(amount, exc.paid)
-                self.register.append(
-                    self.tx,
-                    "payout_failed",
-                    {"purpose": "repay", "requested": amount, "paid": exc.paid, "code": exc.code},
-                )
-            else:
-                self.register.append(self.tx, "repaid", {"paid": result.paid})
-                if not result.complete:
-                    missing = amount - result.paid
-                    self.register.append(
-                        self.tx, "payout_failed", {"purpose": "repay", "requested": missing, "paid": 0, "code": "short"}
-                    )
-            owed = amount - result.paid
+            repay = self.register.payout(self.tx, "repay", amount, lambda: changer.end_deposit(EndDeposit.REPAY))
+            owed = amount - repay.paid
         else:
             try:
                 changer.end_deposit(EndDeposit.NOCHANGE)

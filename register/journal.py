@@ -121,17 +121,27 @@ class Journal:
 
     def open_transactions(self) -> list[str]:
         """Ids of transactions with no ``closed`` step: the ones recovery must look at."""
+        return self._transactions_having("SUM(step = 'closed') = 0")
+
+    def closed_as(self, result: str) -> list[str]:
+        """Ids of transactions closed as ``result`` (paid, cancelled, aborted), oldest first."""
+        return self._transactions_having(f"SUM({_CLOSED_AS}) > 0", (result,))
+
+    def unpublished(self) -> list[str]:
+        """Transactions closed as paid that the queue service has not acknowledged yet (the bus outbox)."""
+        return self._transactions_having(f"SUM({_CLOSED_AS}) > 0 AND SUM(step = 'published') = 0", ("paid",))
+
+    def transaction_count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(DISTINCT tx) FROM step").fetchone()[0]
+
+    def _transactions_having(self, condition: str, params: tuple = ()) -> list[str]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT tx FROM step GROUP BY tx HAVING SUM(step = 'closed') = 0 ORDER BY MIN(seq)"
+                f"SELECT tx FROM step GROUP BY tx HAVING {condition} ORDER BY MIN(seq)", params
             ).fetchall()
         return [r[0] for r in rows]
 
-    def unpublished(self) -> list[str]:
-        """Paid transactions the queue service has not acknowledged yet (the bus outbox)."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT tx FROM step GROUP BY tx "
-                "HAVING SUM(step = 'paid') > 0 AND SUM(step = 'published') = 0 ORDER BY MIN(seq)"
-            ).fetchall()
-        return [r[0] for r in rows]
+
+#: A ``closed`` step whose result is the bound parameter.
+_CLOSED_AS = "step = 'closed' AND json_extract(data, '$.result') = ?"

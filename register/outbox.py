@@ -71,7 +71,7 @@ class PaymentOutbox:
         self._wake.set()
 
     def pending(self) -> list[str]:
-        return [tx for tx in self.journal.unpublished() if replay(self.journal.steps(tx)).closed == "paid"]
+        return self.journal.unpublished()
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -22,7 +22,6 @@ from dataclasses import asdict
 from kiosk.config.device import load_device
 from kiosk.config.site import load_site
 from register.cart import Cart
-from register.ledger import replay
 from register.setup import register_for
 
 
@@ -52,7 +51,7 @@ def run(register, site, method: str, slips: list[str], if_unpaid: bool) -> int:
     say("recovered", reports=[asdict(r) for r in reports])
     if method == "none":
         return 0
-    if if_unpaid and any(replay(steps).closed == "paid" for steps in register.journal.transactions()):
+    if if_unpaid and register.journal.closed_as("paid"):
         say("skipped")
         return 0
     cart = Cart(site.register, register.today())
