@@ -19,23 +19,21 @@ from register.slips.scan import read_slip
 
 @dataclass(frozen=True)
 class CartLine:
-    kind: str  # "cvs" | "elqr" | "fee"
-    key: str
+    """A slip (or a fee keyed in by staff) and the payee it was matched to."""
+
+    slip: Slip
     payee: Payee
-    amount: int
-    reference: str = ""
-    raw: str = ""
-    deadline: date | None = None
 
     def journal(self) -> dict[str, Any]:
         """What the journal keeps of the line (the register's collection record)."""
+        slip = self.slip
         return {
-            "kind": self.kind,
-            "key": self.key,
+            "kind": slip.kind,
+            "key": slip.key,
             "payee": self.payee.id,
-            "amount": self.amount,
-            "reference": self.reference,
-            "raw": self.raw,
+            "amount": slip.amount,
+            "reference": slip.reference,
+            "raw": slip.raw,
         }
 
 
@@ -44,11 +42,10 @@ class Cart:
         self.settings = settings
         self.today = today
         self.lines: list[CartLine] = []
-        self._slips: list[Slip] = []
 
     @property
     def total(self) -> int:
-        return sum(line.amount for line in self.lines)
+        return sum(line.slip.amount for line in self.lines)
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -56,10 +53,8 @@ class Cart:
     def scan(self, scanned: str) -> CartLine:
         """Read a scanned code and add it; raises SlipError (unreadable) or SlipRefused (not payable here)."""
         slip = read_slip(scanned)
-        payee = check_slip(slip, self.settings, self.today, self._slips)
-        line = CartLine(slip.kind, slip.key, payee, slip.amount, slip.reference, slip.raw, slip.deadline)
+        line = CartLine(slip, check_slip(slip, self.settings, self.today, [line.slip for line in self.lines]))
         self.lines.append(line)
-        self._slips.append(slip)
         return line
 
     def add_fee(self, payee_id: str, amount: int) -> CartLine:
@@ -77,15 +72,12 @@ class Cart:
             raise SlipRefused("too_many", fee, limit=self.settings.max_slips)
         if self.total + amount > self.settings.max_total:
             raise SlipRefused("total_over_limit", fee, total=self.total + amount, limit=self.settings.max_total)
-        line = CartLine("fee", fee.key, payee, amount)
+        line = CartLine(fee, payee)
         self.lines.append(line)
-        self._slips.append(fee)
         return line
 
     def remove(self, index: int) -> None:
-        line = self.lines.pop(index)
-        self._slips = [s for s in self._slips if s.key != line.key]
+        self.lines.pop(index)
 
     def clear(self) -> None:
         self.lines.clear()
-        self._slips.clear()

@@ -52,8 +52,6 @@ class TxRecord:
     mode: str = "self"
     credits: list[dict[str, Any]] = field(default_factory=list)
     deposit_open: bool = False
-    fixing: bool = False
-    deposited: int | None = None
     sale_pending: dict[str, Any] | None = None
     sales: list[dict[str, Any]] = field(default_factory=list)
     paid: dict[str, Any] | None = None
@@ -100,11 +98,9 @@ class TxRecord:
         elif name == "credit":
             self.credits.append(d)
         elif name == "deposit_fix":
-            self.fixing = True
+            pass  # an intent: what matters is whether ``deposited`` followed
         elif name == "deposited":
             self.deposit_open = False
-            self.fixing = False
-            self.deposited = d["amount"]
         elif name == "sale_intent":
             self.sale_pending = d
         elif name == "sale_result":

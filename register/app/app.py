@@ -307,7 +307,7 @@ class RegisterApp(KioskShell):
             problem = (error.code, {})
             log.info("slip not read: %s", error.code)
         else:
-            log.info("slip added: %s %s yen", line.payee.id, line.amount)
+            log.info("slip added: %s %s yen", line.payee.id, line.slip.amount)
             cart.refresh()
             self.goto("cart")
             return
@@ -603,13 +603,8 @@ class RegisterApp(KioskShell):
         self._run(work, done, lambda exc: setattr(staff, "message", repr(exc)))
 
     def _last_paid_in_journal(self) -> str | None:
-        from register.ledger import replay
-
-        last = None
-        for steps in self.register.journal.transactions():
-            if replay(steps).closed == "paid":
-                last = steps[0].tx
-        return last
+        paid = self.register.journal.closed_as("paid")
+        return paid[-1] if paid else None
 
     def _count_pending(self) -> None:
         if self.outbox is None:

@@ -33,16 +33,16 @@ class CartScreen(Screen):
             row = Factory.CartRow()
             row.payee = tr.name(line.payee.names)
             detail = []
-            if line.kind == "fee":
+            if line.slip.kind == "fee":
                 detail.append(tr._("Fee entered by staff"))
-            if line.reference:
-                detail.append(tr._("No. {reference}").format(reference=line.reference))
-            if line.deadline:
-                detail.append(tr._("Pay by {date}").format(date=day(line.deadline)))
+            if line.slip.reference:
+                detail.append(tr._("No. {reference}").format(reference=line.slip.reference))
+            if line.slip.deadline:
+                detail.append(tr._("Pay by {date}").format(date=day(line.slip.deadline)))
             row.detail = "   ".join(detail)
-            row.amount = yen(line.amount)
+            row.amount = yen(line.slip.amount)
             row.index = index
             row.ids.remove_button.key = f"remove-{index}"
             rows.add_widget(row)
-        self.total = sum(line.amount for line in lines)
+        self.total = sum(line.slip.amount for line in lines)
         self.count = len(lines)

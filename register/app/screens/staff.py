@@ -20,7 +20,7 @@ MAX_DIGITS = 7
 
 def fee_payees(settings) -> list:
     """The site's payees staff may key in (``fee = true``)."""
-    return [p for p in settings.payees if getattr(p, "fee", False)]
+    return [p for p in settings.payees if p.fee]
 
 
 class StaffScreen(Screen):
@@ -58,7 +58,7 @@ class StaffScreen(Screen):
         app = App.get_running_app()
         self._label()
         lines = app.cart.lines if app.cart is not None else []
-        self.lines = [f"{tr.name(line.payee.names)}  {yen(line.amount)}" for line in lines]
+        self.lines = [f"{tr.name(line.payee.names)}  {yen(line.slip.amount)}" for line in lines]
         box = self.ids.reports
         box.clear_widgets()
         for row in app.reports:
