@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -8,6 +10,15 @@ from kiosk.config import load_site
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_SITE = ROOT / "sites" / "example" / "site.toml"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+def artifact_folder(request, kind: str) -> Path:
+    """A fresh folder for this test's artifacts under tests/artifacts/<kind>/ (kept after the run, to look at)."""
+    folder = ARTIFACTS / kind / re.sub(r"[^\w.-]+", "_", request.node.name)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
 
 
 @pytest.fixture(scope="session")

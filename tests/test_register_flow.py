@@ -4,7 +4,6 @@ transaction (register.ledger.check) and the money counted on the simulators."""
 
 from __future__ import annotations
 
-import re
 import shutil
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,8 +21,7 @@ from register.checkout import Register
 from register.ledger import check, replay
 from register.setup import register_for
 from register.slips.samples import sample_slips
-
-ARTIFACTS = Path(__file__).parent / "artifacts" / "register"
+from tests.conftest import artifact_folder
 
 
 def write_device(folder: Path, site_file: Path, *, changer: str | None, terminal: str | None, printer: str) -> Path:
@@ -45,10 +43,7 @@ def write_device(folder: Path, site_file: Path, *, changer: str | None, terminal
 
 @pytest.fixture
 def artifacts(request) -> Path:
-    folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    return folder
+    return artifact_folder(request, "register")
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ zbarimg. PNGs land in tests/artifacts/printing/<test>/ (gitignored) so they can 
 
 from __future__ import annotations
 
-import re
 import shutil
 import socket
 import subprocess
@@ -32,6 +31,7 @@ from kiosk.printing import (
 from kiosk.printing.printer import KioskNetwork, NoStatusReply
 from kiosk.printing.simulator import EscposParser, EscposSimulator, parse_escpos
 from kiosk.printing.ticket import NUMBER_MIN_HEIGHT, _font, wrap_text
+from tests.conftest import artifact_folder
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "printing"
 URL = "https://madoguchi.example.jp/t/Xq7fK2pLm9"
@@ -87,10 +87,7 @@ def slip_ko() -> TicketSlip:
 @pytest.fixture
 def artifacts(request) -> Path:
     """A fresh folder per test under tests/artifacts/printing/."""
-    folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    return folder
+    return artifact_folder(request, "printing")
 
 
 @pytest.fixture
