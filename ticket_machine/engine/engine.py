@@ -452,6 +452,29 @@ class QueueEngine:
         known = [w for w in waits if w is not None]
         return min(known) if known else None
 
+    def open_counters(self, group: str) -> int:
+        """How many of ``group``'s counters are open now."""
+        return self._open_counters(group)
+
+    def standing(self, ticket: Ticket, step: Step, now: datetime) -> tuple[int, int | None] | None:
+        """Where ``ticket`` stands for ``step`` (the resident's status page): people called before it at the step's
+        group, counted as the group's waiting people are, and the estimated minutes; None when the step cannot be
+        called yet (its prerequisites first) or the ticket is not in the queues."""
+        if ticket.status not in (TicketStatus.WAITING, TicketStatus.SERVING):
+            return None
+        if step not in self._callable_steps(ticket, step.group):
+            return None
+        at_group = self._group_counter_ids(step.group)
+        ahead = sum(
+            1
+            for other in self.state.tickets.values()
+            if other.status in (TicketStatus.WAITING, TicketStatus.SERVING)
+            and other.counter not in at_group
+            and any(s.group == step.group and s.status is StepStatus.PENDING for s in other.steps)
+            and self._ahead(other, ticket)
+        )
+        return ahead, self._wait_at(step.group, now, ticket)
+
     # ------------------------------------------------------------ views
     def ticket_view(self, ticket: Ticket, now: datetime, token: bool = False, note: bool = False) -> TicketView:
         handover = None

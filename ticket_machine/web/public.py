@@ -43,7 +43,7 @@ from pydantic import BaseModel
 from kiosk.config.site import Site
 from kiosk.i18n import LANGUAGES, N_, gettext_for
 from ticket_machine.engine.model import StepStatus, Ticket, TicketStatus
-from ticket_machine.guidance import floors_in_order, guidance, questions_for
+from ticket_machine.guidance import GuidanceItem, floors_in_order, guidance, questions_for
 from ticket_machine.web import forecast as fc
 from ticket_machine.web.pages import floor_label, page_headers, pick_lang, static_router, templates
 
@@ -403,31 +403,27 @@ def make_public_router(
             lang = lang or ticket.lang
             steps = []
             for step in ticket.steps:
+                # the step's group, not the procedure's: a transfer moves a step to another group
                 group = site.group_by_id[step.group]
-                counters = [c for c in site.counters if c.group == step.group]
-                joined = ("・" if lang.startswith("ja") or lang == "zh" else ", ").join(
-                    c.names.get(lang) for c in counters
-                )
+                counters = tuple(c for c in site.counters if c.group == step.group)
+                place = GuidanceItem(site.procedure_by_id[step.procedure], group, counters)
                 out = StepOut(
                     procedure=step.procedure,
-                    procedure_name=site.procedure_by_id[step.procedure].names.get(lang),
+                    procedure_name=place.procedure.names.get(lang),
                     group=step.group,
                     group_name=group.names.get(lang),
                     floor=group.floor,
-                    place=f"{group.names.get(lang)} ({joined})" if joined else group.names.get(lang),
+                    place=place.place(lang),
                     status="later",
-                    open_counters=engine._open_counters(step.group),
+                    open_counters=engine.open_counters(step.group),
                 )
                 if step.status is StepStatus.DONE:
                     out.status = "done"
                 elif step.status is StepStatus.SERVING:
                     out.status = "serving"
-                elif ticket.status in (TicketStatus.WAITING, TicketStatus.SERVING) and step in engine._callable_steps(
-                    ticket, step.group
-                ):
+                elif (standing := engine.standing(ticket, step, now)) is not None:
                     out.status = "waiting"
-                    out.ahead = _ahead_at(engine, ticket, step.group)
-                    out.est_wait_min = engine._wait_at(step.group, now, ticket)
+                    out.ahead, out.est_wait_min = standing
                 steps.append(out)
             called = None
             if ticket.status is TicketStatus.SERVING and ticket.counter is not None:
@@ -760,16 +756,3 @@ def make_public_router(
         return html(request, "index.html", names(lang) | {"title": ""})
 
     return router
-
-
-def _ahead_at(engine, ticket: Ticket, group: str) -> int:
-    """People before ``ticket`` in ``group``'s queue, counted as the engine counts a group's waiting people."""
-    at_group = {c.id for c in engine.state.counters.values() if c.group == group}
-    return sum(
-        1
-        for other in engine.state.tickets.values()
-        if other.status in (TicketStatus.WAITING, TicketStatus.SERVING)
-        and other.counter not in at_group
-        and any(s.group == group and s.status is StepStatus.PENDING for s in other.steps)
-        and engine._ahead(other, ticket)
-    )
