@@ -148,6 +148,7 @@ def office(site, broker, history, tmp_path):
 
 
 def test_status_page_receives_the_call_live(chromium, office, devices):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
@@ -159,9 +160,11 @@ def test_status_page_receives_the_call_live(chromium, office, devices):
     panel.request("open_counter", {"counter": "c01"})
 
     chromium.get(f"{base}/t/{mine['token']}")
-    wait = WebDriverWait(chromium, 30)
-    assert chromium.find_element(By.ID, "number").text == str(mine["number"])
-    assert "People ahead of you: 1" in chromium.find_element(By.ID, "live").text
+    # The event stream's first message swaps the live part in right after loading: an element found just before
+    # can go stale, so every read waits (and looks again) instead of racing the swap.
+    wait = WebDriverWait(chromium, 30, ignored_exceptions=(StaleElementReferenceException,))
+    wait.until(lambda d: d.find_element(By.ID, "number").text == str(mine["number"]))
+    wait.until(lambda d: "People ahead of you: 1" in d.find_element(By.ID, "live").text)
     assert chromium.find_element(By.CSS_SELECTOR, "nav.langs a.current").text == "English"
     no_sideways_scroll(chromium)
     shot(chromium, "status-waiting")
