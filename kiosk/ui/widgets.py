@@ -36,9 +36,22 @@ class BigButton(Button):
         return r, g, b, a * (0.55 if state == "down" else 0.4 if disabled else 1.0)
 
 
-class Body(Label):
+class ThemedLabel(Label):
+    """Text in the theme's size (``font_base`` scaled by the larger-text switch) and colour (``tone``)."""
+
     font_base = NumericProperty(22)
     tone = OptionProperty("fg", options=["fg", "muted", "danger", "ok", "bar_fg", "primary_fg"])
+
+
+class Body(ThemedLabel):
+    """Text that wraps to its width and is as tall as its text (give it no height of its own)."""
+
+
+class Caption(ThemedLabel):
+    """Text in a box that its layout sizes (a title bar, a count or an amount beside buttons): it wraps
+    inside the box and never resizes it. A Body given a fixed height would loop every frame (its rule
+    sizes it to its text while ``text_size: self.size`` sizes the text to it) and flood the log with
+    Kivy's "too much iteration" warning."""
 
 
 class NoteInput(TextInput):

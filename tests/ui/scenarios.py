@@ -157,8 +157,13 @@ def panel_serve(app, ui, params):
 
 
 def panel_nobody(app, ui, params):
-    """Calling when nobody waits says so; no-show and transfer screens open."""
+    """A panel that may operate several counters starts on the picker; calling when nobody waits says so."""
     yield _in_service(app, ui)
+    if app.sm.current == "pick":
+        yield ui.frames()
+        yield ui.shot("panel-09-pick")
+        ui.result["started_on"] = "pick"
+        yield ui.tap(f"counter-{params['counter']}")
     yield ui.screen("counter")
     if not app.is_open:
         yield ui.tap("open-toggle")
