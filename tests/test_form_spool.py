@@ -92,8 +92,15 @@ class Cups:
         ).stdout
 
     def add_printer(self, name: str) -> Path:
-        """A queue printing into a file; returns the file."""
+        """A queue printing into a file; returns the file.
+
+        The file exists before the first job: cups 2.4.2-3+deb12u10 (a Debian security update) opens a
+        ``file:`` device with ``O_WRONLY|O_EXCL`` and no ``O_CREAT``, so a missing file fails every job
+        ("waiting for the job to reach the printer"); older and newer builds create it. Either way the
+        job's bytes are what the test reads back."""
         out = self.root / "out" / f"{name}.pdf"
+        out.touch()
+        out.chmod(0o666)  # the backend may run as user lp
         subprocess.run(
             ["lpadmin", "-h", self.server, "-p", name, "-E", "-v", f"file://{out}", "-P", str(self.root / "pdf.ppd")],
             check=True,
