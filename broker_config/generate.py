@@ -81,7 +81,7 @@ def conf_text(files: BrokerFiles, settings: BrokerSettings) -> str:
         f"persistence {'true' if settings.persistence else 'false'}",
         f"persistence_location {files.data}/",
         "autosave_interval 30",
-        "log_dest stdout",
+        "log_dest stderr",  # unbuffered: `madoguchi broker` passes it through line by line
         "log_type error",
         "log_type warning",
         "log_type notice",

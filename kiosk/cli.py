@@ -2,7 +2,7 @@
 
     madoguchi broker      generate Mosquitto's config from the site and run it
     madoguchi service     run the queue service
-    madoguchi demo        broker + service + printer simulator + kiosk, call panel and board windows
+    madoguchi demo        broker + service + simulators + kiosk, call panel, board, form issuer, register windows
     madoguchi check-site  validate a site file and say what is wrong, with line numbers
     madoguchi kiosk ROLE  run an appliance app (ticket, panel, board, forms, register) from its device file
     madoguchi hash-pin    hash a staff PIN for a device file (reads the PIN from stdin)
@@ -21,7 +21,6 @@ import argparse
 import importlib
 import logging
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -74,7 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tick", type=float, default=15.0, help="seconds between wait refreshes")
     p.add_argument("--preentry-key", type=Path, help="the site's pre-entry key: the web guide signs QR codes for forms")
 
-    p = sub.add_parser("demo", help="the queuing system on one screen: kiosk, call panel, board (--narrate: text)")
+    p = sub.add_parser(
+        "demo",
+        help="every role on one screen: ticket kiosk, call panel, call board, form issuer and self register "
+        "(with a card window and a register hardware window); --narrate: a text walk-through",
+    )
     _common(p)
     p.add_argument("--port", type=int, default=18830, help="broker port for the demo")
     p.add_argument("--http-port", type=int, default=18080)
@@ -108,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of python -m kiosk.doctor")
 
     args = parser.parse_args(argv)
+    if hasattr(args, "state"):
+        # Absolute from here on: these paths go into generated configs, device files and child processes
+        # that start elsewhere; a relative --state (the default ./var) must mean the same folder there.
+        args.state, args.site = args.state.resolve(), args.site.resolve()
     quiet = args.command == "demo"  # the demo narrates; its processes log to files
     logging.basicConfig(
         level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING if quiet else logging.INFO,
@@ -143,7 +150,8 @@ def cmd_check_site(args) -> int:
 
 
 def cmd_broker(args) -> int:
-    from broker_config.generate import generate
+    from broker_config.generate import conf_text, generate
+    from broker_config.run import hand_to_broker_user, run_mosquitto
     from broker_config.settings import BrokerSettings, Listener
     from kiosk.config import load_toml_model
 
@@ -154,11 +162,16 @@ def cmd_broker(args) -> int:
         settings = settings.model_copy(update={"listeners": (Listener(port=args.port), *rest)})
     files = generate(site, args.state / "broker", args.state / "secrets", settings)
     print(f"broker config: {files.conf}\ndevice passwords: {args.state / 'secrets'}/<device>.password")
+    if os.geteuid() == 0 and not settings.run_as_root:
+        user = hand_to_broker_user(files)
+        if user.is_root:
+            print(f"Mosquitto runs as root: {user.why}", file=sys.stderr)
+            files.conf.write_text(conf_text(files, settings.model_copy(update={"run_as_root": True})), encoding="utf-8")
+        else:
+            print(f"Mosquitto drops its privileges to user {user.name}")
     if args.generate_only:
         return 0
-    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    os.execv(mosquitto, [mosquitto, "-c", str(files.conf)])
-    return 1  # not reached
+    return run_mosquitto(files.conf, settings.listeners)
 
 
 def cmd_service(args) -> int:
