@@ -68,10 +68,25 @@ class BrokerCommand:
         return connack(settings)
 
 
+STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_running() -> Iterator[None]:
+    """A failed test leaves no ``madoguchi broker`` (nor its Mosquitto: it stops with its parent's SIGTERM)."""
+    yield
+    while STARTED:
+        proc = STARTED.pop()
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=15)
+
+
 def start(state: Path, port: int) -> BrokerCommand:
     """``madoguchi broker --state STATE --port PORT`` from the repository root."""
     cmd = [sys.executable, "-m", "kiosk.cli", "broker", "--state", str(state), "--port", str(port)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    STARTED.append(proc)
     lines: queue.Queue = queue.Queue()
 
     def read() -> None:

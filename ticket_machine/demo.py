@@ -2,9 +2,13 @@
 
 Starts Mosquitto from the project's generated config, the queue service as its own
 process and the ESC/POS printer simulator, then opens the ticket kiosk, a call panel
-with a counter picker, the call board and the form issuer as windows (with a small card
-window that holds a test resident's virtual My Number card on the reader): issue a ticket,
-call it, watch the board, print forms. Tickets are saved as PNGs, forms as PDFs.
+with a counter picker, the call board, the form issuer and the self register as windows
+(with a small card window that holds a test resident's virtual My Number card on the reader,
+and a small hardware window for the register): issue a ticket, call it, watch the board,
+print forms, pay slips. Tickets and receipts are saved as PNGs, forms as PDFs.
+
+The demo is one process group: Ctrl-C, SIGTERM or SIGHUP to it, or closing any window, stops
+every process it started (:class:`~ticket_machine.local.Processes`) and it says which.
 ``--narrate`` instead walks three residents through the office in the terminal, on the same
 processes (no display needed).
 """
@@ -14,13 +18,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
+import signal
 import sys
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.bus.client import Bus, CommandFailed
 from kiosk.bus.schemas import CalledEvent
@@ -29,49 +34,70 @@ from kiosk.config.site import Site
 from kiosk.ui.run import has_display
 from ticket_machine.local import (
     LocalBroker,
+    Processes,
     StackError,
     free_port,
     start_broker,
     start_service_process,
-    stop_process,
     wait_healthy,
 )
 
+if TYPE_CHECKING:
+    from form_printer.card.pcscd import Pcscd
+
 DEMO_PIN = "1234"
+
+
+#: Layers of the demo's processes: the windows stop first, then the service and pcscd, the broker last.
+WINDOWS, SERVERS, BROKER = 2, 1, 0
+
+
+class DemoStopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: the demo ends like on Ctrl-C (everything it started is stopped)."""
+
+
+def _stop_demo(signum: int, _frame: object) -> None:
+    raise DemoStopped(signal.Signals(signum).name)
 
 
 def run_demo(args) -> int:
     if not args.narrate and not has_display():
         print(
-            "madoguchi demo opens the kiosk, a call panel and the call board as windows, but there is no display "
-            "(DISPLAY/WAYLAND_DISPLAY unset).\n"
+            "madoguchi demo opens the kiosk, a call panel, the call board, the form issuer and the self register "
+            "as windows, but there is no display (DISPLAY/WAYLAND_DISPLAY unset).\n"
             "  - on a desktop: run it there;  - headless: xvfb-run -a .venv/bin/madoguchi demo;\n"
             "  - or the text walk-through: .venv/bin/madoguchi demo --narrate",
             file=sys.stderr,
         )
         return 2
     site = load_site(args.site)
-    state: Path = args.state / "demo"
+    state: Path = args.state.resolve() / "demo"  # absolute: it goes into device files and child processes
     state.mkdir(parents=True, exist_ok=True)
     journal = state / "queue.sqlite"
     for stale in (journal, journal.with_name("queue.sqlite-wal"), journal.with_name("queue.sqlite-shm")):
         stale.unlink(missing_ok=True)  # every demo starts a fresh day
-    if args.history_days > 0:
-        seed_history(site, journal, state, args.history_days)
-    broker: LocalBroker | None = None
-    service = None
+    processes = Processes()
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop_demo)
+    # Ctrl-C stops the demo even when it was started in the background of a script, where the shell set
+    # SIGINT to "ignore" and Python then installs no handler of its own.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        if args.history_days > 0:
+            seed_history(site, journal, state, args.history_days)
         broker = start_broker(site, state, port=args.port)
+        processes.add("broker (Mosquitto)", broker.proc, BROKER)
         say("broker", f"Mosquitto on 127.0.0.1:{args.port} (no anonymous access, ACL per role: {state}/broker/acl)")
         key = demo_preentry_key(site, state)
         service = start_service_process(broker, args.site, args.http_port, db=journal, preentry_key=key)
+        processes.add("queue service", service, SERVERS)
         health = wait_healthy(args.http_port, [broker.proc, service])
         web = f"http://127.0.0.1:{args.http_port}"
         say("service", f"queue service up: day {health['day']}, health {web}/healthz")
         say("web", f"congestion {web}/congestion · guide {web}/guide · the ticket's QR opens {web}/t/<token>")
         say("web", f"staff KPI pages {web}/staff (login kanri / sakura-demo-2026) · API {web}/docs")
         if not args.narrate:
-            return run_apps(args, broker, state)
+            return run_apps(args, broker, state, processes)
         walk(site, broker)
         say("service", f"health: {json.dumps(wait_healthy(args.http_port, [service]), ensure_ascii=False)}")
         say("demo", f"journal: {journal} — logs: {state}/*.log")
@@ -79,73 +105,76 @@ def run_demo(args) -> int:
     except StackError as exc:
         print(f"the demo could not start: {exc} (logs under {state})", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:
+        say("demo", f"stopping ({exc or 'Ctrl-C'})")
+        return 0
     finally:
-        if service is not None:
-            stop_process(service)
-        if broker is not None:
-            broker.stop()
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+        stopped = processes.stop_all()
+        if stopped:
+            say("demo", "stopped: " + ", ".join(stopped))
 
 
-def run_apps(args, broker: LocalBroker, state: Path) -> int:
-    """Open the three apps on the running stack; return when one is closed (or Ctrl-C)."""
+def run_apps(args, broker: LocalBroker, state: Path, processes: Processes) -> int:
+    """Open the apps on the running stack; return when one of them (or the service, or the broker) ends."""
     from kiosk.pin import hash_pin
     from kiosk.printing.simulator import EscposSimulator
 
     printed = state / "printed"
     printer = EscposSimulator(printed, on_receipt=lambda r: say("printer", f"ticket printed → {r.png_path}")).start()
-    say("printer", f"ESC/POS printer simulator on tcp://127.0.0.1:{printer.port} (tickets saved in {printed})")
-    windows = {"fullscreen": False}
-    configs = {
-        "ticket": broker.device_file(
-            "kiosk-1f",
-            args.site,
-            printer=f"tcp://127.0.0.1:{printer.port}",
-            status_url=f"http://127.0.0.1:{args.http_port}/t/{{token}}",
-            concierge_pin=hash_pin(DEMO_PIN),
-            screen={**windows, "width": 1280, "height": 800},
-        ),
-        "panel": broker.device_file("panel-demo", args.site, screen={**windows, "width": 1024, "height": 600}),
-        "board": broker.device_file("board-1f", args.site, screen={**windows, "width": 1280, "height": 720}),
-    }
-    cards = CardPath.choose(state)
-    forms_out = state / "forms-printed"
-    configs["forms"] = broker.device_file(
-        "forms-1f",
-        args.site,
-        form_printer=f"pdf:{forms_out}",
-        card_reader=cards.reader,
-        preentry_key=str(demo_preentry_key(site_of(args), state)),
-        screen={**windows, "width": 1280, "height": 800},
-    )
-    apps = []
     try:
+        say("printer", f"ESC/POS printer simulator on tcp://127.0.0.1:{printer.port} (tickets saved in {printed})")
+        windows = {"fullscreen": False}
+        configs = {
+            "ticket": broker.device_file(
+                "kiosk-1f",
+                args.site,
+                printer=f"tcp://127.0.0.1:{printer.port}",
+                status_url=f"http://127.0.0.1:{args.http_port}/t/{{token}}",
+                concierge_pin=hash_pin(DEMO_PIN),
+                screen={**windows, "width": 1280, "height": 800},
+            ),
+            "panel": broker.device_file("panel-demo", args.site, screen={**windows, "width": 1024, "height": 600}),
+            "board": broker.device_file("board-1f", args.site, screen={**windows, "width": 1280, "height": 720}),
+        }
+        cards = CardPath.choose(state)
+        if cards.daemon is not None:
+            processes.add("pcscd", cards.daemon.process, SERVERS)
+        forms_out = state / "forms-printed"
+        configs["forms"] = broker.device_file(
+            "forms-1f",
+            args.site,
+            form_printer=f"pdf:{forms_out}",
+            card_reader=cards.reader,
+            preentry_key=demo_preentry_key(site_of(args), state),
+            screen={**windows, "width": 1280, "height": 800},
+        )
         for role, config in configs.items():
-            log = open(state / f"{role}.log", "ab")  # noqa: SIM115 - lives as long as the app
             cmd = [sys.executable, "-m", "kiosk.cli", "kiosk", role, "--config", str(config), "--windowed"]
-            apps.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT))
-        holder_log = open(state / "card-holder.log", "ab")  # noqa: SIM115 - lives as long as the window
+            processes.start(APP_NAMES[role], cmd, state / f"{role}.log", WINDOWS)
         holder = [sys.executable, "-m", "form_printer.card.holder", "--port", str(cards.port)]
-        apps.append(subprocess.Popen(holder, stdout=holder_log, stderr=subprocess.STDOUT))
-        register_how = start_register(args, broker, state, printer, apps, windows)
+        processes.start("card window", holder, state / "card-holder.log", WINDOWS)
+        register_how = start_register(args, broker, state, printer, processes, windows)
         say("demo", "ticket kiosk, call panel (pick a counter, open it, call next) and call board are opening")
         say("demo", f"kiosk staff mode PIN: {DEMO_PIN}. Close any window or press Ctrl-C to stop.")
         say("forms", f"form issuer: {cards.how}; hold a card from the small card window (PIN 1234)")
         say("forms", f"printed forms go to {forms_out} as PDF")
         if register_how:
             say("register", register_how)
-        while all(app.poll() is None for app in apps):
-            time.sleep(0.5)
-        return 0
-    except KeyboardInterrupt:
+        while (ended := processes.exited()) is None:
+            time.sleep(0.2)
+        name, proc = ended
+        say("demo", f"{name} ended (exit {proc.returncode}); stopping the demo")
         return 0
     finally:
-        for app in apps:
-            stop_process(app)
         printer.stop()
-        cards.stop()
 
 
-def start_register(args, broker: LocalBroker, state: Path, printer, apps: list, windows: dict) -> str | None:
+APP_NAMES = {"ticket": "ticket kiosk", "panel": "call panel", "board": "call board", "forms": "form issuer"}
+
+
+def start_register(args, broker: LocalBroker, state: Path, printer, processes: Processes, windows: dict) -> str | None:
     """The self register with its hardware window (changer, terminal and scanner simulators on ptys)."""
     from kiosk.pin import hash_pin
 
@@ -154,12 +183,13 @@ def start_register(args, broker: LocalBroker, state: Path, printer, apps: list, 
     links, slips = state / "register-devices", state / "slips"
     for name in ("cash-changer", "terminal", "scanner"):
         (links / name).unlink(missing_ok=True)
-    log = open(state / "register-devices.log", "ab")  # noqa: SIM115 - lives as long as the window
     window = [sys.executable, "-m", "register.demo.window", "--links", str(links), "--slips", str(slips)]
-    apps.append(subprocess.Popen([*window, "--site", str(args.site)], stdout=log, stderr=subprocess.STDOUT))
+    hardware = processes.start(
+        "register hardware window", [*window, "--site", str(args.site)], state / "register-devices.log", WINDOWS
+    )
     deadline = time.monotonic() + 30
     while not all((links / n).exists() for n in ("cash-changer", "terminal", "scanner")):
-        if time.monotonic() > deadline or apps[-1].poll() is not None:
+        if time.monotonic() > deadline or hardware.poll() is not None:
             return f"the register's hardware window did not start (see {state / 'register-devices.log'})"
         time.sleep(0.1)
     config = broker.device_file(
@@ -169,13 +199,12 @@ def start_register(args, broker: LocalBroker, state: Path, printer, apps: list, 
         cash_changer=f"cctalk:{links / 'cash-changer'}",
         cashless_terminal=f"cat:{links / 'terminal'}",
         scanner=f"serial:{links / 'scanner'}",
-        payments_journal=str(state / "payments.db"),
+        payments_journal=state / "payments.db",
         concierge_pin=hash_pin(DEMO_PIN),
         screen={**windows, "width": 1280, "height": 800},
     )
-    app_log = open(state / "register.log", "ab")  # noqa: SIM115 - lives as long as the app
     cmd = [sys.executable, "-m", "kiosk.cli", "kiosk", "register", "--config", str(config), "--windowed"]
-    apps.append(subprocess.Popen(cmd, stdout=app_log, stderr=subprocess.STDOUT))
+    processes.start("self register", cmd, state / "register.log", WINDOWS)
     return (
         f"self register: scan slips, insert cash and tap cards from the small hardware window; "
         f"slip pictures in {slips}; receipts come out of the same printer; staff PIN {DEMO_PIN}"
@@ -231,7 +260,7 @@ class CardPath:
     reader: str
     port: int
     how: str
-    daemon: object = None
+    daemon: Pcscd | None = None
 
     @classmethod
     def choose(cls, state: Path) -> CardPath:
@@ -249,10 +278,6 @@ class CardPath:
                     say("forms", f"pcscd could not start ({exc}); using the in-process card reader")
         port = free_port()
         return cls(f"simulated:{port}", port, "in-process simulated card reader (install pcscd + vsmartcard-vpcd)")
-
-    def stop(self) -> None:
-        if self.daemon is not None:
-            self.daemon.stop()
 
 
 def say(who: str, text: str) -> None:

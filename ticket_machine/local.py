@@ -63,6 +63,54 @@ def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> None:
             proc.wait()
 
 
+class Processes:
+    """Every process one run of the local stack started (the demo's windows, simulators, pcscd, the queue
+    service, the broker), so that whatever ends the run (Ctrl-C, SIGTERM, a closed window, a crash) stops
+    all of them and nothing outlives it.
+
+    Each has a layer: higher layers stop first (the windows before the service, the service before the
+    broker), each layer all at once with one shared deadline, then SIGKILL.
+    """
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, subprocess.Popen, int]] = []
+
+    def add(self, name: str, proc: subprocess.Popen, layer: int = 0) -> subprocess.Popen:
+        self.started.append((name, proc, layer))
+        return proc
+
+    def start(self, name: str, cmd: list[str], log: Path, layer: int = 0, **popen: object) -> subprocess.Popen:
+        """Start ``cmd`` with its output appended to ``log`` (in the caller's process group: Ctrl-C reaches it)."""
+        with log.open("ab") as out:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, **popen)  # type: ignore[call-overload]
+        return self.add(name, proc, layer)
+
+    def exited(self) -> tuple[str, subprocess.Popen] | None:
+        """The first process that is no longer running, if any."""
+        for name, proc, _layer in self.started:
+            if proc.poll() is not None:
+                return name, proc
+        return None
+
+    def stop_all(self, timeout: float = 4.0) -> list[str]:
+        """Stop everything still running, top layer first; return ``name (pid N)`` of each one stopped."""
+        stopped = []
+        for layer in sorted({layer for *_, layer in self.started}, reverse=True):
+            live = [(n, p) for n, p, lay in self.started if lay == layer and p.poll() is None]
+            for _name, proc in live:
+                proc.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            for name, proc in live:
+                try:
+                    proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+                    stopped.append(f"{name} (pid {proc.pid})")
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                    stopped.append(f"{name} (pid {proc.pid}, killed after {timeout:.0f} s)")
+        return stopped
+
+
 @dataclass
 class LocalBroker:
     site: Site
@@ -89,16 +137,23 @@ class LocalBroker:
         """Write ``STATE/devices/DEVICE.toml`` for an appliance app on this broker.
 
         ``settings`` are top-level keys of the device file (``printer``, ``counter``,
-        ``status_url``, ...); ``screen`` may be a dict of the ``[screen]`` table.
+        ``status_url``, ...); ``screen`` may be a dict of the ``[screen]`` table. Paths are written
+        absolute: the app resolves a relative one against the device file's folder, not against
+        where this process was started (``--state var`` would otherwise point at ``var/.../var``).
         """
         screen = dict(settings.pop("screen", {}))  # type: ignore[call-overload]
-        lines = [f"device = {_toml(device)}", f"site = {_toml(str(site_path))}"]
-        lines += [f"{key} = {_toml(value)}" for key, value in settings.items() if value is not None]
+        state = self.state.resolve()
+        lines = [f"device = {_toml(device)}", f"site = {_toml(str(Path(site_path).resolve()))}"]
+        lines += [
+            f"{key} = {_toml(str(value.resolve()) if isinstance(value, Path) else value)}"
+            for key, value in settings.items()
+            if value is not None
+        ]
         lines += ["", "[broker]", 'host = "127.0.0.1"', f"port = {self.port}"]
-        lines.append(f"password_file = {_toml(str(self.state / 'secrets' / f'{device}.password'))}")
+        lines.append(f"password_file = {_toml(str(state / 'secrets' / f'{device}.password'))}")
         if screen:
             lines += ["", "[screen]"] + [f"{key} = {_toml(value)}" for key, value in screen.items()]
-        path = self.state / "devices" / f"{device}.toml"
+        path = state / "devices" / f"{device}.toml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path
@@ -133,9 +188,13 @@ def start_broker(site: Site, state: Path, port: int | None = None) -> LocalBroke
     port = port or free_port()
     settings = BrokerSettings(listeners=(Listener(port=port),), run_as_root=os.geteuid() == 0)
     files = generate(site, state / "broker", state / "secrets", settings)
-    log = open(state / "mosquitto.log", "ab")  # noqa: SIM115 - lives as long as the broker
-    proc = subprocess.Popen([mosquitto, "-c", str(files.conf)], stdout=log, stderr=subprocess.STDOUT)
-    wait_for_port(port, proc=proc)
+    with (state / "mosquitto.log").open("ab") as log:
+        proc = subprocess.Popen([mosquitto, "-c", str(files.conf)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, proc=proc)
+    except BaseException:  # never ready, or Ctrl-C while waiting: no broker left behind
+        stop_process(proc, timeout=5)
+        raise
     return LocalBroker(site, state, port, proc)
 
 
@@ -152,8 +211,8 @@ def start_service_process(
         cmd += ["--db", str(db)]
     if preentry_key is not None:
         cmd += ["--preentry-key", str(preentry_key)]
-    log = open(broker.state / "service.log", "ab")  # noqa: SIM115
-    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    with (broker.state / "service.log").open("ab") as log:
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
 
 
 def wait_healthy(port: int, procs: list[subprocess.Popen], timeout: float = 20.0) -> dict:

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from kiosk.ui.boot import boot
 
-    boot("card", 420, 560, fullscreen=False)
+    boot("card", 420, 640, fullscreen=False)  # six cards and the take-away button, none under another
     from kivy.app import App
     from kivy.lang import Builder
     from kivy.properties import StringProperty
@@ -68,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         def on_stop(self) -> None:
             self.take_away()
 
-    CardHolderApp().run()
+    from kiosk.ui.run import run_until_stopped
+
+    run_until_stopped(CardHolderApp())
     return 0
 
 

@@ -59,12 +59,12 @@ def start_pcscd(workdir: Path, port: int, timeout: float = 15.0) -> Pcscd:
         raise PcscdUnavailable("pcscd and vsmartcard-vpcd are not installed (Debian: pcscd vsmartcard-vpcd)")
     if running_pcscd() is not None:
         raise PcscdUnavailable(f"a pcscd is already running (pid {running_pcscd()}); stop it first")
-    conf = workdir / "reader.conf.d"
+    conf = workdir.resolve() / "reader.conf.d"  # pcscd refuses a relative --config folder
     conf.mkdir(parents=True, exist_ok=True)
     (conf / "vpcd").write_text(
         f'FRIENDLYNAME "{READER_NAME}"\nDEVICENAME /dev/null:{port:#x}\nLIBPATH {VPCD_DRIVER}\nCHANNELID {port:#x}\n'
     )
-    log = workdir / "pcscd.log"
+    log = conf.parent / "pcscd.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             ["pcscd", "--foreground", "--config", str(conf)],
@@ -72,16 +72,20 @@ def start_pcscd(workdir: Path, port: int, timeout: float = 15.0) -> Pcscd:
             stderr=out,
         )
     daemon = Pcscd(process, port, log)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready = _has_reader()
-        if process.poll() is not None:
-            raise PcscdUnavailable(f"pcscd exited ({process.returncode}): {log.read_text(errors='replace')[-500:]}")
-        if ready:
-            return daemon
-        time.sleep(0.05)
-    daemon.stop()
-    raise PcscdUnavailable(f"pcscd did not list the vpcd reader within {timeout:.0f} s")
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready = _has_reader()
+            if process.poll() is not None:
+                tail = log.read_text(errors="replace")[-500:]
+                raise PcscdUnavailable(f"pcscd exited ({process.returncode}): {tail}")
+            if ready:
+                return daemon
+            time.sleep(0.05)
+        raise PcscdUnavailable(f"pcscd did not list the vpcd reader within {timeout:.0f} s")
+    except BaseException:  # not ready, or Ctrl-C while waiting: no pcscd left behind
+        daemon.stop()
+        raise
 
 
 def _has_reader() -> bool:

@@ -1,8 +1,10 @@
 """One appliance's own settings (``device.toml``): who it is, where the broker is, its hardware.
 
 The site file says what the office is; this file says what this box is. Technicians
-write it (later: ``madoguchi provision`` generates it). Relative paths are relative to
-the file. Unknown keys are errors, like everywhere else.
+write it (``madoguchi provision`` and the demo generate it). Every relative path in it is relative
+to the file's own folder, wherever the process starts: the paths (site, password, CA, pre-entry key,
+payments journal) and the local path in a hardware URI (``pdf:forms``, ``cctalk:dev/changer``,
+``cat:...``, ``serial:...``). Unknown keys are errors, like everywhere else.
 """
 
 from __future__ import annotations
@@ -79,6 +81,21 @@ class DeviceConfig(Strict):
         return value
 
 
+#: Hardware URIs whose scheme is followed by a local path (the form printer's PDF folder, serial devices):
+#: a relative path there is relative to the device file, like every other path in it.
+PATH_URIS = {"form_printer": "pdf", "cash_changer": "cctalk", "cashless_terminal": "cat", "scanner": "serial"}
+
+
+def _relative_uri(value: str | None, scheme: str, base: Path) -> str | None:
+    prefix = f"{scheme}:"
+    if value is None or not value.startswith(prefix):
+        return value
+    rest = value[len(prefix) :]
+    if not rest or rest.startswith("/"):
+        return value
+    return f"{prefix}{base / rest}"
+
+
 def load_device(path: str | Path) -> DeviceConfig:
     path = Path(path)
     config = load_toml_model(DeviceConfig, path)
@@ -96,5 +113,6 @@ def load_device(path: str | Path) -> DeviceConfig:
             "broker": broker,
             "preentry_key": rel(config.preentry_key),
             "payments_journal": rel(config.payments_journal),
+            **{key: _relative_uri(getattr(config, key), scheme, base) for key, scheme in PATH_URIS.items()},
         }
     )

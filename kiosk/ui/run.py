@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -62,5 +63,21 @@ def run(role: str | None, config: Path, windowed: bool = False, counter: str | N
     except NoDisplay as exc:
         print(exc, file=sys.stderr)
         return 2
-    app.run()
+    run_until_stopped(app)
     return 0
+
+
+def run_until_stopped(app) -> None:
+    """Run a Kivy app that ends cleanly on SIGTERM (systemd, the demo stopping) and SIGINT (Ctrl-C): its
+    ``on_stop`` runs (a card taken off the reader, presence said offline, a journal closed) instead of a
+    hard kill or a KeyboardInterrupt traceback in the log. A second signal gets the default action, so an
+    app whose loop hangs still goes."""
+    from kivy.clock import Clock
+
+    def stop(signum: int, _frame: object) -> None:
+        signal.signal(signum, signal.SIG_DFL)
+        Clock.schedule_once(lambda _dt: app.stop())
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+    app.run()

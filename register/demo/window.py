@@ -128,7 +128,9 @@ def run_window(site, slips, changer: CcTalkSimulator, terminal: CatSimulator, sc
             terminal.decline_next("残高不足 (demo)")
             self.status = "the next card will be declined"
 
-    RegisterDevicesApp().run()
+    from kiosk.ui.run import run_until_stopped
+
+    run_until_stopped(RegisterDevicesApp())
     return 0
 
 
