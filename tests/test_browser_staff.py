@@ -145,6 +145,8 @@ def test_staff_dashboard_report_and_csv_in_chromium(server, browser, downloads):
     driver.find_element(By.ID, "account").send_keys("kanri")
     driver.find_element(By.ID, "password").send_keys("not-the-password")
     driver.find_element(By.ID, "login-submit").click()
+    # the answer is a new page after the password hash check: wait for it, do not race it
+    _wait(driver, "return document.getElementById('login-error') !== null")
     assert "パスワードが違います" in driver.find_element(By.ID, "login-error").text
     _shot(driver, "02-login-error")
 

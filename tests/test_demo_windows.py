@@ -218,7 +218,7 @@ def screenshots(display: str) -> dict[str, Path]:
 
 def run_and_check(demo: Demo, shoot: bool) -> dict[int, str]:
     """Up for 30 s with every part alive and no traceback; returns the demo's processes."""
-    demo.expect("Close any window or press Ctrl-C to stop.", timeout=180)
+    demo.expect("Close any window or press Ctrl-C to stop.", timeout=75)
     missing = set(WINDOWS)
     deadline = time.monotonic() + 60
     while missing and time.monotonic() < deadline:
