@@ -247,8 +247,9 @@ def assert_stopped(demo: Demo, running: dict[int, str]) -> None:
     while (left := [pid for pid in running if alive(pid)]) and time.monotonic() - started < STOP_WITHIN:
         time.sleep(0.1)
     assert not left, {pid: running[pid] for pid in left}
-    output = "".join(demo.output)
-    assert "stopped:" in output, output[-2000:]
+    report = "".join(line for line in demo.output if "stopped: " in line or "had ended: " in line)
+    for part in PARTS:  # it says what it stopped: every part, by name
+        assert part in report, f"{part} missing from the demo's stop report:\n{''.join(demo.output)[-1500:]}"
 
 
 def test_the_readme_demo_runs_and_stops_on_sigterm_to_its_main_process(demo):

@@ -106,12 +106,14 @@ def run_demo(args) -> int:
         print(f"the demo could not start: {exc} (logs under {state})", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        say("demo", f"stopping ({exc or 'Ctrl-C'})")
+        say("demo", f"stopping ({str(exc) or 'Ctrl-C'})")
         return 0
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
-        stopped = processes.stop_all()
+        stopped, ended = processes.stop_all()
+        if ended:
+            say("demo", "had ended: " + ", ".join(ended))
         if stopped:
             say("demo", "stopped: " + ", ".join(stopped))
 

@@ -92,13 +92,16 @@ class Processes:
                 return name, proc
         return None
 
-    def stop_all(self, timeout: float = 4.0) -> list[str]:
-        """Stop everything still running, top layer first; return ``name (pid N)`` of each one stopped."""
-        stopped = []
+    def stop_all(self, timeout: float = 4.0) -> tuple[list[str], list[str]]:
+        """Stop everything still running, top layer first. Returns ``name (pid N)`` of each one stopped, and
+        of each one that had ended by itself (Ctrl-C reaches the whole group at once)."""
+        stopped: list[str] = []
+        signalled: set[int] = set()
         for layer in sorted({layer for *_, layer in self.started}, reverse=True):
             live = [(n, p) for n, p, lay in self.started if lay == layer and p.poll() is None]
             for _name, proc in live:
                 proc.send_signal(signal.SIGTERM)
+                signalled.add(proc.pid)
             deadline = time.monotonic() + timeout
             for name, proc in live:
                 try:
@@ -108,7 +111,8 @@ class Processes:
                     proc.kill()
                     proc.wait()
                     stopped.append(f"{name} (pid {proc.pid}, killed after {timeout:.0f} s)")
-        return stopped
+        ended = [f"{name} (pid {p.pid}, exit {p.returncode})" for name, p, _ in self.started if p.pid not in signalled]
+        return stopped, ended
 
 
 @dataclass
