@@ -73,10 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tick", type=float, default=15.0, help="seconds between wait refreshes")
     p.add_argument("--preentry-key", type=Path, help="the site's pre-entry key: the web guide signs QR codes for forms")
 
+    demo_help = (
+        "every role on one screen: ticket kiosk, call panel, call board, form issuer and self register "
+        "(with a card window and a register hardware window); --narrate: a text walk-through"
+    )
     p = sub.add_parser(
         "demo",
-        help="every role on one screen: ticket kiosk, call panel, call board, form issuer and self register "
-        "(with a card window and a register hardware window); --narrate: a text walk-through",
+        help=demo_help,
+        description=f"{demo_help}. Starts Mosquitto, the queue service, pcscd and the hardware simulators; "
+        "Ctrl-C, SIGTERM or closing any window stops all of them.",
     )
     _common(p)
     p.add_argument("--port", type=int, default=18830, help="broker port for the demo")
