@@ -269,17 +269,19 @@ class CardPath:
         from form_printer.card.pcscd import PcscdUnavailable, running_pcscd, start_pcscd, vpcd_installed
         from form_printer.card.virtual import VPCD_PORT
 
+        why = "install pcscd + vsmartcard-vpcd for the real PC/SC path"
         if vpcd_installed():
             if running_pcscd() is not None:
                 return cls("Virtual PCD 00 00", VPCD_PORT, "the running pcscd with vsmartcard-vpcd (real PC/SC path)")
+            why = "the demo starts pcscd (the real PC/SC path) only when run as root"
             if os.geteuid() == 0:
                 try:
                     daemon = start_pcscd(state / "pcscd", VPCD_PORT)
                     return cls("Virtual PCD 00 00", VPCD_PORT, "pcscd + vsmartcard-vpcd (real PC/SC path)", daemon)
                 except PcscdUnavailable as exc:
-                    say("forms", f"pcscd could not start ({exc}); using the in-process card reader")
+                    why = f"pcscd could not start: {exc}"
         port = free_port()
-        return cls(f"simulated:{port}", port, "in-process simulated card reader (install pcscd + vsmartcard-vpcd)")
+        return cls(f"simulated:{port}", port, f"in-process simulated card reader ({why})")
 
 
 def say(who: str, text: str) -> None:
