@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import pwd
-import shutil
 import signal
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 
 from broker_config.generate import BrokerFiles
 from broker_config.settings import Listener
+from kiosk.programs import find_program
 
 BROKER_USER = "mosquitto"
 
@@ -77,8 +77,7 @@ def hand_to_broker_user(files: BrokerFiles) -> BrokerUser:
 
 
 def mosquitto_binary() -> str | None:
-    found = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    return found if os.access(found, os.X_OK) else None
+    return find_program("mosquitto")
 
 
 def run_mosquitto(conf: Path, listeners: tuple[Listener, ...], out=sys.stdout, err=sys.stderr) -> int:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -80,9 +81,15 @@ def display():
 @pytest.fixture(scope="session")
 def pcsc(tmp_path_factory):
     """pcscd + vpcd for the whole run (one pcscd per machine); cards are held per test."""
+    from form_printer.card.pcscd import PcscdUnavailable
     from tests.cards import start_pcsc_stack
 
-    stack = start_pcsc_stack(tmp_path_factory.mktemp("pcscd"))
+    try:
+        stack = start_pcsc_stack(tmp_path_factory.mktemp("pcscd"))
+    except PcscdUnavailable as exc:
+        if os.geteuid() == 0:
+            raise  # CI and technicians run as root: there, a pcscd that cannot start is a failure
+        pytest.skip(f"the PC/SC tests start their own pcscd, which needs root ({exc}); CI runs them as root")
     yield stack
     stack.take_away()
     stack.daemon.stop()

@@ -24,13 +24,13 @@ from pathlib import Path
 
 import pytest
 
-from broker_config.run import BROKER_USER
+from broker_config.run import BROKER_USER, mosquitto_binary
 from kiosk.bus.client import BusSettings
 from kiosk.bus.contract import Role
 from tests.harness import ROOT, free_port
 from tests.test_tls_stack import connack
 
-pytestmark = pytest.mark.skipif(shutil.which("mosquitto") is None, reason="needs Mosquitto (scripts/install)")
+pytestmark = pytest.mark.skipif(mosquitto_binary() is None, reason="needs Mosquitto (scripts/install)")
 AS_ROOT = os.geteuid() == 0
 
 

@@ -7,7 +7,6 @@ unchanged, so a job's bytes arrive in that file exactly as ``lp`` sent them.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import stat
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from form_printer.forms.spool import CupsSpool, PdfSpool, SpoolError, open_spool
+from kiosk.programs import find_program
 
 PDF = b"%PDF-1.4\n% a stand-in for the forms of one visit: \xe5\xb1\xb1\xe7\x94\xb0\n%%EOF\n"
 
@@ -102,7 +102,18 @@ class Cups:
         out.touch()
         out.chmod(0o666)  # the backend may run as user lp
         subprocess.run(
-            ["lpadmin", "-h", self.server, "-p", name, "-E", "-v", f"file://{out}", "-P", str(self.root / "pdf.ppd")],
+            [
+                find_program("lpadmin") or "lpadmin",
+                "-h",
+                self.server,
+                "-p",
+                name,
+                "-E",
+                "-v",
+                f"file://{out}",
+                "-P",
+                str(self.root / "pdf.ppd"),
+            ],
             check=True,
             capture_output=True,
             timeout=10,
@@ -112,8 +123,8 @@ class Cups:
 
 @pytest.fixture(scope="module")
 def cups() -> Iterator[Cups]:
-    cupsd = shutil.which("cupsd") or "/usr/sbin/cupsd"
-    if not (os.access(cupsd, os.X_OK) and shutil.which("lp") and shutil.which("lpadmin")):
+    cupsd, lpadmin = find_program("cupsd"), find_program("lpadmin")  # in /usr/sbin: off a user's PATH
+    if not (cupsd and lpadmin and shutil.which("lp")):
         pytest.skip("CUPS not installed (Debian packages cups, cups-client)")
     # Not under pytest's 0700 tmp: the filters run as user lp and must reach the spool folder.
     root = Path(tempfile.mkdtemp(prefix="madoguchi-cups-"))

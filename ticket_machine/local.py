@@ -24,6 +24,7 @@ from broker_config.settings import BrokerSettings, Listener
 from kiosk.bus.client import Bus, BusSettings
 from kiosk.config.loading import toml_value as _toml
 from kiosk.config.site import Site
+from kiosk.programs import find_program
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -186,8 +187,8 @@ def start_xvfb(width: int = 1280, height: int = 800) -> tuple[subprocess.Popen, 
 
 def start_broker(site: Site, state: Path, port: int | None = None) -> LocalBroker:
     """Generate config, passwords and ACL under ``state`` and run Mosquitto on loopback."""
-    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not Path(mosquitto).exists():
+    mosquitto = find_program("mosquitto")
+    if mosquitto is None:
         raise StackError("Mosquitto is not installed: run scripts/install first")
     port = port or free_port()
     settings = BrokerSettings(listeners=(Listener(port=port),), run_as_root=os.geteuid() == 0)

@@ -8,11 +8,12 @@ runs with the default log level: never ``-a``/``-d``, which log every APDU, the 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from kiosk.programs import find_program
 
 PID_FILE = Path("/run/pcscd/pcscd.pid")
 VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
@@ -24,7 +25,7 @@ class PcscdUnavailable(RuntimeError):
 
 
 def vpcd_installed() -> bool:
-    return shutil.which("pcscd") is not None and VPCD_DRIVER.exists()
+    return find_program("pcscd") is not None and VPCD_DRIVER.exists()
 
 
 def running_pcscd() -> int | None:
@@ -59,6 +60,8 @@ def start_pcscd(workdir: Path, port: int, timeout: float = 15.0) -> Pcscd:
         raise PcscdUnavailable("pcscd and vsmartcard-vpcd are not installed (Debian: pcscd vsmartcard-vpcd)")
     if running_pcscd() is not None:
         raise PcscdUnavailable(f"a pcscd is already running (pid {running_pcscd()}); stop it first")
+    if os.geteuid() != 0:
+        raise PcscdUnavailable("pcscd serves /run/pcscd and must be started as root")
     conf = workdir.resolve() / "reader.conf.d"  # pcscd refuses a relative --config folder
     conf.mkdir(parents=True, exist_ok=True)
     (conf / "vpcd").write_text(
@@ -67,7 +70,7 @@ def start_pcscd(workdir: Path, port: int, timeout: float = 15.0) -> Pcscd:
     log = conf.parent / "pcscd.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            ["pcscd", "--foreground", "--config", str(conf)],
+            [find_program("pcscd") or "pcscd", "--foreground", "--config", str(conf)],
             stdout=out,
             stderr=out,
         )
