@@ -126,6 +126,9 @@ def test_units_say_what_the_issue_asks():
     assert "Type=notify" in service and "Restart=always" in service
     # the worker wakes at least every --tick (15 s by default): the watchdog must allow for it
     assert int(re.search(r"^WatchdogSec=(\d+)", service, re.M).group(1)) >= 4 * 15
+    # madoguchi broker stays Mosquitto's parent: the READY=1 of Mosquitto (a child) must count
+    broker = (ROOTFS / "etc/systemd/system/madoguchi-broker.service").read_text()
+    assert "Type=notify" in broker and re.search(r"^NotifyAccess=all$", broker, re.M)
     firstboot = (ROOTFS / "etc/systemd/system/madoguchi-firstboot.service").read_text()
     assert "Type=oneshot" in firstboot and "Before=madoguchi-kiosk.service" in firstboot
 
