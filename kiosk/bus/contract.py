@@ -76,7 +76,8 @@ ROLES_WITH_PRESENCE = frozenset(Role) - {Role.BOARD}
 
 
 def valid_id(value: str) -> bool:
-    return bool(_ID.match(value))
+    """The whole value is an id (``fullmatch``: ``$`` alone would let ``"c01\n"`` through into a topic)."""
+    return bool(_ID.fullmatch(value))
 
 
 class Topics:

@@ -9,6 +9,7 @@ middle of is delivered again when it comes back, and its id makes that harmless.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import threading
@@ -66,6 +67,12 @@ class QueueService:
         self.inbox: queue.Queue = queue.Queue()
         self.started_at = time.monotonic()
         self.processed = 0
+        #: When the worker took the batch it is on (None while it waits): a batch takes milliseconds, so one
+        #: older than ``stuck_after`` seconds means a stuck worker, and /healthz says so (503).
+        self.busy_since: float | None = None
+        self.stuck_after = 10.0
+        self.last_command_at: float | None = None
+        self.quarantined = 0
         self._worker = threading.Thread(target=self._work, name="queue-worker", daemon=True)
         self._http_server = None
         #: Held by the worker while the core changes; HTTP handlers hold it to read a consistent state.
@@ -128,12 +135,14 @@ class QueueService:
                     break
             batch = [m for m in markers if isinstance(m, Inbound)]
             if batch:
-                with self.lock:
-                    out = self.core.process(batch)
+                self.busy_since = time.monotonic()
+                out = self._process(batch)
                 self._publish(out)
                 for msg in batch:
                     self.bus.ack(msg.handle)
                 self.processed += len(batch)
+                self.last_command_at = time.monotonic()
+                self.busy_since = None
                 self._changed()
             if any(m is _REPUBLISH for m in markers):
                 with self.lock:
@@ -141,6 +150,34 @@ class QueueService:
                 self._publish(out)
             if any(m is _STOP for m in markers):
                 return
+
+    def _process(self, batch: list[Inbound]) -> list[Outbound]:
+        """The core's outcome for a batch. Should the batch fail as a whole (the core answers every bad
+        command itself, so this is a bug or the disk), each command is tried alone, and one that fails
+        alone as well is quarantined: journaled by digest and acknowledged, so the broker never delivers
+        it again, to this process or to the next one after a restart."""
+        try:
+            with self.lock:
+                return self.core.process(batch)
+        except Exception:
+            log.exception("a batch of %d commands failed; trying them one by one", len(batch))
+        out: list[Outbound] = []
+        for msg in batch:
+            try:
+                with self.lock:
+                    out += self.core.process([msg])
+            except Exception as exc:
+                log.exception("command on %s failed twice: quarantined", msg.topic)
+                self._quarantine(msg, f"{type(exc).__name__}: {exc}")
+        return out
+
+    def _quarantine(self, msg: Inbound, reason: str) -> None:
+        self.quarantined += 1
+        digest = hashlib.sha256(msg.payload).hexdigest()
+        try:
+            self.journal.quarantine(self.core.clock().isoformat(), msg.topic, digest, len(msg.payload), reason)
+        except Exception:  # the journal itself may be what fails: the log line above still tells
+            log.exception("could not journal the quarantined command %s", digest)
 
     def _changed(self) -> None:
         for listener in list(self.change_listeners):
@@ -154,10 +191,28 @@ class QueueService:
             self.bus.publish(m.topic, m.payload, retain=m.retain)
 
     # ------------------------------------------------------------ health
+    def worker_state(self) -> str:
+        """``ok``, ``stuck`` (on one batch for over ``stuck_after`` s) or ``dead`` (the thread ended)."""
+        if not self._worker.is_alive():
+            return "dead"
+        busy = self.busy_since
+        if busy is not None and time.monotonic() - busy > self.stuck_after:
+            return "stuck"
+        return "ok"
+
     def health(self) -> dict:
         engine = self.core.engine
+        worker = self.worker_state()
+        now = time.monotonic()
+        status = "ok" if self.bus.connected.is_set() else "degraded"
+        if worker != "ok":  # a worker that no longer takes commands is worse than a lost broker
+            status = f"worker_{worker}"
         return {
-            "status": "ok" if self.bus.connected.is_set() else "degraded",
+            "status": status,
+            "worker": worker,
+            "busy_s": None if self.busy_since is None else round(now - self.busy_since, 1),
+            "last_command_s_ago": None if self.last_command_at is None else round(now - self.last_command_at, 1),
+            "quarantined": self.quarantined,
             "site": self.site.site.id,
             "day": engine.day,
             "broker_connected": self.bus.connected.is_set(),

@@ -11,7 +11,6 @@ and only then hand back the replies, events and changed retained state to publis
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import secrets
@@ -23,6 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kiosk.bus.contract import Topics, Verb, valid_id
+from kiosk.bus.payload import PayloadError, parse_payload
 from kiosk.bus.schemas import VERB_ARGS, Command, ErrorBody, Reply, dump, short_errors
 from kiosk.config.site import Site
 from ticket_machine.engine import CommandError, Context, QueueEngine, ServiceTimes
@@ -69,7 +69,7 @@ class QueueCore:
         self.journal = journal
         self.clock = clock or (lambda: datetime.now(site.zone))
         self.new_token = new_token
-        self._reply_topic = re.compile(rf"^{re.escape(self.topics.root)}/device/([a-z0-9][a-z0-9_\-]*)/reply$")
+        self._reply_topic = re.compile(rf"{re.escape(self.topics.root)}/device/([a-z0-9][a-z0-9_\-]{{0,62}})/reply")
         self._published: dict[str, bytes] = {}
         self.replay()
 
@@ -103,7 +103,7 @@ class QueueCore:
         seen: dict[str, Entry] = {}
         rebuild = False
         for msg in batch:
-            handled = self._one(msg, seen)
+            handled = self._one_safely(msg, seen)
             if handled is None:
                 continue
             rebuild |= handled.crashed
@@ -119,12 +119,22 @@ class QueueCore:
             self.replay()  # undo whatever a crashed command half-did
         return replies + events + self.state_messages()
 
+    def _one_safely(self, msg: Inbound, seen: dict[str, Entry]) -> _Handled | None:
+        """One command, whatever it holds: no input may stop the worker. What the checks below did not
+        foresee becomes an ``internal_error`` reply (or, when even that cannot be built, a log line)."""
+        try:
+            return self._one(msg, seen)
+        except Exception:
+            log.exception("command on %s could not be handled (%d bytes): refused", msg.topic, len(msg.payload))
+            cmd_id, device = _peek_payload(msg.payload)
+            return self._reject(msg, cmd_id, device, "internal_error", "the command could not be handled")
+
     def _one(self, msg: Inbound, seen: dict[str, Entry]) -> _Handled | None:
         verb = self.topics.verb_of(msg.topic)
         try:
-            data = json.loads(msg.payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return self._reject(msg, None, None, "bad_json", f"the command is not JSON: {exc}")
+            data = parse_payload(msg.payload)
+        except PayloadError as exc:
+            return self._reject(msg, None, None, exc.code, exc.message)
         try:
             command = Command.model_validate(data)
         except ValidationError as exc:
@@ -176,15 +186,22 @@ class QueueCore:
         return handled
 
     def _reject(self, msg: Inbound, cmd_id: str | None, device: str | None, code: str, message: str) -> _Handled | None:
-        """An error reply for a command that could not even be read. Nothing is journaled."""
-        log.warning("rejected command on %s: %s: %s", msg.topic, code, message)
-        topic = self.topics.reply(device) if device else None
-        if topic is None and msg.response_topic and self._reply_topic.match(msg.response_topic):
+        """An error reply for a command that could not even be read. Nothing is journaled.
+
+        The id is echoed only when it is a printable, encodable string; a reply that cannot be built
+        (whatever the command held) is a log line, never an exception."""
+        log.warning("rejected command on %s: %s: %s", msg.topic, code, message[:500])
+        topic = self.topics.reply(device) if device and valid_id(device) else None
+        if topic is None and msg.response_topic and self._reply_topic.fullmatch(msg.response_topic):
             topic = msg.response_topic
         if topic is None:
             return None  # nobody to tell; logged above
-        reply = Reply(id=(cmd_id or "")[:64], ok=False, error=ErrorBody(code=code, message=message[:500]))
-        return _Handled(Outbound(topic, dump(reply)))
+        try:
+            reply = Reply(id=_echo_id(cmd_id), ok=False, error=ErrorBody(code=code, message=message[:500]))
+            return _Handled(Outbound(topic, dump(reply)))
+        except Exception:
+            log.exception("no error reply could be built for the command on %s (%s)", msg.topic, code)
+            return None
 
     # ------------------------------------------------------------ state
     def tick(self) -> list[Outbound]:
@@ -209,6 +226,24 @@ class QueueCore:
                 out.append(Outbound(topic, payload, retain=True))
                 self._published[topic] = payload
         return out
+
+
+def _echo_id(cmd_id: str | None) -> str:
+    """The id to put in an error reply: the command's own when it is sane text, else empty."""
+    if cmd_id is None or not cmd_id.isprintable():
+        return ""
+    try:
+        cmd_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return ""
+    return cmd_id[:64]
+
+
+def _peek_payload(payload: bytes) -> tuple[str | None, str | None]:
+    try:
+        return _peek(parse_payload(payload))
+    except PayloadError:
+        return None, None
 
 
 def _peek(data: Any) -> tuple[str | None, str | None]:

@@ -41,6 +41,15 @@ CREATE TABLE IF NOT EXISTS service_samples (
     minutes   REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS samples_procedure ON service_samples (procedure, day);
+-- Commands that made the worker fail even when handled alone: acknowledged (never redelivered) and kept
+-- here by their digest, not their bytes (an unreadable payload may hold anything).
+CREATE TABLE IF NOT EXISTS quarantine (
+    at      TEXT NOT NULL,
+    topic   TEXT NOT NULL,
+    sha256  TEXT NOT NULL,
+    size    INTEGER NOT NULL,
+    reason  TEXT NOT NULL
+);
 """
 
 
@@ -148,6 +157,14 @@ class Journal:
                 (day,),
             )
         return cur.rowcount
+
+    def quarantine(self, at: str, topic: str, sha256: str, size: int, reason: str) -> None:
+        with self._transaction():
+            self.db.execute("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?)", (at, topic, sha256, size, reason[:500]))
+
+    def quarantined(self) -> list[tuple[str, str, str, int, str]]:
+        """``(at, topic, sha256, size, reason)`` of every quarantined command, oldest first."""
+        return self.db.execute("SELECT at, topic, sha256, size, reason FROM quarantine ORDER BY rowid").fetchall()
 
     def count(self, day: str | None = None) -> int:
         if day is None:
