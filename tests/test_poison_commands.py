@@ -18,7 +18,9 @@ import pytest
 from kiosk.bus.payload import MAX_BYTES, PayloadError, parse_payload
 from kiosk.bus.schemas import Reply
 
-from .harness import Watcher
+from .conftest import EXAMPLE_SITE
+from .harness import Watcher, free_port, kill9, start_service_process, wait_for_port
+from .test_service_restart import health
 
 pytestmark = pytest.mark.broker
 
@@ -152,3 +154,38 @@ def test_parse_payload_reads_what_the_contract_sends():
     assert parse_payload(json.dumps(cmd, ensure_ascii=False).encode()) == cmd
     assert parse_payload(b'{"n": -123456789012345678, "x": 1.5}') == {"n": -123456789012345678, "x": 1.5}
     assert parse_payload(b"[" * 16 + b"]" * 16) is not None  # the depth limit itself is allowed
+
+
+def test_poison_commands_redelivered_after_kill_9_do_not_kill_the_restarted_service(broker, devices):
+    """The broker keeps what arrives for the service's persistent session while it is dead and delivers it
+    again at restart: every poison command, then a valid one, must be answered by the new process."""
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    http_port = free_port()
+    proc = start_service_process(broker, EXAMPLE_SITE, http_port)
+    wait_for_port(http_port, proc=proc)
+    try:
+        kiosk = devices(KIOSK)
+        assert kiosk.request("issue", {"procedures": ["juminhyo"]})["ticket"]["number"] == 1
+        kill9(proc)
+        props = Properties(PacketTypes.PUBLISH)
+        props.ResponseTopic = kiosk.topics.reply(KIOSK)
+        watcher = Watcher(kiosk, kiosk.topics.reply(KIOSK), Reply)
+        for _what, payload, _code in POISON:
+            kiosk.publish_confirmed(kiosk.topics.command("issue"), payload, properties=props)
+        valid = json.loads(_issue())
+        kiosk.publish_confirmed(kiosk.topics.command("issue"), json.dumps(valid).encode(), properties=props)
+
+        proc = start_service_process(broker, EXAMPLE_SITE, http_port)
+        wait_for_port(http_port, proc=proc)
+        answered = sum(1 for _, _, code in POISON if code is not None) + 1
+        watcher.wait_for(lambda w: len(w.messages) >= answered, timeout=20)
+        served = [reply for _, reply in watcher.messages if reply.id == valid["id"]]
+        assert served and served[0].ok and served[0].result["ticket"]["number"] == 2
+        assert proc.poll() is None and health(http_port)["worker"] == "ok"
+        assert kiosk.request("issue", {"procedures": ["juminhyo"]})["ticket"]["number"] == 3
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=15)
