@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -53,6 +54,8 @@ MAX_VALUE_CHARS = 200
 MAX_PAYLOAD_CHARS = 4296
 #: Clocks of the web server and a kiosk may differ this much ("issued in the future" is allowed up to it).
 CLOCK_SKEW = timedelta(minutes=5)
+#: 2100-01-01: any later ``exp`` is not a date a web form sets (and 10**20 would overflow datetime).
+MAX_TIMESTAMP = 4_102_444_800
 #: AIM symbology identifier a scanner may put before the data ("]Q1" for a QR code), see ISO/IEC 15424.
 _AIM_PREFIX = re.compile(r"^\][A-Za-z][0-9A-Za-z]")
 _BASE32 = re.compile(r"^[A-Z2-7]+$")
@@ -81,9 +84,17 @@ def _b32encode(data: bytes) -> str:
 
 
 def _b32decode(text: str) -> bytes:
-    if not _BASE32.match(text):
+    """Unpadded RFC 4648 base32, canonical only: the unused low bits of the last character must be zero,
+    so one payload has exactly one spelling (otherwise several scans of "different" codes verify)."""
+    if not _BASE32.fullmatch(text):
         raise ValueError("not base32")
-    return base64.b32decode(text + "=" * (-len(text) % 8))
+    try:
+        data = base64.b32decode(text + "=" * (-len(text) % 8))
+    except binascii.Error:
+        raise ValueError("not base32") from None
+    if base64.b32encode(data).decode("ascii").rstrip("=") != text:
+        raise ValueError("not canonical base32")
+    return data
 
 
 def _sign(key: bytes, body: str) -> bytes:
@@ -138,6 +149,8 @@ def read_payload(text: str, key: bytes, site: str, now: datetime, known: set[str
     if len(parts) != 2 or not parts[0] or not parts[1]:
         raise PreEntryError("malformed", "expected MDG1.<body>.<signature>")
     body, signature = parts
+    if not _BASE32.fullmatch(body):  # before signing it: a non-ASCII body (a scanner in an IME mode) is no code
+        raise PreEntryError("malformed", "the body is not base32 (A-Z, 2-7)")
     try:
         given = _b32decode(signature)
     except ValueError:
@@ -148,13 +161,15 @@ def read_payload(text: str, key: bytes, site: str, now: datetime, known: set[str
         data = json.loads(_b32decode(body).decode("utf-8"))
     except ValueError:
         raise PreEntryError("malformed", "the body is not base32-encoded UTF-8 JSON") from None
-    if not isinstance(data, dict) or data.get("v") != VERSION:
+    if not isinstance(data, dict) or type(data.get("v")) is not int or data.get("v") != VERSION:
         raise PreEntryError(
             "malformed", f"unsupported payload version {data.get('v') if isinstance(data, dict) else None!r}"
         )
     fields, iat, exp = data.get("fields"), data.get("iat"), data.get("exp")
-    if not isinstance(fields, dict) or not isinstance(iat, int) or not isinstance(exp, int):
+    if not isinstance(fields, dict) or type(iat) is not int or type(exp) is not int:  # bool is no time
         raise PreEntryError("malformed", "the body lacks fields, iat or exp")
+    if not 0 <= iat <= exp <= MAX_TIMESTAMP:
+        raise PreEntryError("malformed", "iat and exp are not times in order")
     if data.get("site") != site:
         raise PreEntryError("wrong_site", f"made for site {data.get('site')!r}, this is {site!r}")
     moment = _timestamp(now, "now")

@@ -130,6 +130,53 @@ def test_validly_signed_garbage_is_malformed_not_trusted():
     assert refused(f"MDG1.{body}.{sig}").code == "malformed"
 
 
+def _signed(body_json: str) -> str:
+    """A payload correctly signed with the site key around any body (what only the key holder can make)."""
+    import base64
+    import hashlib
+    import hmac
+
+    body = base64.b32encode(body_json.encode()).decode().rstrip("=")
+    sig = base64.b32encode(hmac.new(KEY, f"MDG1.{body}".encode(), hashlib.sha256).digest()).decode().rstrip("=")
+    return f"MDG1.{body}.{sig}"
+
+
+@pytest.mark.parametrize("body", ["É", "ＡＢＣ", "日本", "ABC\u3000DEF", "ABCß"])
+def test_non_ascii_from_a_scanner_in_an_ime_mode_is_malformed_not_a_crash(body):
+    signature = payload().rsplit(".", 1)[1]  # a well-formed signature: the body is what gets checked
+    # refused, never an exception; the scanner clean-up may turn some into base32 that then does not verify
+    assert refused(f"MDG1.{body}.{signature}").code in ("malformed", "tampered")
+    assert refused(f"ＭＤＧ１.{body}.{signature}").code == "malformed"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"v":1,"site":"sakura-ward","iat":1795400000,"exp":100000000000000000000,"fields":{}}',
+        '{"v":1,"site":"sakura-ward","iat":1795400000,"exp":-1,"fields":{}}',
+        '{"v":1,"site":"sakura-ward","iat":true,"exp":1796600000,"fields":{}}',
+        '{"v":1,"site":"sakura-ward","iat":1795400000.5,"exp":1796600000,"fields":{}}',
+        '{"v":true,"site":"sakura-ward","iat":1795400000,"exp":1796600000,"fields":{}}',
+        '{"v":1.0,"site":"sakura-ward","iat":1795400000,"exp":1796600000,"fields":{}}',
+        '{"v":1,"site":"sakura-ward","iat":1796600001,"exp":1796600000,"fields":{}}',
+    ],
+)
+def test_signed_bodies_with_impossible_times_or_versions_are_malformed(body):
+    assert refused(_signed(body)).code == "malformed"
+
+
+def test_a_signature_has_one_spelling():
+    """Base32's last character carries unused low bits: flipping them decodes to the same bytes, so a
+    non-canonical spelling must not verify."""
+    good = payload()
+    head, sig = good.rsplit(".", 1)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    last = alphabet.index(sig[-1])
+    twin = sig[:-1] + alphabet[last ^ 1]  # a 256-bit HMAC in 52 characters: the last one has 4 unused bits
+    assert read_payload(good, KEY, SITE, NOW)  # the canonical one is fine
+    assert refused(f"{head}.{twin}").code == "malformed"
+
+
 def test_unknown_fields_are_refused_when_the_known_names_are_given():
     templates = load_templates(ROOT / "sites" / "example" / "forms")
     known = set().union(*(t.pre_keys() for t in templates.values()))

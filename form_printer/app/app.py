@@ -223,6 +223,11 @@ class FormIssuerApp(KioskShell):
             choose.preentry_ok = "bad"
             choose.preentry = tr._(PREENTRY_MESSAGES.get(e.code, PREENTRY_MESSAGES["malformed"]))
             return
+        except Exception:  # whatever a scanner types, the resident keeps the kiosk: it is an unreadable code
+            log.exception("a scanned pre-entry code could not be read")
+            choose.preentry_ok = "bad"
+            choose.preentry = tr._(PREENTRY_MESSAGES["malformed"])
+            return
         choose.preentry_ok = "ok"
         choose.preentry = tr._("Read {n} answers from your web form. They will be printed on your forms.").format(
             n=len(fields)
