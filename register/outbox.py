@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from kiosk.bus.client import Bus, BusError
+from kiosk.bus.client import Bus, BusError, CommandFailed
 from kiosk.bus.contract import Verb
 from kiosk.bus.schemas import RecordPaymentArgs
 from register.journal import Journal
@@ -45,11 +45,17 @@ class PaymentOutbox:
         *,
         retry_seconds: float = 10.0,
         on_sent: Callable[[str], None] | None = None,
+        on_set_aside: Callable[[str, str], None] | None = None,
     ) -> None:
         self.journal = journal
         self.bus = bus
         self.retry_seconds = retry_seconds
         self.on_sent = on_sent
+        self.on_set_aside = on_set_aside
+        #: Transactions that cannot be sent however often we try (a record the contract refuses, a journal
+        #: that does not replay): tx → why. Kept out of the way of the others, which go on being sent; the
+        #: register shows them to staff and in its presence. Found again at each start (they stay unpublished).
+        self.set_aside: dict[str, str] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="payment-outbox", daemon=True)
@@ -79,15 +85,29 @@ class PaymentOutbox:
             self._wake.clear()
             if self._stop.is_set():
                 return
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # never let the thread die: no later payment would be reported
+                log.exception("payment outbox pass failed; retrying in %.0f s", self.retry_seconds)
 
     def flush(self) -> int:
-        """Send what is pending now; returns how many were acknowledged. Stops at the first failure."""
+        """Send what is pending now; returns how many were acknowledged. Stops at the first bus failure (the
+        broker is away: the rest would fail too); a transaction that cannot be sent at all is set aside."""
         sent = 0
         for tx in self.pending():
-            record = replay(self.journal.steps(tx))
+            if tx in self.set_aside:
+                continue
             try:
-                self.bus.request(Verb.RECORD_PAYMENT, payment_args(record), timeout=5.0, attempts=2)
+                record = replay(self.journal.steps(tx))
+                args = payment_args(record)
+            except Exception as exc:
+                self._set_aside(tx, exc)
+                continue
+            try:
+                self.bus.request(Verb.RECORD_PAYMENT, args, timeout=5.0, attempts=2)
+            except CommandFailed as exc:  # the service read it and said no: sending again changes nothing
+                self._set_aside(tx, exc)
+                continue
             except BusError as exc:
                 log.info("record_payment %s not sent yet: %s", tx, exc)
                 return sent
@@ -96,3 +116,10 @@ class PaymentOutbox:
             if self.on_sent is not None:
                 self.on_sent(tx)
         return sent
+
+    def _set_aside(self, tx: str, exc: Exception) -> None:
+        reason = f"{type(exc).__name__}: {exc}"[:300]
+        log.error("payment %s cannot be reported and is set aside (%s); the others go on", tx, reason)
+        self.set_aside[tx] = reason
+        if self.on_set_aside is not None:
+            self.on_set_aside(tx, reason)

@@ -106,3 +106,29 @@ def test_outbox_keeps_payments_while_the_broker_is_down_and_sends_each_once(site
         assert len(published) == len(set(published)) == 3
     finally:
         restarted.stop()
+
+
+def test_a_payment_that_cannot_be_reported_is_set_aside_and_the_others_are_sent(service, devices, tmp_path):
+    """A journal from before the 0-yen check: its 0-yen line fails the contract's schema on the register
+    (not a bus error). It used to kill the outbox thread, first in line again after every restart."""
+    register = devices("register-1f")
+    journal = Journal(tmp_path / "payments.db")
+    zero = [{**SLIPS[0], "amount": 0}, {**SLIPS[1], "amount": 51800}]
+    first = "20261123-register-1f-00001"
+    journal.append(first, "open", {"slips": zero, "total": 51800, "mode": "self"}, at=AT)
+    journal.append(first, "sale_intent", {"key": f"{first}-s1", "amount": 51800}, at=AT)
+    result = {"key": f"{first}-s1", "outcome": "approved", "amount": 51800, "media": "qr", "brand": "PayPay"}
+    journal.append(first, "sale_result", result, at=AT)
+    paid = {"method": "cashless", "tendered": 51800, "change": 0, "media": "qr", "brand": "PayPay"}
+    journal.append(first, "paid", paid, at=AT)
+    journal.append(first, "closed", {"result": "paid"}, at=AT)
+    good = "20261123-register-1f-00002"
+    paid_tx(journal, good)
+    set_aside: list[tuple[str, str]] = []
+    outbox = PaymentOutbox(journal, register, on_set_aside=lambda tx, why: set_aside.append((tx, why)))
+
+    assert outbox.flush() == 1  # the good one went, past the one that cannot
+    assert set(service.core.engine.state.payments) == {good}
+    assert [tx for tx, _ in set_aside] == [first] and "ValidationError" in set_aside[0][1]
+    assert outbox.pending() == [first]  # still unpublished: staff see it, a restart finds it again
+    assert outbox.flush() == 0 and len(set_aside) == 1  # set aside once, not retried in a loop

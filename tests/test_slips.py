@@ -412,6 +412,15 @@ def test_each_refusal_code_with_its_parameters():
     assert r.slip.reference.startswith("4")
 
 
+def test_a_zero_yen_slip_is_refused_at_scan_whichever_its_code():
+    """0 yen is nothing to pay, and a 0-yen line could never be reported (it once stopped every report)."""
+    for slip in (cvs(amount=0), tax(amount=0)):
+        assert slip.amount == 0
+        r = refused(slip)
+        assert (r.code, refusal_params(r)) == ("no_amount", {"amount": "0"})
+    assert check_slip(cvs(amount=1), PAYEES, TODAY, [])
+
+
 def test_the_most_specific_reason_comes_first():
     full = [cvs(free=str(i)) for i in range(1, 4)]
     assert refused(full[0], cart=full).code == "duplicate"

@@ -75,6 +75,9 @@ class RegisterApp(KioskShell):
     staff_cart = BooleanProperty(False)
     #: Paid transactions the queue service has not acknowledged yet.
     pending_payments = NumericProperty(0)
+    #: Paid transactions the outbox cannot report at all (set aside): staff must look (the staff screen says
+    #: so, and presence carries ``payments_set_aside``).
+    set_aside_payments = NumericProperty(0)
 
     def __init__(self, device: DeviceConfig, site: Site, register: Register | None = None, **kw) -> None:
         super().__init__(device, site, **kw)
@@ -134,7 +137,12 @@ class RegisterApp(KioskShell):
         self.in_service = True
         from register.outbox import PaymentOutbox
 
-        self.outbox = PaymentOutbox(self.register.journal, self.link.bus, on_sent=lambda _tx: self._count_pending())
+        self.outbox = PaymentOutbox(
+            self.register.journal,
+            self.link.bus,
+            on_sent=lambda _tx: self._count_pending(),
+            on_set_aside=lambda tx, reason: on_main(self._payment_set_aside, tx, reason),
+        )
         self.outbox.start()
         self._count_pending()
         return root
@@ -273,6 +281,8 @@ class RegisterApp(KioskShell):
         self._run(work, self._set_faults)
 
     def _set_faults(self, faults: set[str]) -> None:
+        if self.set_aside_payments:  # not a device's: it stays until staff deal with it (and a restart)
+            faults = faults | {"payments_set_aside"}
         if self.checkout is not None:
             faults = faults | {f for f in self.faults if f.startswith(("changer_", "terminal_"))}
         self.cash_ok = self.has_cash and not blocking(faults, "changer")
@@ -605,6 +615,10 @@ class RegisterApp(KioskShell):
     def _last_paid_in_journal(self) -> str | None:
         paid = self.register.journal.closed_as("paid")
         return paid[-1] if paid else None
+
+    def _payment_set_aside(self, tx: str, reason: str) -> None:
+        self.set_aside_payments = len(self.outbox.set_aside) if self.outbox is not None else 1
+        self._add_fault("payments_set_aside")
 
     def _count_pending(self) -> None:
         if self.outbox is None:

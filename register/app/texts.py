@@ -24,6 +24,7 @@ SCAN_MESSAGES = {
     "duplicate": N_("This slip is already in the list."),
     "not_accepted": N_("This slip cannot be paid at this register. Please ask a member of staff."),
     "too_many": N_("You can pay up to {limit} slips at once. Please pay these first, then the rest."),
+    "no_amount": N_("This slip shows no amount to pay. Please ask at the counter."),
 }
 #: Why a fee keyed in by staff was refused (SlipRefused codes of Cart.add_fee).
 FEE_MESSAGES = {

@@ -13,7 +13,7 @@ from typing import Literal
 from kiosk.config.site import Payee, RegisterSettings
 from register.slips.model import Slip
 
-RefusalCode = Literal["expired", "over_limit", "total_over_limit", "duplicate", "not_accepted", "too_many"]
+RefusalCode = Literal["expired", "over_limit", "total_over_limit", "duplicate", "not_accepted", "too_many", "no_amount"]
 
 
 class SlipRefused(Exception):
@@ -47,6 +47,8 @@ def check_slip(slip: Slip, settings: RegisterSettings, today: date, cart: Sequen
     payee = find_payee(slip, settings)
     if payee is None:
         raise SlipRefused("not_accepted", slip, payee_code=slip.payee_code)
+    if slip.amount <= 0:  # nothing to pay, and a 0-yen line cannot be reported (PaidSlip needs amount > 0)
+        raise SlipRefused("no_amount", slip, amount=slip.amount)
     if slip.deadline is not None and today > slip.deadline:
         raise SlipRefused("expired", slip, deadline=slip.deadline)
     if slip.amount > settings.max_slip_amount:
