@@ -589,7 +589,7 @@ def test_dashboard_defaults_to_today_and_handles_empty_and_bad_days(staff):
     assert r.status_code == 200 and "本日・集計中" in r.text
     r = staff.get("/staff?day=2020-01-06")
     assert r.status_code == 200 and "この日の記録はありません" in r.text
-    for bad in ("2026-13-01", "yesterday", "2026-11-24'--"):
+    for bad in ("2026-13-01", "yesterday", "2026-11-24'--", "9999-12-31", "0001-01-01", "1999-12-31", "2100-01-01"):
         assert staff.get(f"/staff?day={bad}").status_code == 400
         assert staff.get(f"/staff/csv/tickets.csv?day={bad}").status_code == 400
 
@@ -719,3 +719,15 @@ def test_the_service_app_as_the_cli_builds_it_has_the_guides_qr_form_names_and_o
         assert not any(p.startswith("/staff") for p in paths)  # the staff pages are not part of the public API
     finally:
         service.journal.close()
+
+
+def test_csv_cells_cannot_run_as_spreadsheet_formulas():
+    from ticket_machine.web.staff import to_csv
+
+    body = to_csv(
+        ["group", "n"],
+        [['=HYPERLINK("http://x","y")', "3"], ["+1+1", "-2"], ["@SUM(A1)", "-0.5"], ["\tx", "住民異動"]],
+    )
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert [r[0] for r in rows[1:]] == ['\'=HYPERLINK("http://x","y")', "'+1+1", "'@SUM(A1)", "'\tx"]
+    assert [r[1] for r in rows[1:]] == ["3", "-2", "-0.5", "住民異動"]  # numbers stay numbers

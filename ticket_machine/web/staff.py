@@ -83,6 +83,10 @@ def _environment() -> Environment:
     return env
 
 
+#: The days the pages show: a journal of this system cannot hold others.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
 def day_label(day: str) -> str:
     """``2026-11-24`` → ``2026年11月24日（火）・令和8年``."""
     d = date.fromisoformat(day)
@@ -177,10 +181,11 @@ def make_staff_router(
         if not _DAY.match(value):
             return None
         try:
-            date.fromisoformat(value)
+            chosen = date.fromisoformat(value)
         except ValueError:
             return None
-        return value
+        # an office day: the page links the day before and after, and names the era (0001 and 9999 have none)
+        return value if FIRST_DAY <= chosen <= LAST_DAY else None
 
     def bad_day() -> PlainTextResponse:
         return PlainTextResponse("日付は YYYY-MM-DD で指定してください (bad day)", 400, headers=SECURITY_HEADERS)
@@ -325,9 +330,21 @@ def to_csv(header: tuple[str, ...] | list[str], rows: list[list[str]]) -> bytes:
     """UTF-8 with a byte-order mark and CRLF line ends: what Excel in Japan opens without mojibake."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([csv_cell(h) for h in header])
+    writer.writerows([csv_cell(v) for v in row] for row in rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def csv_cell(value: object) -> object:
+    """A cell a spreadsheet shows as text, never runs: one starting with ``= + - @`` or a tab/CR (a group
+    name like ``=HYPERLINK(...)`` from a site file) gets a leading apostrophe (OWASP CSV injection).
+    Plain numbers, negative ones included, stay numbers."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 def _safe_next(value: str) -> str:
