@@ -5,10 +5,26 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass, field
 
 ITERATIONS = 200_000
+#: What a stored hash may ask for: fewer is weak, more is a login that never ends (or an OverflowError:
+#: ``99999999999999999999`` iterations once passed check-site and made every login a 500).
+MIN_ITERATIONS, MAX_ITERATIONS = 10_000, 10_000_000
+HASH_FORMAT = re.compile(r"pbkdf2_sha256\$(\d{1,9})\$([0-9a-f]{32})\$([0-9a-f]{64})")
+
+
+def check_hash(value: str) -> str:
+    """``value`` if it is a hash as ``madoguchi hash-pin``/``hash-password`` writes it, else ValueError saying
+    what it should be (config files validate with this)."""
+    found = HASH_FORMAT.fullmatch(value)
+    if found is None:
+        raise ValueError("expected pbkdf2_sha256$ITERATIONS$SALT$HASH (madoguchi hash-pin / madoguchi hash-password)")
+    if not MIN_ITERATIONS <= int(found[1]) <= MAX_ITERATIONS:
+        raise ValueError(f"iterations must be {MIN_ITERATIONS:,} to {MAX_ITERATIONS:,}, not {int(found[1]):,}")
+    return value
 
 
 def hash_pin(pin: str, iterations: int = ITERATIONS) -> str:
@@ -33,12 +49,11 @@ def _hash(secret: str, iterations: int) -> str:
 def verify_pin(pin: str, hashed: str) -> bool:
     """True if ``pin`` (or a staff password) matches ``hashed``; constant-time."""
     try:
-        scheme, iterations, salt, digest = hashed.split("$")
-        if scheme != "pbkdf2_sha256":
-            return False
-        candidate = hashlib.pbkdf2_hmac("sha256", pin.encode(), bytes.fromhex(salt), int(iterations)).hex()
+        check_hash(hashed)
     except ValueError:
         return False
+    _scheme, iterations, salt, digest = hashed.split("$")
+    candidate = hashlib.pbkdf2_hmac("sha256", pin.encode(), bytes.fromhex(salt), int(iterations)).hex()
     return hmac.compare_digest(candidate, digest)
 
 

@@ -74,3 +74,17 @@ def test_the_demos_device_file_with_a_relative_state_loads_from_any_folder(site,
     assert device.broker.password_file == tmp_path / "var" / "demo" / "secrets" / "register-1f.password"
     assert device.site == tmp_path / "sites" / "example" / "site.toml"
     assert device.payments_journal == tmp_path / "var" / "demo" / "payments.db"
+
+
+def test_a_concierge_pin_must_be_a_hash(tmp_path):
+    """A plain PIN in the file would be a staff secret in clear, and a PIN that never matches."""
+    from kiosk.config import ConfigError
+    from kiosk.pin import hash_pin
+
+    base = 'device = "kiosk-1f"\nsite = "site.toml"\n[broker]\npassword_file = "p"\n'
+    for bad in ("1234", "pbkdf2_sha256$99999999999999999999$00$00"):
+        (tmp_path / "device.toml").write_text(f'concierge_pin = "{bad}"\n' + base)
+        with pytest.raises(ConfigError, match="concierge_pin"):
+            load_device(tmp_path / "device.toml")
+    (tmp_path / "device.toml").write_text(f'concierge_pin = "{hash_pin("2468")}"\n' + base)
+    assert load_device(tmp_path / "device.toml").concierge_pin.startswith("pbkdf2_sha256$200000$")

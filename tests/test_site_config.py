@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from kiosk.cli import main
@@ -127,3 +129,20 @@ def test_check_site_checks_the_form_templates_too(tmp_path, capsys):
     path = broken(tmp_path, 'id = "tennyu"', 'id = "tennyu"')
     assert main(["check-site", str(path)]) == 2
     assert "juminhyo.toml" in capsys.readouterr().err
+
+
+def test_staff_hashes_with_impossible_iterations_are_refused_by_check_site(tmp_path):
+    """99999999999999999999 iterations once passed check-site, then every login was a 500 (OverflowError)."""
+    from kiosk.pin import verify_pin
+
+    text = EXAMPLE_SITE.read_text(encoding="utf-8")
+    good = re.search(r'password = "(pbkdf2_sha256\$(\d+)\$[^"]+)"', text)
+    assert good is not None
+    huge = good[1].replace(f"${good[2]}$", "$99999999999999999999$", 1)
+    for bad in (huge, good[1].replace(f"${good[2]}$", "$1$", 1), "plain-text-password"):
+        path = tmp_path / "site.toml"
+        path.write_text(text.replace(good[1], bad, 1), encoding="utf-8")
+        with pytest.raises(ConfigError) as err:
+            load_site(path)
+        assert "staff[0].password" in str(err.value)
+        assert verify_pin("anything", bad) is False  # and a login never raises

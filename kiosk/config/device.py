@@ -10,13 +10,14 @@ payments journal) and the local path in a hardware URI (``pdf:forms``, ``cctalk:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from kiosk.bus.contract import Role
 from kiosk.config.loading import load_toml_model
 from kiosk.config.site import Id, Strict
+from kiosk.pin import check_hash
 
 Language = Literal["ja", "en", "zh", "ko", "vi", "pt", "ja-easy"]
 
@@ -50,7 +51,7 @@ class DeviceConfig(Strict):
     status_url: str = "http://127.0.0.1:8080/t/{token}"
     #: Staff PIN as ``pbkdf2_sha256$iterations$salt$hash`` (``madoguchi hash-pin``): the ticket kiosk's concierge
     #: mode and the register's staff screen (semi-self fees, recovery report); none = no staff mode.
-    concierge_pin: str | None = None
+    concierge_pin: Annotated[str, AfterValidator(check_hash)] | None = None
     #: Call panel: the counter it starts on (otherwise it asks).
     counter: Id | None = None
     #: Call board: the floors whose calls it shows (empty = all).

@@ -14,6 +14,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -24,6 +25,7 @@ from pydantic import (
 
 from kiosk.bus.contract import ID_PATTERN, Role
 from kiosk.config.loading import load_toml_model
+from kiosk.pin import check_hash
 
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
@@ -224,7 +226,7 @@ class StaffAccount(Strict):
 
     id: Id
     name: Text
-    password: Annotated[str, StringConstraints(pattern=r"^pbkdf2_sha256\$\d+\$[0-9a-f]+\$[0-9a-f]+$")]
+    password: Annotated[str, AfterValidator(check_hash)]
 
 
 class Site(Strict):
