@@ -182,6 +182,23 @@ def test_card_lost_in_the_middle_of_a_command():
     assert reader.card is None
 
 
+def test_an_ef_claiming_more_than_a_card_holds_is_a_card_error_not_130_reads():
+    """A card that claims a 40 KB basic-4 EF and keeps answering once ran READ BINARY past the 15-bit
+    offset and ended in a ValueError; it is a card error before the second read."""
+    from form_printer.card import apdu, tlv
+
+    reader, card = _reader_with("yamada")
+    huge = tlv.encode(0xFF20, b"\x00" * 40_000)
+    card._files = lambda: {apdu.EF_BASIC4: huge}  # type: ignore[method-assign]
+    ap = reader.open()
+    ap.verify("1234")
+    with pytest.raises(CardError) as e:
+        ap.read_basic4()
+    assert e.value.code == "card_error" and "40" in str(e.value)
+    reads = [c for c in card.commands if c[:2] == b"\x00\xb0"]
+    assert len(reads) == 1  # the header only
+
+
 def test_simulated_reader_serves_a_card_holder_over_the_vpcd_protocol():
     """The demo without pcscd: the card window's VpcdCard talks to the in-process reader."""
     reader = SimulatedReader(port=0)

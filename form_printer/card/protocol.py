@@ -18,6 +18,10 @@ from form_printer.card.basic4 import Basic4Error, BasicFour, parse_basic4, parse
 T = TypeVar("T")
 
 
+#: The largest EF we read: the basic-4 EF of a real card is a few hundred bytes, the My Number EF less.
+MAX_EF_BYTES = 8 * 1024
+
+
 class Transport(Protocol):
     """Sends one command APDU, returns (response data, SW1, SW2). Raises :class:`CardError` (removed, ...)."""
 
@@ -110,6 +114,8 @@ class TextInputSupportAP:
         total = tlv.header_size(bytes(data))
         if total is None:
             raise CardError("card_error", "EF does not start with a TLV header")
+        if total > MAX_EF_BYTES:  # READ BINARY offsets stop at 32 KB; a real EF is a few hundred bytes
+            raise CardError("card_error", f"EF claims {total} bytes; a My Number card's is under {MAX_EF_BYTES}")
         while len(data) < total:
             chunk = self._read(len(data), min(apdu.READ_CHUNK, total - len(data)))
             if not chunk:
