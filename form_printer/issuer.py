@@ -51,9 +51,10 @@ class Visit:
 
     tries_left: int | None = None
     items: BasicFour | None = None
-    pre: dict[str, str] = field(default_factory=dict)
+    #: Personal data: never in a repr (a log line or a traceback would carry it).
+    pre: dict[str, str] = field(default_factory=dict, repr=False)
     procedures: list[str] = field(default_factory=list)
-    rendered: list[RenderedForm] = field(default_factory=list)
+    rendered: list[RenderedForm] = field(default_factory=list, repr=False)
     apdus: int = 0
 
     def wipe(self) -> None:

@@ -35,7 +35,7 @@ import re
 import secrets
 import stat
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -75,7 +75,7 @@ class PreEntryError(ValueError):
 class PreEntry:
     """What the resident pre-entered, once the payload is verified."""
 
-    fields: dict[str, str]
+    fields: dict[str, str] = field(repr=False)  # personal data: never in a repr
     expires: datetime
 
 

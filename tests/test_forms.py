@@ -443,3 +443,24 @@ def _png(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, "PNG")
     return out.getvalue()
+
+
+def test_personal_data_never_shows_in_a_repr():
+    """No log prints these today; one careless log line or a traceback's locals would."""
+    from datetime import UTC, date, datetime
+
+    from form_printer.card.basic4 import BasicFour
+    from form_printer.forms.fill import FormInputs
+    from form_printer.issuer import Visit
+    from form_printer.preentry import PreEntry
+
+    card = BasicFour("山田　太郎", "東京都さくら区梅田一丁目1番1号", "19850412", "1")
+    pre = {"bank_account": "1234567", "phone": "090-1234-5678"}
+    texts = [
+        repr(Visit(items=card, pre=dict(pre), procedures=["tennyu"])),
+        repr(FormInputs(card=card, pre=dict(pre), kiosk={"procedure": "tennyu"}, today=date(2026, 12, 4))),
+        repr(PreEntry(fields=dict(pre), expires=datetime(2026, 12, 31, tzinfo=UTC))),
+    ]
+    for text in texts:
+        for secret in ("山田", "梅田", "19850412", "1234567", "090-1234-5678"):
+            assert secret not in text, text

@@ -6,7 +6,7 @@ write by hand (書かない窓口 means writing less, never printing a guess).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from form_printer.card.basic4 import BasicFour
@@ -20,8 +20,8 @@ class FormInputs:
 
     #: The card's 4 basic items; None when the resident did not use a card (all card fields stay blank).
     card: BasicFour | None
-    #: Pre-entered fields from the resident's QR (``pre.<key>`` sources), already verified.
-    pre: dict[str, str]
+    #: Pre-entered fields from the resident's QR (``pre.<key>`` sources), already verified. Never in a repr.
+    pre: dict[str, str] = field(repr=False)
     #: What the app passes: ``procedure`` (the procedure id being printed for), ``site_name``.
     kiosk: dict[str, str]
     #: The date of printing (届出日).

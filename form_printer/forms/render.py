@@ -64,7 +64,7 @@ class RenderedForm:
     dpi: int = 300
     page_mm: tuple[float, float] = (210.0, 297.0)
     #: How each printed field was set (tests and troubleshooting).
-    fits: dict[str, Fit] = field(default_factory=dict)
+    fits: dict[str, Fit] = field(default_factory=dict, repr=False)  # the printed texts: personal data
     #: Fixed texts of the template that do not fit their place: a template bug (tests check there are none).
     problems: list[str] = field(default_factory=list)
 
