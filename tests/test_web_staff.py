@@ -564,6 +564,22 @@ def test_logout_needs_the_form_token_and_clears_the_cookie(app):
     assert client.get("/staff", follow_redirects=False).status_code == 303
 
 
+def test_a_cookie_copied_before_logout_is_dead_after_it(app):
+    client = TestClient(app)
+    client.post("/staff/login", data={"account": "kanri", "password": PASSWORD})
+    copied = client.cookies.get(COOKIE)
+    thief = TestClient(app, cookies={COOKIE: copied})
+    assert thief.get(f"/staff?day={DAY}", follow_redirects=False).status_code == 200
+    token = client.get(f"/staff?day={DAY}").text.split('name="csrf" value="')[1].split('"')[0]
+    client.post("/staff/logout", data={"csrf": token}, follow_redirects=False)
+    assert thief.get(f"/staff?day={DAY}", follow_redirects=False).status_code == 303  # to the login
+    assert thief.get(f"/staff/csv/tickets.csv?day={DAY}", follow_redirects=False).status_code in (303, 401, 403)
+    # another login of the same account is a new session and works
+    again = TestClient(app)
+    again.post("/staff/login", data={"account": "kanri", "password": PASSWORD})
+    assert again.get(f"/staff?day={DAY}", follow_redirects=False).status_code == 200
+
+
 # ---------------------------------------------------------------- pages
 def test_dashboard_shows_the_days_kpis_groups_and_picker(staff, site, office, groups_of):
     k = kpi.compute(DAY, read_day(office.journal.day_entries(DAY), groups_of), site)

@@ -3,7 +3,9 @@ session cookie, and a lockout after repeated wrong passwords.
 
 * The session is an itsdangerous-signed cookie (HttpOnly, SameSite=Strict, Secure when served over
   HTTPS) holding the account id, a fingerprint of its password hash (a changed password ends the old
-  sessions) and a CSRF token for the logout form. It expires after :data:`SESSION_SECONDS`.
+  sessions), a CSRF token for the logout form and a session id. It expires after :data:`SESSION_SECONDS`;
+  logout revokes the session id in the service, so a copy of the cookie taken before is refused too
+  (in memory: a restart ends every session anyway, the secret being per process).
 * The signing secret is random per service process (a restart logs everybody out) unless
   ``MADOGUCHI_STAFF_SECRET`` (or the ``secret`` argument) gives one, e.g. for several workers.
 * Like the kiosk's :class:`kiosk.pin.PinGuard`: :data:`LOCK_AFTER` wrong passwords in a row for an
@@ -102,6 +104,10 @@ class StaffAuth:
         self.serializer = URLSafeTimedSerializer(secret, salt="madoguchi-staff-session")
         self.guard = guard or LoginGuard()
         self.max_age = max_age
+        #: Sessions ended by logout: session id → when its cookie would have expired anyway. A copied
+        #: cookie is refused from the moment its owner logs out, not 10 hours later.
+        self._revoked: dict[str, float] = {}
+        self._revoked_lock = threading.Lock()
 
     @staticmethod
     def _fingerprint(account: StaffAccount) -> str:
@@ -125,19 +131,41 @@ class StaffAuth:
 
     def cookie_for(self, account: StaffAccount) -> str:
         return self.serializer.dumps(
-            {"id": account.id, "fp": self._fingerprint(account), "csrf": secrets.token_urlsafe(16)}
+            {
+                "id": account.id,
+                "fp": self._fingerprint(account),
+                "csrf": secrets.token_urlsafe(16),
+                "sid": secrets.token_urlsafe(16),
+            }
         )
 
-    def session(self, cookie: str | None) -> Session | None:
-        """The session a cookie value stands for, or None (missing, forged, expired, account gone or changed)."""
+    def revoke(self, cookie: str | None) -> None:
+        """Logout: the session of ``cookie`` ends here, for every copy of the cookie."""
+        data = self._load(cookie)
+        if data is None or not isinstance(data.get("sid"), str):
+            return
+        now = time.monotonic()
+        with self._revoked_lock:
+            self._revoked = {sid: until for sid, until in self._revoked.items() if until > now}  # forget expired
+            self._revoked[data["sid"]] = now + self.max_age
+
+    def _load(self, cookie: str | None) -> dict | None:
         if not cookie:
             return None
         try:
             data = self.serializer.loads(cookie, max_age=self.max_age)
         except BadSignature:  # SignatureExpired is a BadSignature too
             return None
-        if not isinstance(data, dict):
+        return data if isinstance(data, dict) else None
+
+    def session(self, cookie: str | None) -> Session | None:
+        """The session a cookie value stands for, or None (missing, forged, expired, account gone or changed)."""
+        data = self._load(cookie)
+        if data is None or not isinstance(data.get("sid"), str):
             return None
+        with self._revoked_lock:
+            if data["sid"] in self._revoked:
+                return None
         account = self.accounts.get(str(data.get("id")))
         if account is None or not hmac.compare_digest(str(data.get("fp")), self._fingerprint(account)):
             return None
