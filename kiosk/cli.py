@@ -71,6 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db", type=Path, help="journal (default: STATE/queue.sqlite)")
     p.add_argument("--http", type=_broker_address, default=("127.0.0.1", 8080), metavar="HOST:PORT")
     p.add_argument("--tick", type=float, default=15.0, help="seconds between wait refreshes")
+    p.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a reverse proxy whose X-Forwarded-For is believed (repeatable; default: none)",
+    )
     p.add_argument("--preentry-key", type=Path, help="the site's pre-entry key: the web guide signs QR codes for forms")
 
     demo_help = (
@@ -197,7 +204,7 @@ def cmd_service(args) -> int:
         return 2
     host, port = args.broker
     settings = BusSettings(site.site.id, device, Role.SERVICE, password, host, port, cafile=args.cafile)
-    http = HttpSettings(*args.http) if args.http[1] else None
+    http = HttpSettings(*args.http, trusted_proxies=tuple(args.trusted_proxy)) if args.http[1] else None
     forms = Path(args.site).parent / "forms"
     service = QueueService(
         site,

@@ -14,7 +14,7 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -24,6 +24,7 @@ from kiosk.bus.client import Bus, BusSettings
 from kiosk.bus.contract import Role
 from kiosk.config.site import Site
 from ticket_machine.service.core import Inbound, Outbound, QueueCore
+from ticket_machine.service.http_guard import ConnectionLimits, guarded_protocol
 from ticket_machine.service.journal import Journal
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,10 @@ _STOP = object()
 class HttpSettings:
     host: str = "127.0.0.1"
     port: int = 8080
+    #: Reverse proxies whose X-Forwarded-For is believed (docs/web.md). None by default: uvicorn would trust
+    #: 127.0.0.1, and anyone on the box could then pick the address the login lockout counts.
+    trusted_proxies: tuple[str, ...] = ()
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)
 
 
 class QueueService:
@@ -105,8 +110,17 @@ class QueueService:
         from ticket_machine.service.http import make_app
 
         assert self.http is not None
+        trusted = self.http.trusted_proxies
         config = uvicorn.Config(
-            make_app(self), host=self.http.host, port=self.http.port, log_level="warning", access_log=False
+            make_app(self),
+            host=self.http.host,
+            port=self.http.port,
+            log_level="warning",
+            access_log=False,
+            http=guarded_protocol(self.http.limits),
+            proxy_headers=bool(trusted),
+            forwarded_allow_ips=",".join(trusted) if trusted else None,
+            limit_concurrency=self.http.limits.max_connections,
         )
         self._http_server = uvicorn.Server(config)
         threading.Thread(target=self._http_server.run, name="queue-http", daemon=True).start()

@@ -29,6 +29,8 @@ import os
 import re
 import threading
 import time
+import weakref
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -175,6 +177,49 @@ class GuideOut(BaseModel):
 
 
 # ================================================================ live updates
+class StreamLimits:
+    """Caps on open live-update streams: per ticket (a family's phones), per client address and in total.
+    ~1,011 streams on one ticket once took every file descriptor of the service."""
+
+    def __init__(self, per_ticket: int = 8, per_address: int = 64, total: int = 1000) -> None:
+        self.per_ticket, self.per_address, self.total = per_ticket, per_address, total
+        self._lock = threading.Lock()
+        self._tickets: Counter[str] = Counter()
+        self._addresses: Counter[str] = Counter()
+        self._open = 0
+
+    def open(self, token: str, address: str) -> Callable[[], None] | None:
+        """A release function for a new stream, or None when a cap is reached (the caller answers 429)."""
+        with self._lock:
+            if (
+                self._open >= self.total
+                or self._tickets[token] >= self.per_ticket
+                or self._addresses[address] >= self.per_address
+            ):
+                return None
+            self._open += 1
+            self._tickets[token] += 1
+            self._addresses[address] += 1
+        released = threading.Event()
+
+        def release() -> None:
+            with self._lock:
+                if released.is_set():
+                    return
+                released.set()
+                self._open -= 1
+                for counts, key in ((self._tickets, token), (self._addresses, address)):
+                    counts[key] -= 1
+                    if counts[key] <= 0:
+                        del counts[key]
+
+        return release
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._open
+
+
 class LiveHub:
     """Wakes every open event stream when the queue changed. ``notify`` runs on the service's worker thread."""
 
@@ -362,6 +407,7 @@ def make_public_router(
     site: Site = service.site
     hub = LiveHub()
     service.change_listeners.append(hub.notify)
+    streams = StreamLimits()
     clock = clock or service.core.clock
     key_path = preentry_key or getattr(service, "preentry_key", None) or os.environ.get("MADOGUCHI_PREENTRY_KEY")
     forms_path = forms_dir or getattr(service, "forms_dir", None) or os.environ.get("MADOGUCHI_FORMS")
@@ -469,6 +515,11 @@ def make_public_router(
         if first is None:
             return Response("not found\n", status_code=404, media_type="text/plain", headers=page_headers(True))
 
+        release = streams.open(token, request.client.host if request.client else "unknown")
+        if release is None:
+            headers = page_headers(True) | {"Retry-After": "30"}
+            return Response("too many live updates open\n", status_code=429, media_type="text/plain", headers=headers)
+
         async def stream():
             waiter = hub.subscribe()
             _loop, changed = waiter
@@ -506,9 +557,12 @@ def make_public_router(
                         await asyncio.wait_for(changed.wait(), timeout=HEARTBEAT_SECONDS)
             finally:
                 hub.unsubscribe(waiter)
+                release()
 
         headers = page_headers(private=True) | {"X-Accel-Buffering": "no"}
-        return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+        body = stream()
+        weakref.finalize(body, release)  # a stream that never started (client gone at once) frees its slot too
+        return StreamingResponse(body, media_type="text/event-stream", headers=headers)
 
     @router.get("/api/v1/tickets/{token}", response_model=TicketStatusOut, tags=["resident"])
     async def api_ticket(token: str, lang: Lang | None = None) -> TicketStatusOut | JSONResponse:
