@@ -204,10 +204,16 @@ def start_broker(site: Site, state: Path, port: int | None = None) -> LocalBroke
 
 
 def start_service_process(
-    broker: LocalBroker, site_path: Path, http_port: int = 0, db: Path | None = None, preentry_key: Path | None = None
+    broker: LocalBroker,
+    site_path: Path,
+    http_port: int = 0,
+    db: Path | None = None,
+    preentry_key: Path | None = None,
+    launcher: tuple[str, ...] = (),
 ) -> subprocess.Popen:
-    """The queue service as its own process, exactly as `madoguchi service` runs it."""
-    cmd = [
+    """The queue service as its own process, exactly as `madoguchi service` runs it (``launcher``: a command
+    it runs under, e.g. ``prlimit --nofile=1024:1024 --`` for the open-file limit of a systemd unit)."""
+    cmd = [*launcher,
         sys.executable, "-m", "kiosk.cli", "service",
         "--site", str(site_path), "--state", str(broker.state),
         "--broker", f"127.0.0.1:{broker.port}", "--http", f"127.0.0.1:{http_port}",

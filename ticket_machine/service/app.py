@@ -120,7 +120,9 @@ class QueueService:
             http=guarded_protocol(self.http.limits),
             proxy_headers=bool(trusted),
             forwarded_allow_ips=",".join(trusted) if trusted else None,
-            limit_concurrency=self.http.limits.max_connections,
+            # uvicorn's own cap (503) counts connections too: above ours, so a request on a connection that
+            # made room for itself is served
+            limit_concurrency=self.http.limits.max_connections + 16,
         )
         self._http_server = uvicorn.Server(config)
         threading.Thread(target=self._http_server.run, name="queue-http", daemon=True).start()

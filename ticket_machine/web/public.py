@@ -181,7 +181,7 @@ class StreamLimits:
     """Caps on open live-update streams: per ticket (a family's phones), per client address and in total.
     ~1,011 streams on one ticket once took every file descriptor of the service."""
 
-    def __init__(self, per_ticket: int = 8, per_address: int = 64, total: int = 1000) -> None:
+    def __init__(self, per_ticket: int = 8, per_address: int = 64, total: int = 500) -> None:
         self.per_ticket, self.per_address, self.total = per_ticket, per_address, total
         self._lock = threading.Lock()
         self._tickets: Counter[str] = Counter()
