@@ -55,3 +55,15 @@ def test_register_bench_parses_slips_and_pays_both_ways():
     assert payments["cash"][0]["steps"] > payments["cashless"][0]["steps"] > 5
     assert all(0 < r[0]["pay"] < r[0]["total"] for r in payments.values())
     assert table(rates, payments).count("\n") == 10  # 2 + 4 rows, a blank line, 2 + 2 rows, minus 1
+
+
+def test_http_flood_bench_counts_what_it_held(tmp_path):
+    from bench.http_flood import run, table
+
+    phases = run(idle=30, slow=10, streams=12, per_address=10, samples=3, hold=0.5, nofile=None, state=tmp_path)
+    by_name = {p.name.split(" (")[0]: p for p in phases}
+    assert [p.name for p in phases][0] == "none (baseline)" and phases[-1].name == "none (after)"
+    assert by_name["idle connections"].accepted == 30  # under every cap, before the head timeout
+    assert by_name["live streams on one ticket"].accepted == 8 and by_name["live streams on one ticket"].refused == 4
+    assert all(p.health_failures == 0 and p.health_ms for p in phases)
+    assert table(phases).count("\n") == 1 + len(phases)
