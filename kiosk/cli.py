@@ -191,6 +191,9 @@ def cmd_service(args) -> int:
     from kiosk.bus.contract import Role
     from ticket_machine.service.app import HttpSettings, QueueService
 
+    # The journal holds today's ticket tokens and staff handover notes: private at rest, whatever umask the
+    # caller had (SQLite creates the -wal and -shm files later; the unit says UMask=0077 too).
+    os.umask(0o077)
     site = load_site(args.site)
     device = args.device or (site.service_device.id if site.service_device else None)
     if device is None or device not in site.device_by_id or site.device_by_id[device].role is not Role.SERVICE:

@@ -111,3 +111,22 @@ def test_journal_is_durable(tmp_path):
     journal = Journal(tmp_path / "q.sqlite")
     assert journal.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert journal.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_the_journal_and_its_wal_files_are_private_whatever_the_umask(tmp_path):
+    """Ticket tokens open a resident's status page and notes are about people: 0600 at rest (was 0644)."""
+    import os
+    import stat as stat_mod
+
+    from ticket_machine.service.journal import Journal as QueueJournal
+
+    old = os.umask(0o022)
+    try:
+        journal = QueueJournal(tmp_path / "queue.sqlite")
+        journal.db.execute("INSERT INTO meta VALUES ('probe', 'x')")  # the -wal file exists from here
+        files = sorted(tmp_path.glob("queue.sqlite*"))
+        assert {f.name for f in files} >= {"queue.sqlite", "queue.sqlite-wal", "queue.sqlite-shm"}
+        assert {f.name: stat_mod.S_IMODE(f.stat().st_mode) for f in files} == {f.name: 0o600 for f in files}
+        journal.close()
+    finally:
+        os.umask(old)

@@ -12,6 +12,7 @@ and has no second effect.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -69,6 +70,12 @@ class Entry:
 _SYNCHRONOUS = {0: "off", 1: "normal", 2: "full", 3: "extra"}
 
 
+def _private(path: Path) -> None:
+    """0600: the journal holds ticket tokens (they open a resident's status page) and handover notes."""
+    with contextlib.suppress(FileNotFoundError):
+        path.chmod(0o600)
+
+
 class Journal:
     def __init__(self, path: str | Path, *, durable: bool = True) -> None:
         """``durable=False`` (synchronous=OFF) is for the simulated office day writing weeks of history
@@ -76,6 +83,7 @@ class Journal:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        _private(self.path)
         mode = self.db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
         self.db.execute("PRAGMA busy_timeout=5000")
@@ -86,6 +94,8 @@ class Journal:
             "synchronous": _SYNCHRONOUS[self.db.execute("PRAGMA synchronous").fetchone()[0]],
         }
         self.db.executescript(SCHEMA)
+        for suffix in ("-wal", "-shm"):  # a journal written before it was private, or under a loose umask
+            _private(self.path.with_name(self.path.name + suffix))
         version = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         if version is None:
             self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
