@@ -146,3 +146,45 @@ def test_staff_hashes_with_impossible_iterations_are_refused_by_check_site(tmp_p
             load_site(path)
         assert "staff[0].password" in str(err.value)
         assert verify_pin("anything", bad) is False  # and a login never raises
+
+
+@pytest.mark.parametrize(
+    ("encode", "says"),
+    [
+        (lambda t: t.encode("shift_jis", errors="replace"), "not UTF-8"),
+        (lambda t: t.encode("utf-16"), "not UTF-8"),
+        (lambda t: b"\x00\x01\x02\xff" * 100, "not UTF-8"),
+        (lambda t: "a = " + "[" * 5000 + "]" * 5000, "nested too deeply"),
+    ],
+    ids=["shift_jis", "utf-16", "binary", "deep-arrays"],
+)
+def test_files_that_are_not_utf8_toml_are_errors_not_tracebacks(tmp_path, encode, says):
+    text = EXAMPLE_SITE.read_text(encoding="utf-8")
+    path = tmp_path / "site.toml"
+    data = encode(text)
+    path.write_bytes(data if isinstance(data, bytes) else data.encode())
+    with pytest.raises(ConfigError) as err:
+        load_site(path)
+    assert says in str(err.value) and str(path) in str(err.value)
+
+
+def test_a_utf8_bom_is_harmless(tmp_path):
+    path = tmp_path / "site.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + EXAMPLE_SITE.read_bytes())
+    assert load_site(path).site.id == "sakura-ward"
+
+
+def test_a_timezone_that_is_a_folder_of_zones_is_a_config_error(tmp_path):
+    path = broken(tmp_path, 'timezone = "Asia/Tokyo"', 'timezone = "Asia"')
+    with pytest.raises(ConfigError) as err:
+        load_site(path)
+    assert f":{line_of(path, 'timezone')}:" in str(err.value)
+
+
+def test_a_chain_of_3000_prerequisites_is_checked_without_recursion():
+    from kiosk.config.site import _no_cycles
+
+    chain = {f"p{i}": (f"p{i + 1}",) for i in range(3000)} | {"p3000": ()}
+    _no_cycles(chain)  # no cycle, no RecursionError
+    with pytest.raises(ValueError, match="cycle: p2999 → p3000 → p2999"):
+        _no_cycles(chain | {"p3000": ("p2999",)})

@@ -26,15 +26,26 @@ class ConfigError(Exception):
 def load_toml_model(model: type[M], path: str | Path) -> M:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(path, [f"{path}: cannot read: {exc.strerror or exc}"]) from exc
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")  # a BOM from a Windows editor is harmless
+    except UnicodeDecodeError as exc:
+        where = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            path, [f"{path}:{where}: not UTF-8 (Shift_JIS or UTF-16?): save the file as UTF-8 ({exc.reason})"]
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, [f"{path}: not valid TOML: {exc}"]) from exc
+    except RecursionError:
+        raise ConfigError(path, [f"{path}: not valid TOML: arrays or tables nested too deeply"]) from None
     try:
         return model.model_validate(data)
+    except RecursionError:
+        raise ConfigError(path, [f"{path}: nested too deeply to check"]) from None
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

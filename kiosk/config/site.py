@@ -73,7 +73,7 @@ class SiteInfo(Strict):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: "Asia" is a folder of zones
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
@@ -343,21 +343,28 @@ def _unique(name: str, items: tuple) -> None:
 
 
 def _no_cycles(requires: dict[str, tuple[str, ...]]) -> None:
-    state: dict[str, int] = {}
-
-    def visit(node: str, path: list[str]) -> None:
-        if state.get(node) == 2:
-            return
-        if state.get(node) == 1:
-            cycle = " → ".join([*path[path.index(node) :], node])
-            raise ValueError(f"procedures: prerequisites form a cycle: {cycle}")
-        state[node] = 1
-        for nxt in requires.get(node, ()):
-            visit(nxt, [*path, node])
-        state[node] = 2
-
-    for node in requires:
-        visit(node, [])
+    """Depth-first, with a stack of its own: a chain of thousands of prerequisites is no RecursionError."""
+    done: set[str] = set()
+    for start in requires:
+        if start in done:
+            continue
+        path = [start]
+        on_path = {start}
+        stack = [iter(requires.get(start, ()))]
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                finished = path.pop()
+                on_path.discard(finished)
+                done.add(finished)
+                stack.pop()
+            elif nxt in on_path:
+                cycle = " → ".join([*path[path.index(nxt) :], nxt])
+                raise ValueError(f"procedures: prerequisites form a cycle: {cycle}")
+            elif nxt not in done:
+                path.append(nxt)
+                on_path.add(nxt)
+                stack.append(iter(requires.get(nxt, ())))
 
 
 def load_site(path: str | Path) -> Site:
