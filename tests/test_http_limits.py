@@ -92,13 +92,13 @@ def test_connections_over_the_per_address_cap_are_closed_at_once(site, broker, t
     with web_service(site, broker, tmp_path, limits) as (_svc, port):
         held = [connect(port) for _ in range(10)]
         took = None
-        for _ in range(20):  # until the server has taken all ten: then the next one is closed at once
+        for _ in range(10):  # until the server has taken all ten: then the next one is closed at once
             extra = connect(port)
-            took = closed_within(extra, 1.0)
+            took = closed_within(extra, 3.0)
             extra.close()
             if took is not None:
                 break
-        assert took is not None and took < 1, "closed at once, not after the 30 s head timeout"
+        assert took is not None and took < 3, "closed at once, not after the 30 s head timeout"
         assert all(closed_within(s, 0.2) is None for s in held)  # the others stay
         for s in held:
             s.close()
@@ -163,3 +163,16 @@ def test_healthz_body_names_the_worker(site, broker, tmp_path):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
             body = json.load(r)
         assert body["worker"] == "ok" and body["status"] == "ok" and body["quarantined"] == 0
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=5) as r:
+            assert r.headers["X-Content-Type-Options"] == "nosniff"
+        for path in ("/docs", "/redoc"):  # they would load scripts from a CDN
+            with pytest.raises(urllib.error.HTTPError) as err:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5)
+            assert err.value.code == 404
+
+
+def test_the_ticket_api_is_never_cached(site, broker, tmp_path, devices):
+    with web_service(site, broker, tmp_path, ConnectionLimits()) as (_svc, port):
+        token = devices("kiosk-1f").request("issue", {"procedures": ["juminhyo"]})["ticket"]["token"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/tickets/{token}", timeout=5) as r:
+            assert r.headers["Cache-Control"] == "no-store" and r.headers["X-Content-Type-Options"] == "nosniff"

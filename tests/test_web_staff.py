@@ -747,3 +747,14 @@ def test_csv_cells_cannot_run_as_spreadsheet_formulas():
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert [r[0] for r in rows[1:]] == ['\'=HYPERLINK("http://x","y")', "'+1+1", "'@SUM(A1)", "'\tx"]
     assert [r[1] for r in rows[1:]] == ["3", "-2", "-0.5", "住民異動"]  # numbers stay numbers
+
+
+def test_a_login_posted_from_another_origin_is_refused(app):
+    client = TestClient(app)
+    form = {"account": "kanri", "password": PASSWORD}
+    evil = client.post("/staff/login", data=form, headers={"Origin": "https://evil.example"}, follow_redirects=False)
+    assert evil.status_code == 403
+    null = client.post("/staff/login", data=form, headers={"Origin": "null"}, follow_redirects=False)
+    assert null.status_code == 403
+    same = client.post("/staff/login", data=form, headers={"Origin": "http://testserver"}, follow_redirects=False)
+    assert same.status_code == 303

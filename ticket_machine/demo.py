@@ -95,7 +95,7 @@ def run_demo(args) -> int:
         web = f"http://127.0.0.1:{args.http_port}"
         say("service", f"queue service up: day {health['day']}, health {web}/healthz")
         say("web", f"congestion {web}/congestion · guide {web}/guide · the ticket's QR opens {web}/t/<token>")
-        say("web", f"staff KPI pages {web}/staff (login kanri / sakura-demo-2026) · API {web}/docs")
+        say("web", f"staff KPI pages {web}/staff (login kanri / sakura-demo-2026) · API {web}/openapi.json")
         if not args.narrate:
             return run_apps(args, broker, state, processes)
         walk(site, broker)

@@ -1,12 +1,17 @@
 """HTTP side of the queue service: ``GET /healthz`` for technicians and monitoring (200 when the
 service is on the bus, 503 when not), the resident and public pages (ticket_machine.web.public) and
-the staff KPI pages (ticket_machine.web.staff). OpenAPI at ``/docs`` and ``/openapi.json``."""
+the staff KPI pages (ticket_machine.web.staff). The API's description is ``/openapi.json``; there is no
+``/docs`` or ``/redoc``: FastAPI's pages load their scripts from a CDN with an inline script (no CSP could
+hold), and an appliance network reaches no CDN anyway.
+
+Every answer says ``X-Content-Type-Options: nosniff``; the ticket API's answers ``Cache-Control: no-store``
+(a token is as good as the ticket)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 if TYPE_CHECKING:
@@ -17,7 +22,15 @@ def make_app(service: QueueService) -> FastAPI:
     from ticket_machine.web.public import make_public_router
     from ticket_machine.web.staff import make_staff_router
 
-    app = FastAPI(title="smart madoguchi queue service", version="0.1.0")
+    app = FastAPI(title="smart madoguchi queue service", version="0.1.0", docs_url=None, redoc_url=None)
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if request.url.path.startswith("/api/v1/tickets/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:

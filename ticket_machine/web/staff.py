@@ -30,7 +30,7 @@ from collections import OrderedDict
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
@@ -199,6 +199,8 @@ def make_staff_router(
 
     @router.post("/login")
     def login(request: Request, account: str = Form(""), password: str = Form(""), next: str = Form("")) -> Response:
+        if not _same_origin(request):  # a page elsewhere posting the form (login CSRF)
+            return PlainTextResponse("cross-origin login refused", 403, headers=SECURITY_HEADERS)
         client = request.client.host if request.client else "unknown"
         outcome, found, wait = auth.login(account, password[:200], client)
         if outcome == "ok" and found is not None:
@@ -347,6 +349,17 @@ def csv_cell(value: object) -> object:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.fullmatch(value):
         return "'" + value
     return value
+
+
+def _same_origin(request: Request) -> bool:
+    """A browser's form post says where it came from (Origin, else Referer). No header at all (curl, the
+    monitoring) is let through: the login then needs the password like any other client."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if source is None:
+        return True
+    host = request.headers.get("host", "")
+    parts = urlsplit(source)  # "null" (an opaque origin) has no host: refused
+    return bool(host) and parts.netloc == host and parts.scheme in ("http", "https")
 
 
 def _safe_next(value: str) -> str:
