@@ -35,6 +35,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from secrets import token_urlsafe
@@ -414,6 +415,26 @@ def device_toml(site: Site, entry: DeviceEntry, plan: BrokerPlan, preentry: bool
     return "\n".join(lines) + "\n"
 
 
+def appliance_site(text: str) -> str:
+    """The site file as an appliance gets it: without the ``[[staff]]`` logins (their password hashes serve
+    the staff pages on the server only; a public kiosk's disk, or its boot partition, must not carry them).
+    Everything else stays byte for byte, comments included; checked by parsing both."""
+    kept: list[str] = []
+    in_staff = False
+    for line in text.splitlines(keepends=True):
+        header = line.strip()
+        if header.startswith("["):
+            in_staff = header.split("#", 1)[0].strip() in ("[[staff]]", "[staff]")
+        if not in_staff:
+            kept.append(line)
+    out = "".join(kept)
+    full, stripped = tomllib.loads(text), tomllib.loads(out)
+    full.pop("staff", None)
+    if stripped != full:  # staff written another way (an inline array, a dotted key): refuse, do not guess
+        raise ProvisionError("the site file's staff logins are not [[staff]] tables: cannot leave them out")
+    return out
+
+
 def write_bundle(layout: Layout, site_path: Path, site: Site, entry: DeviceEntry, devices_path: Path) -> Path:
     """``bundles/<device>/``: everything the device needs on its boot partition, nothing else."""
     plan = layout.plan()
@@ -421,7 +442,7 @@ def write_bundle(layout: Layout, site_path: Path, site: Site, entry: DeviceEntry
     wanted = {"device.toml", "site.toml", "ca.crt", f"{entry.id}.password"}
     preentry = entry.preentry_key is not None
     write_file(folder / "device.toml", device_toml(site, entry, plan, preentry).encode(), 0o644)
-    write_file(folder / "site.toml", site_path.read_bytes(), 0o644)
+    write_file(folder / "site.toml", appliance_site(site_path.read_text(encoding="utf-8")).encode(), 0o644)
     write_file(folder / "ca.crt", layout.ca_crt.read_bytes(), 0o644)
     write_file(folder / f"{entry.id}.password", layout.secret(entry.id).read_bytes(), 0o600)
     if preentry:

@@ -11,6 +11,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from images import pki
+from images.provision import appliance_site
 from images.provision import main as provision
 from kiosk.bus.client import Bus, CommandRefused
 from kiosk.bus.schemas import Presence
@@ -87,7 +88,8 @@ def test_init_writes_the_site_folder_with_private_secrets(prov):
         assert mode(bundle / f"{device}.password") == 0o600
         assert (bundle / f"{device}.password").read_text().strip() == prov.password(device)
         assert (bundle / "ca.crt").read_bytes() == (root / "ca" / "ca.crt").read_bytes()
-        assert (bundle / "site.toml").read_bytes() == EXAMPLE_SITE.read_bytes()
+        # the site file as it is, less the staff logins (see the test below)
+        assert (bundle / "site.toml").read_text(encoding="utf-8") == appliance_site(EXAMPLE_SITE.read_text("utf-8"))
     # the password file holds hashes only; the CA key is nowhere but ca/
     passwd = (root / "broker" / "passwd").read_text()
     assert sorted(passwd_lines(prov)) == sorted(devices)
@@ -114,6 +116,26 @@ def test_bundle_device_files_are_valid_and_relative(prov):
     assert board.floors == (1,)
     register = load_device(prov.bundle("register-1f") / "device.toml")
     assert register.cash_changer == "cctalk:/dev/ttyUSB0" and register.payments_journal == Path("/data/payments.sqlite")
+
+
+def test_appliance_bundles_carry_no_staff_logins_and_the_server_bundle_does(prov):
+    """A public kiosk's disk (and its boot partition after firstboot) must not hold the staff password hashes."""
+    from kiosk.config import load_site
+
+    for device in ("kiosk-1f", "panel-c01", "board-1f", "register-1f"):
+        text = (prov.bundle(device) / "site.toml").read_text(encoding="utf-8")
+        assert "[[staff]]" not in text and "pbkdf2_sha256" not in text
+        stripped = load_site(prov.bundle(device) / "site.toml")
+        assert stripped.staff == () or list(stripped.staff) == []
+        assert len(stripped.procedures) == len(prov.site.procedures)  # the rest is all there
+
+
+def test_staff_logins_written_some_other_way_are_refused_not_shipped():
+    from images.provision import ProvisionError
+
+    assert "[[staff]]" not in appliance_site('[site]\nid = "x"\n\n[[staff]]\nid = "a"\n\n[queue]\nratio = 2\n')
+    with pytest.raises(ProvisionError):
+        appliance_site('staff = [{id = "a", name = "A", password = "pbkdf2_sha256$1$00$00"}]\n')
 
 
 def test_the_certificates(tmp_path, site):
