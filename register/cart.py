@@ -7,6 +7,7 @@ and raw digits); the refusal rules are :func:`register.slips.policy.check_slip`'
 from __future__ import annotations
 
 import uuid
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -38,9 +39,11 @@ class CartLine:
 
 
 class Cart:
-    def __init__(self, settings: RegisterSettings, today: date) -> None:
+    def __init__(self, settings: RegisterSettings, today: date, paid: Container[str] = ()) -> None:
+        """``paid``: the keys of the slips this register has taken money for already (its journal)."""
         self.settings = settings
         self.today = today
+        self.paid = paid
         self.lines: list[CartLine] = []
 
     @property
@@ -53,7 +56,8 @@ class Cart:
     def scan(self, scanned: str) -> CartLine:
         """Read a scanned code and add it; raises SlipError (unreadable) or SlipRefused (not payable here)."""
         slip = read_slip(scanned)
-        line = CartLine(slip, check_slip(slip, self.settings, self.today, [line.slip for line in self.lines]))
+        payee = check_slip(slip, self.settings, self.today, [line.slip for line in self.lines], self.paid)
+        line = CartLine(slip, payee)
         self.lines.append(line)
         return line
 

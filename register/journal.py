@@ -131,6 +131,17 @@ class Journal:
         """Transactions closed as paid that the queue service has not acknowledged yet (the bus outbox)."""
         return self._transactions_having(f"SUM({_CLOSED_AS}) > 0 AND SUM(step = 'published') = 0", ("paid",))
 
+    def paid_slip_keys(self) -> set[str]:
+        """The keys of every slip (not fee) of a transaction that took the money (a ``paid`` step), whether
+        or not it was closed since: the same bill scanned again is refused, today or any later day."""
+        with self._lock:
+            rows = self._db.execute(
+                """SELECT json_extract(line.value, '$.key') FROM step AS o, json_each(o.data, '$.slips') AS line
+                   WHERE o.step = 'open' AND json_extract(line.value, '$.kind') != 'fee'
+                     AND o.tx IN (SELECT tx FROM step WHERE step = 'paid')"""
+            ).fetchall()
+        return {r[0] for r in rows if r[0]}
+
     def transaction_count(self) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(DISTINCT tx) FROM step").fetchone()[0]

@@ -132,3 +132,27 @@ def test_a_payment_that_cannot_be_reported_is_set_aside_and_the_others_are_sent(
     assert [tx for tx, _ in set_aside] == [first] and "ValidationError" in set_aside[0][1]
     assert outbox.pending() == [first]  # still unpublished: staff see it, a restart finds it again
     assert outbox.flush() == 0 and len(set_aside) == 1  # set aside once, not retried in a loop
+
+
+def test_the_journal_remembers_every_bill_it_took_money_for(tmp_path):
+    from register.cart import Cart
+    from register.slips.cvs import encode_cvs
+
+    journal = Journal(tmp_path / "payments.db")
+    paid_tx(journal, "20261123-register-1f-00001", "cash")
+    cancelled = "20261123-register-1f-00002"
+    journal.append(cancelled, "open", {"slips": [{**SLIPS[0], "key": "not-paid"}], "total": 1}, at=AT)
+    journal.append(cancelled, "closed", {"result": "cancelled"}, at=AT)
+    assert journal.paid_slip_keys() == {s["key"] for s in SLIPS}  # the cancelled one is not paid
+
+    from kiosk.config import load_site
+    from tests.conftest import EXAMPLE_SITE
+
+    site = load_site(EXAMPLE_SITE)
+    payee = next(p for p in site.register.payees if p.company_code)
+    code = encode_cvs(payee.company_code, payee.free_prefix + "1", 0, None, 0, 1000)
+    slip_key = Cart(site.register, AT.date()).scan(code).slip.key
+    cart = Cart(site.register, AT.date(), paid={slip_key})
+    with pytest.raises(Exception) as err:
+        cart.scan(code)
+    assert getattr(err.value, "code", None) == "already_paid" and len(cart) == 0

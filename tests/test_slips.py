@@ -421,6 +421,16 @@ def test_a_zero_yen_slip_is_refused_at_scan_whichever_its_code():
     assert check_slip(cvs(amount=1), PAYEES, TODAY, [])
 
 
+def test_a_bill_paid_in_an_earlier_transaction_is_refused():
+    paid = {cvs().key}
+    r = None
+    with pytest.raises(SlipRefused) as err:
+        check_slip(cvs(), PAYEES, TODAY, [], paid)
+    r = err.value
+    assert r.code == "already_paid" and refusal_params(r) == {"reference": cvs().reference}
+    assert check_slip(cvs(free="8"), PAYEES, TODAY, [], paid)  # another bill is fine
+
+
 def test_the_most_specific_reason_comes_first():
     full = [cvs(free=str(i)) for i in range(1, 4)]
     assert refused(full[0], cart=full).code == "duplicate"

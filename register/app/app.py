@@ -337,7 +337,7 @@ class RegisterApp(KioskShell):
             self._scan_problem = (where, where.message, problem)
 
     def new_cart(self) -> Cart:
-        return Cart(self.settings, datetime.now(self.site.zone).date())
+        return Cart(self.settings, datetime.now(self.site.zone).date(), self.register.journal.paid_slip_keys())
 
     # ------------------------------------------------------------ the cart
     def remove_line(self, index: int) -> None:

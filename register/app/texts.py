@@ -25,6 +25,7 @@ SCAN_MESSAGES = {
     "not_accepted": N_("This slip cannot be paid at this register. Please ask a member of staff."),
     "too_many": N_("You can pay up to {limit} slips at once. Please pay these first, then the rest."),
     "no_amount": N_("This slip shows no amount to pay. Please ask at the counter."),
+    "already_paid": N_("This bill has already been paid here. Please ask at the counter if you think it was not."),
 }
 #: Why a fee keyed in by staff was refused (SlipRefused codes of Cart.add_fee).
 FEE_MESSAGES = {

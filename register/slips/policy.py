@@ -6,14 +6,16 @@ the deadline); :func:`refusal_params` gives them as display-ready strings.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from datetime import date
 from typing import Literal
 
 from kiosk.config.site import Payee, RegisterSettings
 from register.slips.model import Slip
 
-RefusalCode = Literal["expired", "over_limit", "total_over_limit", "duplicate", "not_accepted", "too_many", "no_amount"]
+RefusalCode = Literal[
+    "expired", "over_limit", "total_over_limit", "duplicate", "not_accepted", "too_many", "no_amount", "already_paid"
+]
 
 
 class SlipRefused(Exception):
@@ -36,7 +38,9 @@ def find_payee(slip: Slip, settings: RegisterSettings) -> Payee | None:
     return max(agents, key=lambda p: len(p.free_prefix), default=None)
 
 
-def check_slip(slip: Slip, settings: RegisterSettings, today: date, cart: Sequence[Slip]) -> Payee:
+def check_slip(
+    slip: Slip, settings: RegisterSettings, today: date, cart: Sequence[Slip], paid: Container[str] = ()
+) -> Payee:
     """The payee if the slip may join ``cart``, else :class:`SlipRefused` with the first rule it breaks.
 
     Order: the most specific reason first, so a resident who scans the same slip twice hears
@@ -44,6 +48,8 @@ def check_slip(slip: Slip, settings: RegisterSettings, today: date, cart: Sequen
     """
     if any(c.key == slip.key for c in cart):
         raise SlipRefused("duplicate", slip, reference=slip.reference)
+    if slip.key in paid:  # paid in an earlier transaction of this register: a bill is paid once
+        raise SlipRefused("already_paid", slip, reference=slip.reference)
     payee = find_payee(slip, settings)
     if payee is None:
         raise SlipRefused("not_accepted", slip, payee_code=slip.payee_code)
