@@ -176,3 +176,43 @@ def test_the_ticket_api_is_never_cached(site, broker, tmp_path, devices):
         token = devices("kiosk-1f").request("issue", {"procedures": ["juminhyo"]})["ticket"]["token"]
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/tickets/{token}", timeout=5) as r:
             assert r.headers["Cache-Control"] == "no-store" and r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_systemd_watchdog_follows_healthz(site, broker, tmp_path, monkeypatch):
+    """Pinged while the worker takes commands and the web server answers; not while the worker is stuck."""
+    import threading
+
+    from .test_images import NotifySocket
+
+    notify = NotifySocket(tmp_path / "notify")
+    monkeypatch.setenv("NOTIFY_SOCKET", str(notify.path))
+    monkeypatch.setenv("WATCHDOG_USEC", "1500000")  # a ping every 0.5 s
+    try:
+        with web_service(site, broker, tmp_path, ConnectionLimits()) as (svc, _port):
+            assert "WATCHDOG=1" in notify.wait_for("WATCHDOG=1", timeout=10)[-1]
+            svc.stuck_after = 0.5
+            release = threading.Event()
+            real = svc.core.tick
+
+            def stuck():
+                release.wait(30)
+                return real()
+
+            svc.core.tick = stuck
+            svc.inbox.put(None)  # wake the worker for a tick now (None is what a timed-out wait hands over)
+            deadline = time.monotonic() + 10
+            while svc.worker_state() != "stuck" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert svc.worker_state() == "stuck"
+            while True:  # drain what was sent before it got stuck
+                try:
+                    notify.receive(timeout=1.5)
+                except TimeoutError:
+                    break
+            with pytest.raises(TimeoutError):  # no ping while stuck (three intervals)
+                notify.receive(timeout=1.5)
+            release.set()
+            svc.core.tick = real
+            assert "WATCHDOG=1" in notify.wait_for("WATCHDOG=1", timeout=10)[-1]  # back
+    finally:
+        notify.sock.close()

@@ -14,6 +14,8 @@ import logging
 import queue
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,8 +79,11 @@ class QueueService:
         self.busy_since: float | None = None
         self.stuck_after = 10.0
         self.last_command_at: float | None = None
+        self.last_loop_at = time.monotonic()
         self.quarantined = 0
         self._worker = threading.Thread(target=self._work, name="queue-worker", daemon=True)
+        self._watcher = threading.Thread(target=self._watch, name="queue-watchdog", daemon=True)
+        self._stopped = threading.Event()
         self._http_server = None
         #: Held by the worker while the core changes; HTTP handlers hold it to read a consistent state.
         self.lock = threading.RLock()
@@ -94,9 +99,11 @@ class QueueService:
             self._start_http()
         self.bus.start(wait=wait)
         watchdog.ready(f"queue service for {self.site.site.id}")  # systemd Type=notify
+        self._watcher.start()
         return self
 
     def stop(self) -> None:
+        self._stopped.set()
         self.inbox.put(_STOP)
         self._worker.join(timeout=10)
         self.bus.stop()
@@ -134,38 +141,48 @@ class QueueService:
 
     def _work(self) -> None:
         while True:
-            watchdog.ping()  # systemd WatchdogSec: a stuck worker stops pinging (wakes every tick at least)
+            self.last_loop_at = time.monotonic()
             try:
                 first = self.inbox.get(timeout=self.tick_seconds)
             except queue.Empty:
-                with self.lock:
-                    out = self.core.tick()
-                self._publish(out)
-                self._changed()
-                continue
-            batch, markers = [], [first]
-            while len(batch) + len(markers) < self.max_batch:
-                try:
-                    markers.append(self.inbox.get_nowait())
-                except queue.Empty:
-                    break
-            batch = [m for m in markers if isinstance(m, Inbound)]
-            if batch:
-                self.busy_since = time.monotonic()
-                out = self._process(batch)
-                self._publish(out)
-                for msg in batch:
-                    self.bus.ack(msg.handle)
-                self.processed += len(batch)
-                self.last_command_at = time.monotonic()
+                first = None
+            self.busy_since = time.monotonic()  # from here to the next wait: /healthz watches how long
+            try:
+                if self._handle(first):
+                    return
+            except Exception:  # a failed tick or publish must not end the worker: the next pass tries again
+                log.exception("the queue worker's pass failed; going on")
+            finally:
                 self.busy_since = None
-                self._changed()
-            if any(m is _REPUBLISH for m in markers):
-                with self.lock:
-                    out = self.core.state_messages(force=True)
-                self._publish(out)
-            if any(m is _STOP for m in markers):
-                return
+
+    def _handle(self, first: object) -> bool:
+        """One pass of the worker: a tick (``first`` None) or everything waiting. True: stop."""
+        if first is None:
+            with self.lock:
+                out = self.core.tick()
+            self._publish(out)
+            self._changed()
+            return False
+        markers = [first]
+        while len(markers) < self.max_batch:
+            try:
+                markers.append(self.inbox.get_nowait())
+            except queue.Empty:
+                break
+        batch = [m for m in markers if isinstance(m, Inbound)]
+        if batch:
+            out = self._process(batch)
+            self._publish(out)
+            for msg in batch:
+                self.bus.ack(msg.handle)
+            self.processed += len(batch)
+            self.last_command_at = time.monotonic()
+            self._changed()
+        if any(m is _REPUBLISH for m in markers):
+            with self.lock:
+                out = self.core.state_messages(force=True)
+            self._publish(out)
+        return any(m is _STOP for m in markers)
 
     def _process(self, batch: list[Inbound]) -> list[Outbound]:
         """The core's outcome for a batch. Should the batch fail as a whole (the core answers every bad
@@ -207,6 +224,26 @@ class QueueService:
             self.bus.publish(m.topic, m.payload, retain=m.retain)
 
     # ------------------------------------------------------------ health
+    def _watch(self) -> None:
+        """systemd's watchdog follows what /healthz says: pinged only while the worker takes commands and, when
+        the service has web pages, its own web server answers (a flooded or hung server gets the unit
+        restarted, not only a stuck worker). A lost broker is not a reason: the bus reconnects by itself."""
+        while not self._stopped.wait(watchdog.interval()):
+            if self.worker_state() == "ok" and self._web_answers():
+                watchdog.ping()
+
+    def _web_answers(self) -> bool:
+        if self.http is None:
+            return True
+        host = "127.0.0.1" if self.http.host in ("0.0.0.0", "::", "") else self.http.host
+        try:
+            with urllib.request.urlopen(f"http://{host}:{self.http.port}/healthz", timeout=5) as answer:
+                return answer.status == 200
+        except urllib.error.HTTPError as answer:  # 503: it answers, and says why (e.g. the broker is away)
+            return answer.code == 503 and self.worker_state() == "ok"
+        except OSError:
+            return False
+
     def worker_state(self) -> str:
         """``ok``, ``stuck`` (on one batch for over ``stuck_after`` s) or ``dead`` (the thread ended)."""
         if not self._worker.is_alive():
