@@ -143,7 +143,7 @@ class QueueCore:
         reply_topic = self.topics.reply(command.device)
         known = seen.get(command.id) or self.journal.find(command.id)
         if known is not None:
-            if known.device != command.device:
+            if known.device != command.device or known.verb != verb:  # another device's, or another command
                 return self._reject(msg, command.id, command.device, "id_conflict", "command id already used")
             log.info("repeated command %s from %s: same reply, no effect", command.id, command.device)
             return _Handled(Outbound(reply_topic, known.reply.encode()))
