@@ -446,3 +446,24 @@ def test_openapi_describes_the_json_api(office):
 def test_index_links_the_public_pages(office):
     page = office.http.get("/?lang=zh").text
     assert '<html lang="zh">' in page and "/congestion?lang=zh" in page and "/guide?lang=zh" in page
+
+
+def test_pre_entry_number_and_date_fields_take_ascii_digits_only():
+    from ticket_machine.web.public import check_field, field_spec
+
+    number, day = field_spec("account_number"), field_spec("move_date")
+    assert number.kind == "number" and day.kind == "date"
+    assert check_field(number, "0123456")
+    for odd in ("١٢٣", "²³", "１２３", "12 3", "", "1" * 21):
+        assert not check_field(number, odd), odd
+    assert check_field(day, "2026-11-20")
+    assert not check_field(day, "２０２６-１１-２０") and not check_field(day, "2026-11-20\n")
+
+
+def test_a_huge_query_is_not_repeated_into_the_language_links(office):
+    junk = "x" * 5000
+    page = office.http.get(f"/congestion?lang=ja&group=kokuho&junk={junk}&" + "&".join(f"k{i}=v" for i in range(100)))
+    assert page.status_code == 200
+    assert junk not in page.text
+    assert page.text.count("k99=v") == 0 and "group=kokuho" in page.text  # the page's own parameter stays
+    assert len(page.text) < 200_000

@@ -13,6 +13,7 @@ the browser's ``Accept-Language``, else Japanese. No cookie: the choice travels 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 import jinja2
 from fastapi import APIRouter, HTTPException
@@ -68,10 +69,19 @@ def html_lang(lang: str) -> str:
     return "ja" if lang == "ja-easy" else lang
 
 
+#: What of a page's query the language links carry on: the pages' own parameters are a few short ones
+#: (a group, the guide's yes/no answers); a huge query was once repeated into all seven links.
+MAX_KEPT_PARAMS, MAX_PARAM_CHARS = 32, 64
+
+
 def lang_url(request: Request, lang: str) -> str:
-    """This page in another language (same path and query, ``lang`` replaced)."""
-    url = request.url.include_query_params(lang=lang)
-    return f"{url.path}?{url.query}"
+    """This page in another language (same path and the page's short parameters, ``lang`` replaced)."""
+    kept = [
+        (key, value)
+        for key, value in request.query_params.multi_items()
+        if key != "lang" and len(key) <= MAX_PARAM_CHARS and len(value) <= MAX_PARAM_CHARS
+    ][:MAX_KEPT_PARAMS]
+    return f"{request.url.path}?{urlencode([*kept, ('lang', lang)])}"
 
 
 @jinja2.pass_context

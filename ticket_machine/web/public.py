@@ -330,7 +330,8 @@ _PERSON_PARTS: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
     "together": (N_("Lives with you"), "choice", _YES_NO),
 }
 _PERSON_TITLES = {"member": N_("Household member {n}"), "child": N_("Child {n}")}
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits: \d also takes ١٢٣ and full-width ones
+_NUMBER = re.compile(r"[0-9]{1,20}")
 
 
 def field_spec(key: str) -> FieldSpec:
@@ -354,9 +355,9 @@ def check_field(spec: FieldSpec, value: str) -> bool:
             date.fromisoformat(value)
         except ValueError:
             return False
-        return bool(_DATE.match(value))
-    if spec.kind == "number":
-        return value.isdigit() and len(value) <= 20
+        return bool(_DATE.fullmatch(value))
+    if spec.kind == "number":  # str.isdigit() is true for ١٢٣, ² and １２３ too: the form would print them
+        return bool(_NUMBER.fullmatch(value))
     if spec.kind == "choice":
         return value in {v for v, _ in spec.options}
     return True
