@@ -88,6 +88,15 @@ def still_open(sockets: list[socket.socket]) -> int:
     return n
 
 
+def settle(phase: Phase, held: list[socket.socket]) -> Phase:
+    """Count what the server kept open of ``held``, then close it all."""
+    phase.accepted = still_open(held)
+    phase.refused = phase.offered - phase.accepted
+    for s in held:
+        s.close()
+    return phase
+
+
 def run(idle: int = 1100, slow: int = 300, streams: int = 1011, per_address: int = 100, samples: int = 20,
         hold: float = 3.0, nofile: int | None = 1024, state: Path | None = None) -> list[Phase]:  # fmt: skip
     """``nofile``: the service's open-file limit (systemd's default for a unit is 1,024, what the audit had)."""
@@ -108,11 +117,7 @@ def run(idle: int = 1100, slow: int = 300, streams: int = 1011, per_address: int
         held = flood_sockets(http, idle, per_address)
         phase.health_ms, phase.health_failures = healthz(http, samples)
         time.sleep(min(hold, 1.0))  # the spell they are held (measured, not a sync)
-        phase.accepted = still_open(held)
-        phase.refused = idle - phase.accepted
-        for s in held:
-            s.close()
-        phases.append(phase)
+        phases.append(settle(phase, held))
 
         phase = Phase("slowloris (a header line / 2 s)", slow)
         held = flood_sockets(http, slow, per_address)
@@ -126,11 +131,7 @@ def run(idle: int = 1100, slow: int = 300, streams: int = 1011, per_address: int
                 with contextlib.suppress(OSError):
                     s.sendall(b"X-Slow: 1\r\n")
             time.sleep(2.0 if hold > 4 else 0.2)
-        phase.accepted = still_open(held)
-        phase.refused = slow - phase.accepted
-        for s in held:
-            s.close()
-        phases.append(phase)
+        phases.append(settle(phase, held))
 
         phase = Phase("live streams on one ticket", streams)
         kiosk = broker.bus("kiosk-1f")
