@@ -356,6 +356,7 @@ def test_queue_service_sends_ready_and_watchdog(notify_socket, broker, site, tmp
     from ticket_machine.service.app import QueueService
 
     monkeypatch.setenv("NOTIFY_SOCKET", str(notify_socket.path))
+    monkeypatch.setenv("WATCHDOG_USEC", "1500000")  # WatchdogSec=1.5: a ping every 0.5 s
     settings = BusSettings(
         site.site.id, "queue-service", Role.SERVICE, broker.password("queue-service"), "127.0.0.1", broker.port
     )
@@ -364,7 +365,7 @@ def test_queue_service_sends_ready_and_watchdog(notify_socket, broker, site, tmp
     try:
         messages = notify_socket.wait_for("READY=1", timeout=10)
         assert "STATUS=queue service for" in messages[-1]
-        notify_socket.wait_for("WATCHDOG=1", timeout=5)  # from the worker loop, every tick at least
+        notify_socket.wait_for("WATCHDOG=1", timeout=5)  # from the watchdog thread, every WatchdogSec/3
         notify_socket.wait_for("WATCHDOG=1", timeout=5)
     finally:
         svc.stop()
