@@ -76,14 +76,10 @@ def hand_to_broker_user(files: BrokerFiles) -> BrokerUser:
     return BrokerUser(BROKER_USER)
 
 
-def mosquitto_binary() -> str | None:
-    return find_program("mosquitto")
-
-
 def run_mosquitto(conf: Path, listeners: tuple[Listener, ...], out=sys.stdout, err=sys.stderr) -> int:
     """Run Mosquitto on ``conf`` until it ends; its exit code (non-zero with its reason when it fails).
     Says when every listener accepts connections."""
-    binary = mosquitto_binary()
+    binary = find_program("mosquitto")
     if binary is None:
         print("madoguchi broker: Mosquitto is not installed (Debian package mosquitto; scripts/install)", file=err)
         return 2

@@ -24,13 +24,14 @@ from pathlib import Path
 
 import pytest
 
-from broker_config.run import BROKER_USER, mosquitto_binary
+from broker_config.run import BROKER_USER
 from kiosk.bus.client import BusSettings
 from kiosk.bus.contract import Role
+from kiosk.programs import find_program
 from tests.harness import ROOT, free_port
 from tests.test_tls_stack import connack
 
-pytestmark = pytest.mark.skipif(mosquitto_binary() is None, reason="needs Mosquitto (scripts/install)")
+pytestmark = pytest.mark.skipif(find_program("mosquitto") is None, reason="needs Mosquitto (scripts/install)")
 AS_ROOT = os.geteuid() == 0
 
 

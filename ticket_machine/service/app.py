@@ -79,7 +79,6 @@ class QueueService:
         self.busy_since: float | None = None
         self.stuck_after = 10.0
         self.last_command_at: float | None = None
-        self.last_loop_at = time.monotonic()
         self.quarantined = 0
         self._worker = threading.Thread(target=self._work, name="queue-worker", daemon=True)
         self._watcher = threading.Thread(target=self._watch, name="queue-watchdog", daemon=True)
@@ -141,7 +140,6 @@ class QueueService:
 
     def _work(self) -> None:
         while True:
-            self.last_loop_at = time.monotonic()
             try:
                 first = self.inbox.get(timeout=self.tick_seconds)
             except queue.Empty:
@@ -240,7 +238,7 @@ class QueueService:
             with urllib.request.urlopen(f"http://{host}:{self.http.port}/healthz", timeout=5) as answer:
                 return answer.status == 200
         except urllib.error.HTTPError as answer:  # 503: it answers, and says why (e.g. the broker is away)
-            return answer.code == 503 and self.worker_state() == "ok"
+            return answer.code == 503
         except OSError:
             return False
 

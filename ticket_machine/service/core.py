@@ -247,11 +247,9 @@ def _peek_payload(payload: bytes) -> tuple[str | None, str | None]:
 
 
 def _peek(data: Any) -> tuple[str | None, str | None]:
-    """Id and device of a command that failed validation, if they at least look right."""
+    """Id and device of a command that failed validation, where they are at least strings (``_reject`` checks
+    the device is an id before it names a topic after it, and echoes only a printable id)."""
     if not isinstance(data, dict):
         return None, None
-    cmd_id = data.get("id") if isinstance(data.get("id"), str) else None
-    device = data.get("device")
-    if not isinstance(device, str) or not valid_id(device):
-        device = None
-    return cmd_id, device
+    cmd_id, device = data.get("id"), data.get("device")
+    return (cmd_id if isinstance(cmd_id, str) else None), (device if isinstance(device, str) else None)

@@ -42,6 +42,8 @@ _DUMMY_HASH = "pbkdf2_sha256$200000$00000000000000000000000000000000$" + "0" * 6
 class Session:
     account: StaffAccount
     csrf: str
+    #: What logout revokes: every copy of the cookie carries it.
+    sid: str
 
 
 @dataclass
@@ -139,29 +141,23 @@ class StaffAuth:
             }
         )
 
-    def revoke(self, cookie: str | None) -> None:
-        """Logout: the session of ``cookie`` ends here, for every copy of the cookie."""
-        data = self._load(cookie)
-        if data is None or not isinstance(data.get("sid"), str):
-            return
+    def revoke(self, session: Session) -> None:
+        """Logout: ``session`` ends here, for every copy of its cookie."""
         now = time.monotonic()
         with self._revoked_lock:
             self._revoked = {sid: until for sid, until in self._revoked.items() if until > now}  # forget expired
-            self._revoked[data["sid"]] = now + self.max_age
+            self._revoked[session.sid] = now + self.max_age
 
-    def _load(self, cookie: str | None) -> dict | None:
+    def session(self, cookie: str | None) -> Session | None:
+        """The session a cookie value stands for, or None (missing, forged, expired, revoked, account gone or
+        changed)."""
         if not cookie:
             return None
         try:
             data = self.serializer.loads(cookie, max_age=self.max_age)
         except BadSignature:  # SignatureExpired is a BadSignature too
             return None
-        return data if isinstance(data, dict) else None
-
-    def session(self, cookie: str | None) -> Session | None:
-        """The session a cookie value stands for, or None (missing, forged, expired, account gone or changed)."""
-        data = self._load(cookie)
-        if data is None or not isinstance(data.get("sid"), str):
+        if not isinstance(data, dict) or not isinstance(data.get("sid"), str):
             return None
         with self._revoked_lock:
             if data["sid"] in self._revoked:
@@ -169,4 +165,4 @@ class StaffAuth:
         account = self.accounts.get(str(data.get("id")))
         if account is None or not hmac.compare_digest(str(data.get("fp")), self._fingerprint(account)):
             return None
-        return Session(account, str(data.get("csrf", "")))
+        return Session(account, str(data.get("csrf", "")), data["sid"])

@@ -232,7 +232,7 @@ def make_staff_router(
         if session is not None and csrf != session.csrf:
             return PlainTextResponse("invalid form token", 403, headers=SECURITY_HEADERS)
         if session is not None:
-            auth.revoke(request.cookies.get(COOKIE))  # server-side: a copy of the cookie is dead too
+            auth.revoke(session)  # server-side: a copy of the cookie is dead too
         response = RedirectResponse("/staff/login", status_code=303, headers=SECURITY_HEADERS)
         response.delete_cookie(COOKIE, path="/staff", httponly=True, samesite="strict")
         return response
