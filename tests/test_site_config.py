@@ -188,3 +188,29 @@ def test_a_chain_of_3000_prerequisites_is_checked_without_recursion():
     _no_cycles(chain)  # no cycle, no RecursionError
     with pytest.raises(ValueError, match="cycle: p2999 → p3000 → p2999"):
         _no_cycles(chain | {"p3000": ("p2999",)})
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("floor = 1\n", 'floor = "1"\n', "floor"),  # text where a number belongs
+        ("minutes = 15\n", "minutes = true\n", "minutes"),  # a boolean is not a number
+    ],
+    ids=["floor-as-text", "minutes-as-bool"],
+)
+def test_wrong_types_are_errors_not_silently_converted(tmp_path, old, new, key):
+    path = broken(tmp_path, old, new)
+    with pytest.raises(ConfigError) as err:
+        load_site(path)
+    assert f":{line_of(path, new.strip())}: " in str(err.value) and f".{key}:" in str(err.value)
+
+
+def test_a_port_written_as_text_is_an_error(tmp_path):
+    from broker_config.settings import BrokerSettings
+    from kiosk.config import load_toml_model
+
+    path = tmp_path / "broker.toml"
+    path.write_text('[[listeners]]\nport = "1883"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_toml_model(BrokerSettings, path)
+    assert f"{path}:2: listeners[0].port: Input should be a valid integer" in str(err.value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import TypeVar
 
@@ -43,7 +44,10 @@ def load_toml_model(model: type[M], path: str | Path) -> M:
     except RecursionError:
         raise ConfigError(path, [f"{path}: not valid TOML: arrays or tables nested too deeply"]) from None
     try:
-        return model.model_validate(data)
+        # Strict JSON-mode validation: TOML already has real numbers and booleans, so ``floor = "1"`` or
+        # ``port = "1883"`` is a mistake to report, not text to convert; arrays, paths and dates (which
+        # TOML or JSON spell as strings) still validate as in lax mode.
+        return model.model_validate_json(json.dumps(data, default=_json_value), strict=True)
     except RecursionError:
         raise ConfigError(path, [f"{path}: nested too deeply to check"]) from None
     except ValidationError as exc:
@@ -65,6 +69,13 @@ def load_toml_model(model: type[M], path: str | Path) -> M:
             else:
                 problems.append(f"{where}: {format_loc(loc)}: {message}")
         raise ConfigError(path, problems) from exc
+
+
+def _json_value(value: object) -> str:
+    """TOML's dates and times, the only TOML values JSON has no type for, as ISO text."""
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    raise TypeError(f"not a TOML value: {type(value).__name__}")
 
 
 def _parse_loc(ref: str) -> tuple:
