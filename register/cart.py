@@ -14,7 +14,7 @@ from typing import Any
 
 from kiosk.config.site import Payee, RegisterSettings
 from register.slips.model import Slip
-from register.slips.policy import SlipRefused, check_slip
+from register.slips.policy import SlipRefused, bill_key, check_slip
 from register.slips.scan import read_slip
 
 
@@ -31,6 +31,7 @@ class CartLine:
         return {
             "kind": slip.kind,
             "key": slip.key,
+            "bill": bill_key(slip, self.payee),
             "payee": self.payee.id,
             "amount": slip.amount,
             "reference": slip.reference,

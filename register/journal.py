@@ -133,14 +133,16 @@ class Journal:
 
     def paid_slip_keys(self) -> set[str]:
         """The keys of every slip (not fee) of a transaction that took the money (a ``paid`` step), whether
-        or not it was closed since: the same bill scanned again is refused, today or any later day."""
+        or not it was closed since: the same bill scanned again is refused, today or any later day.
+        Both the code's own key and the bill's (``bill_key``), so the bill's other code is refused too."""
         with self._lock:
             rows = self._db.execute(
-                """SELECT json_extract(line.value, '$.key') FROM step AS o, json_each(o.data, '$.slips') AS line
+                """SELECT json_extract(line.value, '$.key'), json_extract(line.value, '$.bill')
+                   FROM step AS o, json_each(o.data, '$.slips') AS line
                    WHERE o.step = 'open' AND json_extract(line.value, '$.kind') != 'fee'
                      AND o.tx IN (SELECT tx FROM step WHERE step = 'paid')"""
             ).fetchall()
-        return {r[0] for r in rows if r[0]}
+        return {key for row in rows for key in row if key}
 
     def transaction_count(self) -> int:
         with self._lock:

@@ -104,6 +104,7 @@ def test_every_field_of_the_worked_example():
         fiscal_year=None,
         period=None,
         raw=WORKED,
+        number="012345678901234567890",
     )
 
 
@@ -498,7 +499,8 @@ def test_register_config_errors_name_the_problem(tmp_path, toml, needle):
 def test_samples_are_never_stale_and_bad_ones_fail_as_announced(site, today):
     reg = site.register
     samples = sample_slips(reg, today)
-    assert {s.expect for s in samples} == {None, "expired", "not_accepted", "over_limit", "bad_check_digit"}
+    expected = {None, "duplicate", "expired", "not_accepted", "over_limit", "bad_check_digit"}
+    assert {s.expect for s in samples} == expected
     cart: list[Slip] = []
     for s in samples:
         if s.expect is None:
@@ -510,7 +512,7 @@ def test_samples_are_never_stale_and_bad_ones_fail_as_announced(site, today):
             cart.append(slip)
             continue
         with pytest.raises((SlipError, SlipRefused)) as err:
-            check_slip(read_slip(s.data), reg, today, [])
+            check_slip(read_slip(s.data), reg, today, cart if s.expect == "duplicate" else [])
         assert err.value.code == s.expect, s.id
     assert {s.kind for s in cart} == {"cvs", "elqr"} and len(cart) >= 5
 
@@ -545,3 +547,92 @@ def test_qr_picture_and_slip_card_decode_to_the_exact_text(tmp_path, site):
     card = render_slip_card(data, "固定資産税・都市計画税")
     card.save(tmp_path / "card.png")
     assert card.width >= 640 and zbar(tmp_path / "card.png")[2] == data
+
+
+# ------------------------------------------------------------------ one bill, two codes
+
+#: A payee whose slips carry both codes; its layout (invented): free field "104" + the 12-digit
+#: 通知書番号 + 6 more digits; 納付番号 = 8 digits + the 通知書番号.
+DUAL = RegisterSettings(
+    payees=(
+        Payee(
+            id="juminzei",
+            names={"ja": "市民税・県民税", "en": "Resident tax"},
+            company_code="912345",
+            free_prefix="104",
+            eltax_tax_code="001",
+            eltax_institution="13199",
+            bill_number={"cvs_free": {"first": 4, "last": 15}, "elqr_number": {"first": 9, "last": 20}},
+        ),
+        Payee(id="hoiku", names={"ja": "保育料", "en": "Nursery"}, company_code="912345", free_prefix="103"),
+    )
+)
+NOTICE = "202500004512"
+
+
+def dual_cvs(notice=NOTICE, amount=45_000) -> Slip:
+    return cvs(free=f"104{notice}000001", amount=amount)
+
+
+def dual_qr(notice=NOTICE, amount=45_000) -> Slip:
+    return tax(code="001", number=f"20250001{notice}", amount=amount)
+
+
+def test_one_bill_scanned_by_its_barcode_and_its_qr_code_is_one_bill_in_the_cart():
+    """45,000 yen once, not 90,000: whichever code comes second is the duplicate."""
+    for first, second in ((dual_cvs(), dual_qr()), (dual_qr(), dual_cvs())):
+        assert first.key != second.key  # the codes' own keys differ ...
+        assert check_slip(first, DUAL, TODAY, []).id == "juminzei"
+        with pytest.raises(SlipRefused) as err:
+            check_slip(second, DUAL, TODAY, [first])
+        assert err.value.code == "duplicate"  # ... the bill is the same
+    # another bill of the same payee, by either code, is fine
+    assert check_slip(dual_qr(notice="202500004513"), DUAL, TODAY, [dual_cvs()])
+    assert check_slip(dual_cvs(notice="202500004513"), DUAL, TODAY, [dual_qr()])
+
+
+def test_a_bill_paid_by_one_code_is_already_paid_by_the_other_in_a_later_transaction(tmp_path):
+    from datetime import datetime
+
+    from register.cart import Cart
+    from register.journal import Journal
+
+    journal = Journal(tmp_path / "register.sqlite")
+    cart = Cart(DUAL, TODAY)
+    cart.scan(dual_cvs().raw)
+    now = datetime(2025, 6, 10, 10, 0)
+    journal.append("tx-1", "open", {"slips": [line.journal() for line in cart.lines]}, at=now)
+    journal.append("tx-1", "paid", {"method": "cash"}, at=now)
+    journal.close()
+    later = Cart(DUAL, TODAY, Journal(tmp_path / "register.sqlite").paid_slip_keys())
+    with pytest.raises(SlipRefused) as err:
+        later.scan(dual_qr().raw)
+    assert err.value.code == "already_paid"
+    assert later.scan(dual_qr(notice="202500004513").raw).payee.id == "juminzei"
+
+
+@pytest.mark.parametrize(
+    ("rule", "says"),
+    [
+        ({"cvs_free": {"first": 4, "last": 15}, "elqr_number": {"first": 9, "last": 19}}, "cvs_free has 12 digits"),
+        ({"cvs_free": {"first": 4, "last": 22}, "elqr_number": {"first": 1, "last": 19}}, "ends by digit 21"),
+        ({"cvs_free": {"first": 5, "last": 4}, "elqr_number": {"first": 1, "last": 1}}, "comes before first"),
+    ],
+)
+def test_bill_number_rules_must_fit_both_codes(rule, says):
+    with pytest.raises(ValueError, match=says):
+        Payee(
+            id="x",
+            names={"ja": "x", "en": "x"},
+            company_code="912345",
+            eltax_tax_code="001",
+            eltax_institution="13199",
+            bill_number=rule,
+        )
+    with pytest.raises(ValueError, match="needs both company_code and eltax_tax_code"):
+        Payee(
+            id="x",
+            names={"ja": "x", "en": "x"},
+            company_code="912345",
+            bill_number={"cvs_free": {"first": 1, "last": 2}, "elqr_number": {"first": 1, "last": 2}},
+        )

@@ -163,6 +163,43 @@ class Device(Strict):
     counters: tuple[Id, ...] = ()
 
 
+class DigitSpan(Strict):
+    """Digits ``first``…``last`` (1-based, inclusive, as a person counts them on the slip) of a code field."""
+
+    first: int = Field(ge=1)
+    last: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> DigitSpan:
+        if self.last < self.first:
+            raise ValueError(f"last ({self.last}) comes before first ({self.first})")
+        return self
+
+    def __len__(self) -> int:
+        return self.last - self.first + 1
+
+    def of(self, text: str) -> str:
+        return text[self.first - 1 : self.last]
+
+
+class BillNumber(Strict):
+    """Where a payee prints one bill's number in both of its codes, so that the bill is one bill
+    whichever code the resident scans (the city's slip layout; see docs/payment-slips.md)."""
+
+    #: the span of the convenience-store barcode's 21-digit free field
+    cvs_free: DigitSpan
+    #: the span of the eL-QR code's 20-digit 納付番号
+    elqr_number: DigitSpan
+
+    @model_validator(mode="after")
+    def _spans(self) -> BillNumber:
+        if self.cvs_free.last > 21 or self.elqr_number.last > 20:
+            raise ValueError("cvs_free ends by digit 21 and elqr_number by digit 20")
+        if len(self.cvs_free) != len(self.elqr_number):
+            raise ValueError(f"cvs_free has {len(self.cvs_free)} digits, elqr_number {len(self.elqr_number)}")
+        return self
+
+
 class Payee(Strict):
     """Whom the self register may take money for, recognised by the codes on its slips.
 
@@ -180,6 +217,8 @@ class Payee(Strict):
     eltax_institution: Digits5 | None = None
     #: A fee (手数料) staff key in at the register (semi-self mode); it has no slip and no codes.
     fee: bool = False
+    #: For a payee whose slips carry both codes: where each code carries the bill's number.
+    bill_number: BillNumber | None = None
 
     @model_validator(mode="after")
     def _codes(self) -> Payee:
@@ -192,6 +231,8 @@ class Payee(Strict):
             raise ValueError(f"payee {self.id!r}: free_prefix needs company_code")
         if (self.eltax_tax_code is None) != (self.eltax_institution is None):
             raise ValueError(f"payee {self.id!r}: eltax_tax_code and eltax_institution go together")
+        if self.bill_number is not None and (self.company_code is None or self.eltax_tax_code is None):
+            raise ValueError(f"payee {self.id!r}: bill_number needs both company_code and eltax_tax_code")
         return self
 
 

@@ -75,6 +75,7 @@ def parse_cvs(text: str) -> Slip:
         fiscal_year=None,
         period=None,
         raw=text,
+        number=f.free,
     )
 
 

@@ -223,6 +223,7 @@ def parse_elqr(text: str) -> Slip:
         fiscal_year=f.levy_year,
         period=f.period,
         raw=text,
+        number=f.number,
     )
 
 

@@ -20,7 +20,9 @@ class Slip:
     """One payment slip as read from its code.
 
     ``key`` identifies the bill itself, not this copy of it: a reissued slip of a bill that is
-    already in the cart has the same key, so it is refused as a duplicate.
+    already in the cart has the same key, so it is refused as a duplicate. The two codes of one
+    bill have different keys; :func:`register.slips.policy.bill_key` joins them by the payee's
+    ``bill_number`` rule.
     """
 
     kind: SlipKind
@@ -44,6 +46,8 @@ class Slip:
     period: int | None
     #: the code's text as scanned, scanner prefixes stripped
     raw: str
+    #: the field a payee's ``bill_number`` rule reads: cvs the 21-digit free field; elqr the 納付番号
+    number: str = ""
 
 
 class SlipError(ValueError):

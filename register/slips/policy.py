@@ -38,6 +38,16 @@ def find_payee(slip: Slip, settings: RegisterSettings) -> Payee | None:
     return max(agents, key=lambda p: len(p.free_prefix), default=None)
 
 
+def bill_key(slip: Slip, payee: Payee | None) -> str:
+    """The identity of the bill behind ``slip``: its own ``key``, unless its payee prints the bill's
+    number in both codes (``bill_number``), so that the barcode and the eL-QR code of one bill are one."""
+    if payee is None or payee.bill_number is None or slip.kind == "fee":
+        return slip.key
+    rule = payee.bill_number
+    span = rule.cvs_free if slip.kind == "cvs" else rule.elqr_number
+    return f"bill:{payee.id}:{span.of(slip.number)}"
+
+
 def check_slip(
     slip: Slip, settings: RegisterSettings, today: date, cart: Sequence[Slip], paid: Container[str] = ()
 ) -> Payee:
@@ -46,11 +56,12 @@ def check_slip(
     Order: the most specific reason first, so a resident who scans the same slip twice hears
     "already scanned", not "too many slips".
     """
-    if any(c.key == slip.key for c in cart):
-        raise SlipRefused("duplicate", slip, reference=slip.reference)
-    if slip.key in paid:  # paid in an earlier transaction of this register: a bill is paid once
-        raise SlipRefused("already_paid", slip, reference=slip.reference)
     payee = find_payee(slip, settings)
+    bill = bill_key(slip, payee)
+    if any(bill_key(c, find_payee(c, settings)) == bill for c in cart):
+        raise SlipRefused("duplicate", slip, reference=slip.reference)
+    if slip.key in paid or bill in paid:  # paid in an earlier transaction of this register: a bill is paid once
+        raise SlipRefused("already_paid", slip, reference=slip.reference)
     if payee is None:
         raise SlipRefused("not_accepted", slip, payee_code=slip.payee_code)
     if slip.amount <= 0:  # nothing to pay, and a 0-yen line cannot be reported (PaidSlip needs amount > 0)

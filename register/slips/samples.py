@@ -48,13 +48,13 @@ def _cvs(company: str, prefix: str, serial: int, today: date, amount: int, deadl
     return encode_cvs(company, free, 0, today + timedelta(days=deadline_days), 0, amount)
 
 
-def _elqr(payee: Payee, serial: int, today: date, amount: int) -> str:
+def _elqr(payee: Payee, serial: int, today: date, amount: int, number: str = "") -> str:
     assert payee.eltax_tax_code is not None and payee.eltax_institution is not None
     year = fiscal_year(today)
     return encode_elqr(
         institution=payee.eltax_institution,
         tax_code=payee.eltax_tax_code,
-        number=f"{year}{serial:016d}",
+        number=number or f"{year}{serial:016d}",
         confirmation=f"{(serial * 7919) % 1_000_000:06d}",
         amount=amount,
         levy_year=year,
@@ -64,12 +64,31 @@ def _elqr(payee: Payee, serial: int, today: date, amount: int) -> str:
     )
 
 
+def _one_bill_both_codes(payee: Payee, serial: int, today: date, amount: int) -> tuple[str, str]:
+    """The barcode and the eL-QR code of one bill: the payee's ``bill_number`` spans carry the same number."""
+    assert payee.bill_number is not None and payee.company_code is not None
+    rule = payee.bill_number
+    number = f"{fiscal_year(today)}{serial:016d}"[-len(rule.cvs_free) :].zfill(len(rule.cvs_free))
+    free = list(f"{payee.free_prefix}{'0' * 21}"[:21])
+    free[rule.cvs_free.first - 1 : rule.cvs_free.last] = number
+    elqr_number = list("0" * 20)
+    elqr_number[rule.elqr_number.first - 1 : rule.elqr_number.last] = number
+    barcode = encode_cvs(payee.company_code, "".join(free), 0, today + timedelta(days=45), 0, amount)
+    return barcode, _elqr(payee, serial, today, amount, number="".join(elqr_number))
+
+
 def sample_slips(settings: RegisterSettings, today: date) -> tuple[SampleSlip, ...]:
-    """Good slips (one per payee and code kind) followed by bad ones (expired, not accepted,
-    over the limit, bad check digit), as far as the site's payees allow."""
+    """Good slips (one per payee and code kind) followed by bad ones (the other code of a bill already
+    scanned, expired, not accepted, over the limit, bad check digit), as far as the site's payees allow."""
     amounts = cycle(AMOUNTS)
     good: list[SampleSlip] = []
+    bad: list[SampleSlip] = []
     for serial, payee in enumerate(settings.payees, start=1):
+        if payee.bill_number is not None:  # one bill, both codes: its QR code after its barcode is a duplicate
+            barcode, qr = _one_bill_both_codes(payee, serial, today, next(amounts))
+            good.append(SampleSlip(payee.id, payee.id, barcode))
+            bad.append(SampleSlip(payee.id + "-qr", payee.id, qr, "duplicate"))
+            continue
         if payee.company_code is not None:
             data = _cvs(payee.company_code, payee.free_prefix, serial, today, next(amounts))
             good.append(SampleSlip(payee.id, payee.id, data))
@@ -78,7 +97,6 @@ def sample_slips(settings: RegisterSettings, today: date) -> tuple[SampleSlip, .
             good.append(SampleSlip(payee.id + suffix, payee.id, _elqr(payee, serial, today, next(amounts))))
     cvs_payee = next((p for p in settings.payees if p.company_code is not None), None)
     tax_payee = next((p for p in settings.payees if p.eltax_tax_code is not None), None)
-    bad: list[SampleSlip] = []
     if cvs_payee is not None:
         company, prefix = cvs_payee.company_code or "", cvs_payee.free_prefix
         expired = _cvs(company, prefix, 901, today, 5_000, deadline_days=-1)
