@@ -203,15 +203,22 @@ def screenshots(display: str) -> dict[str, Path]:
     saved = {}
     deadline = time.monotonic() + 30
     pending = dict(sizes)
+    # A moved window first shows whatever pixels were there (no window manager, no backing store) until
+    # its app redraws on the expose event (Kivy asks for a frame at once): so a shot is taken from the
+    # second grab on, half a second after the move, once it is drawn (not a blank or black area).
+    previous: dict[str, bytes] = {}
     while pending and time.monotonic() < deadline:
         screen = ImageGrab.grab(xdisplay=display)
         for name, box in list(pending.items()):
             shot = screen.crop(box)
-            if len(shot.getcolors(maxcolors=1 << 16) or [0] * 100) > 8:  # drawn, not a blank or black area
+            pixels = shot.tobytes()
+            drawn = len(shot.getcolors(maxcolors=1 << 16) or [0] * 100) > 8  # not a blank or black area
+            if drawn and name in previous:
                 shot.save(ARTIFACTS / f"{name}.png")
                 saved[name] = ARTIFACTS / f"{name}.png"
                 del pending[name]
-        time.sleep(0.2)
+            previous[name] = pixels
+        time.sleep(0.5)
     assert not pending, f"windows not drawn after moving them: {sorted(pending)}"
     return saved
 
