@@ -9,7 +9,7 @@ twice per day on the same residents (arrivals, visits, service times, no-shows d
 * **(b) ticket per counter**: a ticket for the first counter group; when it is done, a new ticket for the
   next group (in the site's precedence order), and so on (the baseline).
 
-Waits and stays are read back from each mode's journal (:func:`ticket_machine.history.read_day`). Four
+Waits and stays are read back from each mode's journal (:func:`queue_service.history.read_day`). Four
 tables: the configuration, the load per counter group, stay and wait for (a) and (b) with their ratio, and
 the error of the wait printed on the ticket against each resident's actual wait until the first call, for
 the project's estimate and for the naive "people ahead × mean service time" (and that ÷ open counters).
@@ -29,9 +29,9 @@ from pathlib import Path
 
 from kiosk.config import load_site
 from kiosk.config.site import Site
-from ticket_machine.history import Summary, summarise
+from queue_service.history import Summary, summarise
+from queue_service.service.journal import Journal
 from ticket_machine.local import ROOT
-from ticket_machine.service.journal import Journal
 from ticket_machine.simulation import (
     MODES,
     WALK_IN,

@@ -189,7 +189,7 @@ def cmd_broker(args) -> int:
 def cmd_service(args) -> int:
     from kiosk.bus.client import BusSettings
     from kiosk.bus.contract import Role
-    from ticket_machine.service.app import HttpSettings, QueueService
+    from queue_service.service.app import HttpSettings, QueueService
 
     # The journal holds today's ticket tokens and staff handover notes: private at rest, whatever umask the
     # caller had (SQLite creates the -wal and -shm files later; the unit says UMask=0077 too).

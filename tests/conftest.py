@@ -56,7 +56,7 @@ def service(site, broker, tmp_path):
     """The queue service in this process, on the real broker, journaling to tmp_path."""
     from kiosk.bus.client import BusSettings
     from kiosk.bus.contract import Role
-    from ticket_machine.service.app import QueueService
+    from queue_service.service.app import QueueService
 
     settings = BusSettings(
         site.site.id, "queue-service", Role.SERVICE, broker.password("queue-service"), "127.0.0.1", broker.port

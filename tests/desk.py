@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from kiosk.bus.contract import Verb
 from kiosk.bus.schemas import VERB_ARGS
-from ticket_machine.engine import Context, QueueEngine
+from queue_service.engine import Context, QueueEngine
 
 JST = ZoneInfo("Asia/Tokyo")
 KIOSK, PANEL = "kiosk-1f", "panel-demo"

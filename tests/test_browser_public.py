@@ -65,9 +65,9 @@ def no_sideways_scroll(driver) -> None:
 
 def _write_history(site, path: Path, today: datetime) -> None:
     """Past office days in the journal, by the real service core with a clock: three same weekdays and yesterday."""
-    from ticket_machine.service.core import QueueCore
-    from ticket_machine.service.direct import DirectClient
-    from ticket_machine.service.journal import Journal
+    from queue_service.service.core import QueueCore
+    from queue_service.service.direct import DirectClient
+    from queue_service.service.journal import Journal
 
     moment = [today - timedelta(days=21)]
     journal = Journal(path, durable=False)
@@ -116,9 +116,9 @@ def office(site, broker, history, tmp_path):
     from form_printer.preentry import new_key
     from kiosk.bus.client import BusSettings
     from kiosk.bus.contract import Role
+    from queue_service.service.app import QueueService
+    from queue_service.web.public import make_public_router
     from ticket_machine.local import free_port, wait_for_port
-    from ticket_machine.service.app import QueueService
-    from ticket_machine.web.public import make_public_router
 
     now = datetime.now(site.zone)
     for sqlite in history.parent.glob("queue.sqlite*"):

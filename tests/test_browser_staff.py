@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from queue_service.service.journal import Journal
 from ticket_machine.local import free_port, wait_for_port
-from ticket_machine.service.journal import Journal
 
 ARTIFACTS = Path(__file__).parent / "artifacts" / "web"
 CHROMIUM = "/usr/bin/chromium"
@@ -37,9 +37,9 @@ def server(site, tmp_path_factory):
 
     from kiosk.bus.client import BusSettings
     from kiosk.bus.contract import Role
+    from queue_service.service.app import QueueService
+    from queue_service.service.http import make_app
     from tests.test_web_staff import fill_day
-    from ticket_machine.service.app import QueueService
-    from ticket_machine.service.http import make_app
 
     path = tmp_path_factory.mktemp("browser") / "queue.sqlite"
     today = datetime.now(site.zone).date()

@@ -647,8 +647,8 @@ def test_clock_against_the_queue_services_http_date(site, broker, tmp_path):
     """The reference time is the real service's HTTP Date; the appliance's clock is injected 10 minutes fast."""
     from kiosk.bus.client import BusSettings
     from kiosk.bus.contract import Role
+    from queue_service.service.app import HttpSettings, QueueService
     from ticket_machine.local import wait_healthy
-    from ticket_machine.service.app import HttpSettings, QueueService
 
     http = free_port()
     settings = BusSettings(site.site.id, "queue-service", Role.SERVICE, broker.password("queue-service"),

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from kiosk.bus.schemas import CounterArgs
-from ticket_machine.engine import CommandError, Context
-from ticket_machine.engine.ordering import order_by_precedence
+from queue_service.engine import CommandError, Context
+from queue_service.engine.ordering import order_by_precedence
 
 from .desk import JST, KIOSK, PANEL, Desk
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiosk.config import load_site
-from ticket_machine.engine import CommandError, StepStatus, TicketStatus
+from queue_service.engine import CommandError, StepStatus, TicketStatus
 
 from .conftest import EXAMPLE_SITE
 from .desk import KIOSK, Desk

@@ -33,11 +33,11 @@ from kiosk.bus.contract import Verb
 from kiosk.bus.payload import PayloadError, parse_payload
 from kiosk.config import ConfigError, load_site
 from kiosk.config.device import load_device
+from queue_service.service.core import Inbound, QueueCore
+from queue_service.service.journal import Journal
 from register.slips.cvs import encode_cvs
 from register.slips.model import SlipError
 from register.slips.scan import read_slip
-from ticket_machine.service.core import Inbound, QueueCore
-from ticket_machine.service.journal import Journal
 
 from .conftest import EXAMPLE_SITE
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ticket_machine.guidance import floors_in_order, guidance, questions_for
+from queue_service.guidance import floors_in_order, guidance, questions_for
 
 
 def test_move_in_asks_only_its_questions(site):

@@ -1,4 +1,4 @@
-"""ticket_machine.history: a day read back from the real service journal (QueueCore driven in process)."""
+"""queue_service.history: a day read back from the real service journal (QueueCore driven in process)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ticket_machine.history import percentile, read_day, summarise
-from ticket_machine.service.core import QueueCore
-from ticket_machine.service.direct import DirectClient
-from ticket_machine.service.journal import Journal
+from queue_service.history import percentile, read_day, summarise
+from queue_service.service.core import QueueCore
+from queue_service.service.direct import DirectClient
+from queue_service.service.journal import Journal
 
 JST = ZoneInfo("Asia/Tokyo")
 

@@ -16,9 +16,9 @@ import pytest
 
 from kiosk.bus.client import BusSettings
 from kiosk.bus.contract import Role
+from queue_service.service.app import HttpSettings, QueueService
+from queue_service.service.http_guard import ConnectionLimits
 from ticket_machine.local import wait_for_port
-from ticket_machine.service.app import HttpSettings, QueueService
-from ticket_machine.service.http_guard import ConnectionLimits
 
 from .harness import free_port
 

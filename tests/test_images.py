@@ -353,7 +353,7 @@ def test_kivy_app_sends_ready_then_watchdog(notify_socket, display, tmp_path):
 def test_queue_service_sends_ready_and_watchdog(notify_socket, broker, site, tmp_path, monkeypatch):
     from kiosk.bus.client import BusSettings
     from kiosk.bus.contract import Role
-    from ticket_machine.service.app import QueueService
+    from queue_service.service.app import QueueService
 
     monkeypatch.setenv("NOTIFY_SOCKET", str(notify_socket.path))
     monkeypatch.setenv("WATCHDOG_USEC", "1500000")  # WatchdogSec=1.5: a ping every 0.5 s

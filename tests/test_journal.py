@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from kiosk.bus.schemas import Command
-from ticket_machine.service.core import Inbound, QueueCore
-from ticket_machine.service.journal import Journal
+from queue_service.service.core import Inbound, QueueCore
+from queue_service.service.journal import Journal
 
 from .desk import JST
 
@@ -118,7 +118,7 @@ def test_the_journal_and_its_wal_files_are_private_whatever_the_umask(tmp_path):
     import os
     import stat as stat_mod
 
-    from ticket_machine.service.journal import Journal as QueueJournal
+    from queue_service.service.journal import Journal as QueueJournal
 
     old = os.umask(0o022)
     try:

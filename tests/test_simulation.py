@@ -9,8 +9,8 @@ from datetime import date, time
 
 import pytest
 
-from ticket_machine.history import read_day
-from ticket_machine.service.journal import Journal
+from queue_service.history import read_day
+from queue_service.service.journal import Journal
 from ticket_machine.simulation import (
     MODES,
     OfficeDayConfig,

@@ -1,4 +1,4 @@
-"""The public pages and API of the queue service (ticket_machine.web.public, .forecast, .pages).
+"""The public pages and API of the queue service (queue_service.web.public, .forecast, .pages).
 
 The real service core (QueueCore + journal) runs in process with a clock the tests move, driven by the same
 commands as over MQTT (DirectClient); the router is the one make_app mounts, served by FastAPI's TestClient
@@ -25,13 +25,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from form_printer.preentry import new_key, read_payload
-from ticket_machine.history import Day, Service, Visit
-from ticket_machine.service.core import QueueCore
-from ticket_machine.service.direct import DirectClient
-from ticket_machine.service.journal import Journal
-from ticket_machine.web import forecast as fc
-from ticket_machine.web.pages import TEMPLATE_DIR, accept_language
-from ticket_machine.web.public import make_public_router
+from queue_service.history import Day, Service, Visit
+from queue_service.service.core import QueueCore
+from queue_service.service.direct import DirectClient
+from queue_service.service.journal import Journal
+from queue_service.web import forecast as fc
+from queue_service.web.pages import TEMPLATE_DIR, accept_language
+from queue_service.web.public import make_public_router
 
 JST = ZoneInfo("Asia/Tokyo")
 ROOT = Path(__file__).resolve().parent.parent
@@ -352,7 +352,7 @@ def test_guide_asks_the_kiosk_questions_and_lists_what_the_catalog_says(office, 
     result = office.http.get("/guide/moving_in/result?lang=en&children=yes&kokuho=yes&seal=no").text
     expected = site.procedures_for("moving_in", {"children": True, "kokuho": True})
     shown = re.findall(r'<li id="p-([a-z_0-9]+)">', result)
-    from ticket_machine.guidance import guidance
+    from queue_service.guidance import guidance
 
     assert shown == [i.procedure.id for i in guidance(site, expected)]  # the kiosk's catalog, in serving order
     assert "Bring:" in result and "Photo ID" in result and "Floors you visit: 1F → 2F" in result
@@ -432,7 +432,7 @@ def test_every_template_message_is_extracted_for_translation():
     for path in TEMPLATE_DIR.rglob("*.html"):
         if "staff" not in path.relative_to(TEMPLATE_DIR).parts:
             used |= set(re.findall(r'_\("((?:[^"\\]|\\.)*)"\)', path.read_text(encoding="utf-8")))
-    assert used and not used - known, f"mark these with N_ in ticket_machine/web/pages.py: {sorted(used - known)}"
+    assert used and not used - known, f"mark these with N_ in queue_service/web/pages.py: {sorted(used - known)}"
 
 
 def test_openapi_describes_the_json_api(office):
@@ -449,7 +449,7 @@ def test_index_links_the_public_pages(office):
 
 
 def test_pre_entry_number_and_date_fields_take_ascii_digits_only():
-    from ticket_machine.web.public import check_field, field_spec
+    from queue_service.web.public import check_field, field_spec
 
     number, day = field_spec("account_number"), field_spec("move_date")
     assert number.kind == "number" and day.kind == "date"

@@ -18,13 +18,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from ticket_machine.history import read_day
-from ticket_machine.service.core import QueueCore
-from ticket_machine.service.direct import CommandRejected, DirectClient
-from ticket_machine.service.journal import Journal
-from ticket_machine.web import charts, kpi
-from ticket_machine.web.auth import COOKIE, LoginGuard, StaffAuth
-from ticket_machine.web.staff import make_staff_router
+from queue_service.history import read_day
+from queue_service.service.core import QueueCore
+from queue_service.service.direct import CommandRejected, DirectClient
+from queue_service.service.journal import Journal
+from queue_service.web import charts, kpi
+from queue_service.web.auth import COOKIE, LoginGuard, StaffAuth
+from queue_service.web.staff import make_staff_router
 
 JST = ZoneInfo("Asia/Tokyo")
 PASSWORD = "sakura-demo-2026"  # the example site's demo account "kanri"
@@ -412,7 +412,7 @@ def test_histograms_and_an_empty_day(site):
     assert [b.label for b in bins][0] == "0–5" and bins[-1].label == "60+"
     stay = kpi.histogram([79, 78.9], kpi.STAY_BINS)
     assert [b.count for b in stay][4:6] == [1, 1]  # 79 is within the target, but starts the 79– bin
-    from ticket_machine.history import Day
+    from queue_service.history import Day
 
     empty = kpi.compute("2026-01-05", Day(), site)
     assert not empty.has_data and empty.wait.mean is None and empty.register.cashless_share is None
@@ -695,8 +695,8 @@ def test_static_files(app):
 def test_the_service_app_mounts_the_staff_pages(site, tmp_path):
     from kiosk.bus.client import BusSettings
     from kiosk.bus.contract import Role
-    from ticket_machine.service.app import QueueService
-    from ticket_machine.service.http import make_app
+    from queue_service.service.app import QueueService
+    from queue_service.service.http import make_app
 
     settings = BusSettings(site.site.id, "queue-service", Role.SERVICE, "unused", "127.0.0.1", 1)
     service = QueueService(site, tmp_path / "queue.sqlite", settings, http=None)  # not started: no broker
@@ -715,9 +715,9 @@ def test_the_service_app_as_the_cli_builds_it_has_the_guides_qr_form_names_and_o
     from form_printer.preentry import new_key
     from kiosk.bus.client import BusSettings
     from kiosk.bus.contract import Role
+    from queue_service.service.app import QueueService
+    from queue_service.service.http import make_app
     from tests.conftest import EXAMPLE_SITE
-    from ticket_machine.service.app import QueueService
-    from ticket_machine.service.http import make_app
 
     key = tmp_path / "preentry.key"
     key.write_text(new_key() + "\n")
@@ -738,7 +738,7 @@ def test_the_service_app_as_the_cli_builds_it_has_the_guides_qr_form_names_and_o
 
 
 def test_csv_cells_cannot_run_as_spreadsheet_formulas():
-    from ticket_machine.web.staff import to_csv
+    from queue_service.web.staff import to_csv
 
     body = to_csv(
         ["group", "n"],

@@ -3,9 +3,9 @@
 Residents arrive through the day (Poisson arrivals at a rate that varies by the hour: a morning
 peak and a smaller one after lunch), each with a life event and its yes/no answers (the kiosk's
 ``Site.procedures_for``) or a single errand (a certificate, a payment). Every command goes through
-:class:`~ticket_machine.service.direct.DirectClient` into a :class:`~ticket_machine.service.core.QueueCore`
+:class:`~queue_service.service.direct.DirectClient` into a :class:`~queue_service.service.core.QueueCore`
 whose clock is the simulation's: the same validation, engine and journal as over MQTT. Results are
-read back from the journal with :func:`ticket_machine.history.read_day`, not kept on the side.
+read back from the journal with :func:`queue_service.history.read_day`, not kept on the side.
 
 Two ways of queuing, on the SAME residents (arrivals, visits, service times and no-shows are all
 drawn up front from the seed and the day):
@@ -23,7 +23,7 @@ The day runs until every resident is done (staff finish the queue after closing 
 For the KPI pages, half the residents print their forms at the form issuer first (``record_forms``)
 and a payment at the 納付 counter is recorded by the register (``record_payment``); neither touches the queue.
 
-Definitions of wait and stay are :mod:`ticket_machine.history`'s. The ticket's estimate is the
+Definitions of wait and stay are :mod:`queue_service.history`'s. The ticket's estimate is the
 ``est_wait_min`` of the ``issue`` reply (the engine's ``ticket_wait``: minutes until the ticket is first
 callable somewhere). The naive estimates, computed at the same moment for comparison:
 
@@ -47,11 +47,11 @@ from typing import Any, Literal
 import simpy
 
 from kiosk.config.site import Site
-from ticket_machine.engine.ordering import order_by_precedence
-from ticket_machine.history import Day, Summary, Visit, read_day, summarise
-from ticket_machine.service.core import Outbound, QueueCore
-from ticket_machine.service.direct import DirectClient
-from ticket_machine.service.journal import Journal
+from queue_service.engine.ordering import order_by_precedence
+from queue_service.history import Day, Summary, Visit, read_day, summarise
+from queue_service.service.core import Outbound, QueueCore
+from queue_service.service.direct import DirectClient
+from queue_service.service.journal import Journal
 
 Mode = Literal["one_ticket", "ticket_per_counter"]
 MODES: tuple[Mode, ...] = ("one_ticket", "ticket_per_counter")

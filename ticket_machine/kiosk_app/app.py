@@ -19,7 +19,7 @@ from kiosk.printing.printer import PrinterFault, TicketPrinter
 from kiosk.ui.lang import tr
 from kiosk.ui.link import on_main
 from kiosk.ui.shell import KioskShell
-from ticket_machine.guidance import questions_for
+from queue_service.guidance import questions_for
 from ticket_machine.kiosk_app.screens.catalog import CatalogScreen
 from ticket_machine.kiosk_app.screens.concierge import ConciergeScreen
 from ticket_machine.kiosk_app.screens.guidance import GuidanceScreen

@@ -6,7 +6,7 @@ from kiosk.bus.schemas import TicketView
 from kiosk.config.site import Site
 from kiosk.i18n import gettext_for
 from kiosk.printing.ticket import TicketSlip, TicketStep
-from ticket_machine.guidance import guidance
+from queue_service.guidance import guidance
 
 
 def wait_text(lang: str, minutes: int | None) -> str:

@@ -12,7 +12,7 @@ from kivy.uix.screenmanager import Screen
 
 from kiosk.ui.lang import tr
 from kiosk.ui.shell import load_screen_kv
-from ticket_machine.guidance import guidance
+from queue_service.guidance import guidance
 from ticket_machine.kiosk_app.slip import floor_text, wait_text
 
 load_screen_kv(__file__)

@@ -9,7 +9,7 @@ from kivy.uix.screenmanager import Screen
 
 from kiosk.ui.lang import tr
 from kiosk.ui.shell import load_screen_kv
-from ticket_machine.guidance import questions_for
+from queue_service.guidance import questions_for
 
 load_screen_kv(__file__)
 

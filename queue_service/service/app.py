@@ -25,9 +25,9 @@ from kiosk import watchdog
 from kiosk.bus.client import Bus, BusSettings
 from kiosk.bus.contract import Role
 from kiosk.config.site import Site
-from ticket_machine.service.core import Inbound, Outbound, QueueCore
-from ticket_machine.service.http_guard import ConnectionLimits, guarded_protocol
-from ticket_machine.service.journal import Journal
+from queue_service.service.core import Inbound, Outbound, QueueCore
+from queue_service.service.http_guard import ConnectionLimits, guarded_protocol
+from queue_service.service.journal import Journal
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class QueueService:
     def _start_http(self) -> None:
         import uvicorn
 
-        from ticket_machine.service.http import make_app
+        from queue_service.service.http import make_app
 
         assert self.http is not None
         trusted = self.http.trusted_proxies

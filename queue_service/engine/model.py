@@ -1,6 +1,6 @@
 """The queue's in-memory state: tickets, their itinerary steps, counters.
 
-Plain dataclasses, mutated only by :class:`ticket_machine.engine.QueueEngine`.
+Plain dataclasses, mutated only by :class:`queue_service.engine.QueueEngine`.
 """
 
 from __future__ import annotations

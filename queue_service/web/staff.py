@@ -1,5 +1,5 @@
 """The staff KPI pages (職員用 業務分析): a login, the day's dashboard, charts, CSV export and a printable
-daily report, all read from the queue service's journal (ticket_machine.history → ticket_machine.web.kpi).
+daily report, all read from the queue service's journal (queue_service.history → queue_service.web.kpi).
 
 Routes (all under ``/staff``; everything but the login page needs a staff session):
 
@@ -37,13 +37,13 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from kiosk.wareki import wareki
-from ticket_machine.history import Day, read_day
-from ticket_machine.web import charts as chart_mod
-from ticket_machine.web import kpi as kpi_mod
-from ticket_machine.web.auth import COOKIE, Session, StaffAuth
+from queue_service.history import Day, read_day
+from queue_service.web import charts as chart_mod
+from queue_service.web import kpi as kpi_mod
+from queue_service.web.auth import COOKIE, Session, StaffAuth
 
 if TYPE_CHECKING:
-    from ticket_machine.service.app import QueueService
+    from queue_service.service.app import QueueService
 
 TEMPLATES = Path(__file__).parent / "templates" / "staff"
 STATIC = {"staff.css": "text/css; charset=utf-8", "staff.js": "text/javascript; charset=utf-8"}

@@ -47,8 +47,8 @@ from kiosk.bus.schemas import (
     TransferArgs,
 )
 from kiosk.config.site import Site
-from ticket_machine.engine.estimate import ServiceTimes
-from ticket_machine.engine.model import (
+from queue_service.engine.estimate import ServiceTimes
+from queue_service.engine.model import (
     ACTIVE,
     Call,
     CounterRuntime,
@@ -60,7 +60,7 @@ from ticket_machine.engine.model import (
     Ticket,
     TicketStatus,
 )
-from ticket_machine.engine.ordering import order_by_precedence
+from queue_service.engine.ordering import order_by_precedence
 
 
 class CommandError(Exception):

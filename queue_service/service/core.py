@@ -25,8 +25,8 @@ from kiosk.bus.contract import Topics, Verb, valid_id
 from kiosk.bus.payload import PayloadError, parse_payload
 from kiosk.bus.schemas import VERB_ARGS, Command, ErrorBody, Reply, dump, short_errors
 from kiosk.config.site import Site
-from ticket_machine.engine import CommandError, Context, QueueEngine, ServiceTimes
-from ticket_machine.service.journal import Entry, Journal
+from queue_service.engine import CommandError, Context, QueueEngine, ServiceTimes
+from queue_service.service.journal import Entry, Journal
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@
   people ahead and the estimated wait, and, when called, which counter to go to. Live through server-sent events
   (``/t/{token}/events``); without JavaScript it reloads itself every 30 s.
 - ``/congestion``: waiting now and the estimated wait per counter group, and the forecast for the rest of the day
-  by hour (混雑予想, :mod:`ticket_machine.web.forecast`).
+  by hour (混雑予想, :mod:`queue_service.web.forecast`).
 - ``/guide``: the online procedure guide (行かない窓口): the kiosk's life-event questions, the procedures, counters,
-  floors and things to bring (:mod:`ticket_machine.guidance`), links to online applications, and optionally the
+  floors and things to bring (:mod:`queue_service.guidance`), links to online applications, and optionally the
   signed pre-entry QR code of the form issuer (:mod:`form_printer.preentry`).
 - ``/api/v1/...``: the same as JSON, with pydantic response models (OpenAPI at ``/openapi.json``).
 
@@ -44,10 +44,10 @@ from pydantic import BaseModel
 
 from kiosk.config.site import Site
 from kiosk.i18n import LANGUAGES, N_, gettext_for
-from ticket_machine.engine.model import StepStatus, Ticket, TicketStatus
-from ticket_machine.guidance import GuidanceItem, floors_in_order, guidance, questions_for
-from ticket_machine.web import forecast as fc
-from ticket_machine.web.pages import floor_label, page_headers, pick_lang, static_router, templates
+from queue_service.engine.model import StepStatus, Ticket, TicketStatus
+from queue_service.guidance import GuidanceItem, floors_in_order, guidance, questions_for
+from queue_service.web import forecast as fc
+from queue_service.web.pages import floor_label, page_headers, pick_lang, static_router, templates
 
 log = logging.getLogger(__name__)
 templates.env.globals["level"] = fc.level
@@ -398,7 +398,7 @@ def make_public_router(
     preentry_key: Path | str | None = None,
     forms_dir: Path | str | None = None,
 ) -> APIRouter:
-    """The public pages and API of ``service`` (a :class:`ticket_machine.service.app.QueueService`).
+    """The public pages and API of ``service`` (a :class:`queue_service.service.app.QueueService`).
 
     ``clock``: the time of the congestion forecast (default: the service's clock; tests fix it).
     ``preentry_key`` (the site's pre-entry key file) and ``forms_dir`` (the site's form templates) turn on the

@@ -1,5 +1,5 @@
-"""The staff KPIs of one service day, computed from :func:`ticket_machine.history.read_day`. Pure: a
-:class:`~ticket_machine.history.Day` and the site in, numbers and table rows out (no I/O, no clock).
+"""The staff KPIs of one service day, computed from :func:`queue_service.history.read_day`. Pure: a
+:class:`~queue_service.history.Day` and the site in, numbers and table rows out (no I/O, no clock).
 
 Every figure is defined in docs/kpi.md. In short:
 
@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from kiosk.config.site import Site
-from ticket_machine.history import Day, Summary, Visit, summarise
+from queue_service.history import Day, Summary, Visit, summarise
 
 #: 来庁から退庁まで: the stay a city aims at (one city aims to cut it from 119 to 79 minutes).
 TARGET_STAY_MIN = 79.0
@@ -161,7 +161,7 @@ def compute(
     target_stay_min: float = TARGET_STAY_MIN,
     form_titles: Mapping[str, str] | None = None,
 ) -> DayKpi:
-    """Every KPI of one day (``day`` from :func:`~ticket_machine.history.read_day` of that day's journal)."""
+    """Every KPI of one day (``day`` from :func:`~queue_service.history.read_day` of that day's journal)."""
     visits = list(day.visits.values())
     services = day.services()
     finished = [v for v in visits if v.stay_min is not None]

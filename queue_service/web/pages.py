@@ -1,6 +1,6 @@
 """What every HTML page of the queue service shares: one Jinja2 environment, translations, the language switch.
 
-Templates live in ``ticket_machine/web/templates`` and extend ``base.html`` (site name, language chips, the CSS).
+Templates live in ``queue_service/web/templates`` and extend ``base.html`` (site name, language chips, the CSS).
 Inside a template ``_("English id")`` translates into the page's ``lang`` through the kiosk's gettext catalogs
 (:mod:`kiosk.i18n`), so the web pages speak the same words as the kiosk and the printed ticket. The extractor reads
 ``.py`` files only: every message a template uses is also marked with ``N_`` in :data:`TEMPLATE_MESSAGES` (a test

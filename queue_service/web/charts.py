@@ -20,7 +20,7 @@ from matplotlib import font_manager, rc_context  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from kiosk.fonts import FontMissing, cjk_font  # noqa: E402
-from ticket_machine.web.kpi import MEDIA_JA, DayKpi  # noqa: E402
+from queue_service.web.kpi import MEDIA_JA, DayKpi  # noqa: E402
 
 #: Colours that stay apart for colour-blind readers (Okabe–Ito) and on a grey-scale printout.
 BLUE = "#0072B2"

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from kiosk.config.site import Counter, Group, Procedure, Question, Site
-from ticket_machine.engine.ordering import order_by_precedence
+from queue_service.engine.ordering import order_by_precedence
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 
 class JournalEntry(Protocol):
-    """What :mod:`ticket_machine.service.journal` stores per command (its ``Entry``)."""
+    """What :mod:`queue_service.service.journal` stores per command (its ``Entry``)."""
 
     verb: str
     args: str

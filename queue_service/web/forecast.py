@@ -6,7 +6,7 @@ Method (docs/web.md):
 1. **Which days.** Past service days (before today) of the same weekday as today when there are at least
    ``min_same_weekday`` of them, else all past days; the most recent ``max_days`` of those.
 2. **Each day, each group, each hour** (site-local time), from the day's calls
-   (:func:`ticket_machine.history.read_day`):
+   (:func:`queue_service.history.read_day`):
 
    * *people waiting*: the time-average of the queue over the hour: every call's wait (from the moment the ticket
      was free to be called to the call) adds the minutes it overlaps the hour; the sum divided by 60;
@@ -31,7 +31,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from ticket_machine.history import Day, read_day
+from queue_service.history import Day, read_day
 
 Basis = Literal["weekday", "all", "none"]
 Level = Literal["low", "medium", "high", "unknown"]
@@ -150,7 +150,7 @@ def forecast(
 
 
 def read_history(journal, days: Iterable[str], counter_groups: Mapping[str, str]) -> dict[str, Day]:
-    """Past days read back from the journal (``journal``: a :class:`ticket_machine.service.journal.Journal`)."""
+    """Past days read back from the journal (``journal``: a :class:`queue_service.service.journal.Journal`)."""
     return {d: read_day(list(journal.day_entries(d)), counter_groups) for d in days}
 
 

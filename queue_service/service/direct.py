@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from kiosk.bus.contract import Topics
-from ticket_machine.service.core import Inbound, QueueCore
+from queue_service.service.core import Inbound, QueueCore
 
 
 class CommandRejected(Exception):

@@ -1,6 +1,6 @@
 """HTTP side of the queue service: ``GET /healthz`` for technicians and monitoring (200 when the
-service is on the bus, 503 when not), the resident and public pages (ticket_machine.web.public) and
-the staff KPI pages (ticket_machine.web.staff). The API's description is ``/openapi.json``; there is no
+service is on the bus, 503 when not), the resident and public pages (queue_service.web.public) and
+the staff KPI pages (queue_service.web.staff). The API's description is ``/openapi.json``; there is no
 ``/docs`` or ``/redoc``: FastAPI's pages load their scripts from a CDN with an inline script (no CSP could
 hold), and an appliance network reaches no CDN anyway.
 
@@ -15,12 +15,12 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 if TYPE_CHECKING:
-    from ticket_machine.service.app import QueueService
+    from queue_service.service.app import QueueService
 
 
 def make_app(service: QueueService) -> FastAPI:
-    from ticket_machine.web.public import make_public_router
-    from ticket_machine.web.staff import make_staff_router
+    from queue_service.web.public import make_public_router
+    from queue_service.web.staff import make_staff_router
 
     app = FastAPI(title="smart madoguchi queue service", version="0.1.0", docs_url=None, redoc_url=None)
 
