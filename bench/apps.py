@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from kiosk.config import load_site
-from ticket_machine.local import (
+from madoguchi.local import (
     ROOT,
     free_port,
     start_broker,

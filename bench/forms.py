@@ -23,13 +23,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from form_printer.card.virtual import SimulatedReader, VirtualMyNumberCard, load_residents
+from devkit.mynumber_card import SimulatedReader, VirtualMyNumberCard, load_residents
 from form_printer.forms.spool import PdfSpool
 from form_printer.issuer import CardReaderPort, FormIssuer
 from form_printer.setup import templates_for
 from kiosk.config import load_site
 from kiosk.config.device import DeviceConfig
-from ticket_machine.local import ROOT, free_port
+from madoguchi.local import ROOT, free_port
 
 SITE = ROOT / "sites" / "example" / "site.toml"
 PROCEDURES = ["tennyu", "inkan_toroku", "kokuho_kanyu", "jidou_teate"]
@@ -70,9 +70,9 @@ def run(runs: int, resident: str = "long_address") -> dict[str, list[dict]]:
 
 
 def _pcsc_runs(runs: int, card: VirtualMyNumberCard, out: Path) -> list[dict]:
+    from devkit.mynumber_card import VpcdCard
+    from devkit.pcscd import PcscdUnavailable, start_pcscd
     from form_printer.card.pcsc import PcscReader, wait_for_card, wait_for_no_card
-    from form_printer.card.pcscd import PcscdUnavailable, start_pcscd
-    from form_printer.card.virtual import VpcdCard
 
     try:
         daemon = start_pcscd(out / "pcscd", free_port())

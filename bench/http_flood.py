@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.config import load_site
-from ticket_machine.local import ROOT, free_port, start_broker, start_service_process, stop_process, wait_healthy
+from madoguchi.local import ROOT, free_port, start_broker, start_service_process, stop_process, wait_healthy
 
 SITE = ROOT / "sites" / "example" / "site.toml"
 

@@ -1,6 +1,6 @@
 """The simulated office day: one ticket for the visit against a ticket per counter (``python -m bench.office_day``).
 
-A discrete-event simulation (SimPy, :mod:`ticket_machine.simulation`) of ``--days`` weekdays of the example
+A discrete-event simulation (SimPy, :mod:`devkit.office_simulation`) of ``--days`` weekdays of the example
 ward office drives the REAL queue service core (validation, engine, journal, with the simulation's clock),
 twice per day on the same residents (arrivals, visits, service times, no-shows drawn up front from the seed):
 
@@ -27,12 +27,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from kiosk.config import load_site
-from kiosk.config.site import Site
-from queue_service.history import Summary, summarise
-from queue_service.service.journal import Journal
-from ticket_machine.local import ROOT
-from ticket_machine.simulation import (
+from devkit.office_simulation import (
     MODES,
     WALK_IN,
     DayResult,
@@ -43,6 +38,11 @@ from ticket_machine.simulation import (
     estimate_errors,
     simulate_day,
 )
+from kiosk.config import load_site
+from kiosk.config.site import Site
+from madoguchi.local import ROOT
+from queue_service.history import Summary, summarise
+from queue_service.service.journal import Journal
 
 SITE = ROOT / "sites" / "example" / "site.toml"
 START = date(2026, 11, 2)  # a Monday

@@ -30,7 +30,7 @@ from kiosk.bus.contract import Role
 from kiosk.bus.schemas import CalledEvent
 from kiosk.config import load_site
 from kiosk.config.site import Site
-from ticket_machine.local import (
+from madoguchi.local import (
     ROOT,
     LocalBroker,
     free_port,

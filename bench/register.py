@@ -26,21 +26,21 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from devkit.cash_changer import CcTalkSimulator
+from devkit.payment_terminal import CatSimulator
+from devkit.printer import EscposSimulator
+from devkit.slip_samples import sample_slips
 from kiosk.config import load_site
 from kiosk.printing.printer import TicketPrinter
-from kiosk.printing.simulator import EscposSimulator
+from madoguchi.local import ROOT
 from register.cart import Cart
 from register.cash.cctalk_changer import CcTalkCashChanger
-from register.cash.simulator import CcTalkSimulator
 from register.cashless.driver import SerialCatTerminal
-from register.cashless.simulator import CatSimulator
 from register.checkout import Register
 from register.journal import Journal
 from register.receipt import render_receipt
 from register.slips.policy import check_slip
-from register.slips.samples import sample_slips
 from register.slips.scan import read_slip
-from ticket_machine.local import ROOT
 
 SITE = ROOT / "sites" / "example" / "site.toml"
 PAYMENT = ("kokuho", "kaigo", "hoiku")  # 41,900 yen

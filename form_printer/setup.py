@@ -11,9 +11,6 @@ from form_printer.preentry import load_key
 from kiosk.config.device import DeviceConfig
 from kiosk.config.site import Site
 
-#: ``card_reader = "simulated"``: the in-process virtual card reader (demo without pcscd).
-SIMULATED = "simulated"
-
 
 def templates_for(device: DeviceConfig, site: Site):
     """The site's form templates (``forms/`` next to site.toml), checked against its procedures."""
@@ -23,23 +20,24 @@ def templates_for(device: DeviceConfig, site: Site):
 
 
 def reader_for(device: DeviceConfig) -> CardReaderPort:
-    if device.card_reader.startswith(SIMULATED):
-        from form_printer.card.virtual import SimulatedReader
-
-        _, _, port = device.card_reader.partition(":")
-        return SimulatedReader(port=int(port) if port else None)
+    """The PC/SC reader the device file names (a simulated one is the composition root's to give)."""
     from form_printer.card.pcsc import PcscReader
 
     return PcscReader(device.card_reader)
 
 
-def issuer_for(device: DeviceConfig, site: Site, on_printed: Callable[[list[str]], None] | None = None) -> FormIssuer:
+def issuer_for(
+    device: DeviceConfig,
+    site: Site,
+    on_printed: Callable[[list[str]], None] | None = None,
+    reader: CardReaderPort | None = None,
+) -> FormIssuer:
     if device.form_printer is None:
         raise ValueError(f"{device.device}: a form issuer needs form_printer (cups:QUEUE or pdf:/folder)")
     return FormIssuer(
         site,
         templates_for(device, site),
-        reader_for(device),
+        reader or reader_for(device),
         open_spool(device.form_printer),
         preentry_key=load_key(device.preentry_key) if device.preentry_key else None,
         on_printed=on_printed,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devkit.mynumber_card import Resident, VirtualMyNumberCard, VpcdCard, load_residents
+from devkit.pcscd import Pcscd, start_pcscd
 from form_printer.card.pcsc import wait_for_card, wait_for_no_card
-from form_printer.card.pcscd import Pcscd, start_pcscd
-from form_printer.card.virtual import Resident, VirtualMyNumberCard, VpcdCard, load_residents
-from ticket_machine.local import free_port
+from madoguchi.local import free_port
 
 #: vpcd makes two slots (port, port+1); cards go to the first.
 READER = "Virtual PCD 00 00"

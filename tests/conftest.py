@@ -70,7 +70,7 @@ def service(site, broker, tmp_path):
 @pytest.fixture(scope="session")
 def display():
     """One Xvfb screen for every UI test of the run."""
-    from ticket_machine.local import start_xvfb
+    from madoguchi.local import start_xvfb
 
     proc, name = start_xvfb()
     yield name
@@ -81,7 +81,7 @@ def display():
 @pytest.fixture(scope="session")
 def pcsc(tmp_path_factory):
     """pcscd + vpcd for the whole run (one pcscd per machine); cards are held per test."""
-    from form_printer.card.pcscd import PcscdUnavailable
+    from devkit.pcscd import PcscdUnavailable
     from tests.cards import start_pcsc_stack
 
     try:

@@ -1,4 +1,4 @@
-"""Real parts for integration tests: the local stack of ticket_machine.local (Mosquitto from
+"""Real parts for integration tests: the local stack of madoguchi.local (Mosquitto from
 the generated config, the service as its own process so it can be SIGKILLed) and a watcher
 that waits on conditions instead of time."""
 
@@ -9,7 +9,7 @@ import signal
 import subprocess
 
 from kiosk.bus.client import Bus
-from ticket_machine.local import (  # noqa: F401 - re-exported for the tests
+from madoguchi.local import (  # noqa: F401 - re-exported for the tests
     ROOT,
     LocalBroker,
     free_port,

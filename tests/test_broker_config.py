@@ -87,7 +87,7 @@ def test_tls_listener_is_written(site, tmp_path):
 
 
 def test_broker_command_generates_the_files(tmp_path, capsys):
-    from kiosk.cli import main
+    from madoguchi.cli import main
 
     assert main(["broker", "--state", str(tmp_path), "--port", "18999", "--generate-only"]) == 0
     conf = (tmp_path / "broker" / "mosquitto.conf").read_text()

@@ -85,7 +85,7 @@ def nothing_left_running() -> Iterator[None]:
 
 def start(state: Path, port: int) -> BrokerCommand:
     """``madoguchi broker --state STATE --port PORT`` from the repository root."""
-    cmd = [sys.executable, "-m", "kiosk.cli", "broker", "--state", str(state), "--port", str(port)]
+    cmd = [sys.executable, "-m", "madoguchi", "broker", "--state", str(state), "--port", str(port)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     STARTED.append(proc)
     lines: queue.Queue = queue.Queue()

@@ -116,9 +116,9 @@ def office(site, broker, history, tmp_path):
     from form_printer.preentry import new_key
     from kiosk.bus.client import BusSettings
     from kiosk.bus.contract import Role
+    from madoguchi.local import free_port, wait_for_port
     from queue_service.service.app import QueueService
     from queue_service.web.public import make_public_router
-    from ticket_machine.local import free_port, wait_for_port
 
     now = datetime.now(site.zone)
     for sqlite in history.parent.glob("queue.sqlite*"):

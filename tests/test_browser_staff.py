@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from madoguchi.local import free_port, wait_for_port
 from queue_service.service.journal import Journal
-from ticket_machine.local import free_port, wait_for_port
 
 ARTIFACTS = Path(__file__).parent / "artifacts" / "web"
 CHROMIUM = "/usr/bin/chromium"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from devkit.cash_changer import DEFAULT_HOPPERS, CcTalkSimulator
 from register.cash import cctalk as ct
 from register.cash.cctalk_changer import CcTalkCashChanger, parse_event_id, plan_payout
 from register.cash.changer import (
@@ -25,7 +26,6 @@ from register.cash.changer import (
     EndDeposit,
     PayoutResult,
 )
-from register.cash.simulator import DEFAULT_HOPPERS, CcTalkSimulator
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 0.2

@@ -8,9 +8,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
+from devkit.payment_terminal import CatSimulator, Charge, _command
 from register.cashless import protocol as p
 from register.cashless.driver import SerialCatTerminal
-from register.cashless.simulator import CatSimulator, Charge, _command
 from register.cashless.terminal import CatError, CatResult, Outcome, PaymentMedia
 
 FAST = {"ack_timeout": 0.1, "keepalive": 0.2, "reply_timeout": 2.0}

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.broker
 
 def test_demo_walks_three_residents(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "kiosk.cli", "demo", "--narrate", "--state", str(tmp_path),
+        [sys.executable, "-m", "madoguchi", "demo", "--narrate", "--state", str(tmp_path),
          "--port", str(free_port()), "--http-port", str(free_port()), "--history-days", "2"],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
@@ -35,7 +35,7 @@ def test_demo_walks_three_residents(tmp_path):
 def test_demo_without_a_display_says_so_plainly(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     out = subprocess.run(
-        [sys.executable, "-m", "kiosk.cli", "demo", "--state", str(tmp_path)],
+        [sys.executable, "-m", "madoguchi", "demo", "--state", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=60, env=env,
     )  # fmt: skip
     assert out.returncode == 2

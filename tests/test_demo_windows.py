@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from madoguchi.local import start_xvfb
 from tests.harness import ROOT
-from ticket_machine.local import start_xvfb
 
 pytestmark = [
     pytest.mark.broker,
@@ -49,9 +49,9 @@ PARTS = {
     "call board": "kiosk board",
     "form issuer": "kiosk forms",
     "self register": "kiosk register",
-    "card window": "form_printer.card.holder",
-    "register hardware window": "register.demo.window",
-    "queue service": "kiosk.cli service",
+    "card window": "devkit.card_window",
+    "register hardware window": "devkit.register_window",
+    "queue service": "madoguchi service",
     "broker": "mosquitto",
 }
 UP_FOR = 30.0

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config.device import load_device
-from ticket_machine.local import LocalBroker
+from madoguchi.local import LocalBroker
 
 DEVICE_FILE = """\
 device = "register-1f"

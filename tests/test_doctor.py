@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.doctor import CHECKS, Context, diagnose
-from kiosk.doctor.clock import check_clock, clock_verdict
-from kiosk.doctor.core import check, run_check, run_checks
-from kiosk.doctor.hardware_checks import (
+from madoguchi.doctor import CHECKS, Context, diagnose
+from madoguchi.doctor.clock import check_clock, clock_verdict
+from madoguchi.doctor.core import check, run_check, run_checks
+from madoguchi.doctor.hardware_checks import (
     check_card_reader,
     check_cash_changer,
     check_cashless_terminal,
@@ -32,7 +32,7 @@ from kiosk.doctor.hardware_checks import (
     check_receipt_printer,
     check_scanner,
 )
-from ticket_machine.local import ROOT, free_port, wait_for_port
+from madoguchi.local import ROOT, free_port, wait_for_port
 
 from .conftest import EXAMPLE_SITE
 
@@ -344,7 +344,7 @@ def _start_tls_broker(site, state: Path, ca_crt: Path, crt: Path, key: Path):
 
     from broker_config.generate import generate
     from broker_config.settings import BrokerSettings, Listener
-    from ticket_machine.local import LocalBroker
+    from madoguchi.local import LocalBroker
 
     port = free_port()
     settings = BrokerSettings(
@@ -432,7 +432,7 @@ def test_tls_expired_broker_certificate(site, tmp_path):
 
 def test_no_tls_to_another_host_is_a_warning(tmp_path):
     """Plain MQTT is only for loopback: over the LAN the password would travel in clear."""
-    from kiosk.doctor.broker_checks import check_broker_tls
+    from madoguchi.doctor.broker_checks import check_broker_tls
 
     ctx = loaded(write_device(tmp_path, host="10.0.0.5"))
     ctx.broker_tcp = True
@@ -445,7 +445,7 @@ def test_no_tls_to_another_host_is_a_warning(tmp_path):
 
 @pytest.fixture
 def printer(tmp_path):
-    from kiosk.printing.simulator import EscposSimulator
+    from devkit.printer import EscposSimulator
 
     with EscposSimulator(tmp_path / "receipts") as simulator:
         yield simulator
@@ -497,9 +497,9 @@ def test_card_reader_when_pcscd_is_not_running(tmp_path):
     """pcsc-lite's client finds pcscd by its socket: point it at one that does not exist."""
     config = write_device(tmp_path, "forms-1f", form_printer=f"pdf:{tmp_path / 'pdf'}")
     code = (
-        "import json, sys; from pathlib import Path; from kiosk.doctor import Context; "
-        "from kiosk.doctor.core import run_check; from kiosk.doctor import CHECKS; "
-        "from kiosk.doctor.hardware_checks import check_card_reader; "
+        "import json, sys; from pathlib import Path; from madoguchi.doctor import Context; "
+        "from madoguchi.doctor.core import run_check; from madoguchi.doctor import CHECKS; "
+        "from madoguchi.doctor.hardware_checks import check_card_reader; "
         f"ctx = Context(config_path=Path({str(config)!r})); run_check(CHECKS[0], ctx); "
         "r = check_card_reader(ctx); print(json.dumps([r.status, r.detail, r.fix]))"
     )
@@ -551,8 +551,8 @@ def silent_pty():
 
 
 def test_cash_changer_answers_and_refill(register_device):
+    from devkit.cash_changer import CcTalkSimulator
     from register.cash.cctalk_changer import DEFAULT_HOPPERS
-    from register.cash.simulator import CcTalkSimulator
 
     with CcTalkSimulator(counts=dict.fromkeys(DEFAULT_HOPPERS, 20)) as changer:
         r = check_cash_changer(register_device(cash_changer=f"cctalk:{changer.path}"))
@@ -570,7 +570,7 @@ def test_cash_changer_missing_or_silent(register_device, silent_pty, tmp_path):
 
 
 def test_cashless_terminal_answers_missing_or_silent(register_device, silent_pty, tmp_path):
-    from register.cashless.simulator import CatSimulator
+    from devkit.payment_terminal import CatSimulator
 
     with CatSimulator() as terminal:
         r = check_cashless_terminal(register_device(cashless_terminal=f"cat:{terminal.path}"))
@@ -647,8 +647,8 @@ def test_clock_against_the_queue_services_http_date(site, broker, tmp_path):
     """The reference time is the real service's HTTP Date; the appliance's clock is injected 10 minutes fast."""
     from kiosk.bus.client import BusSettings
     from kiosk.bus.contract import Role
+    from madoguchi.local import wait_healthy
     from queue_service.service.app import HttpSettings, QueueService
-    from ticket_machine.local import wait_healthy
 
     http = free_port()
     settings = BusSettings(site.site.id, "queue-service", Role.SERVICE, broker.password("queue-service"),
@@ -698,7 +698,7 @@ def test_madoguchi_doctor_command(broker, service, printer, display, tmp_path):
     """`madoguchi doctor` as a technician runs it: one line per check, exit status 0, then 1 when paper is out."""
     config = broker_device(broker, tmp_path, printer=f"tcp://127.0.0.1:{printer.port}")
     env = {**os.environ, "DISPLAY": display}
-    command = [sys.executable, "-m", "kiosk.cli", "doctor", "--config", str(config), "--timeout", "3"]
+    command = [sys.executable, "-m", "madoguchi", "doctor", "--config", str(config), "--timeout", "3"]
 
     def run(*extra):
         return subprocess.run([*command, *extra], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)

@@ -38,7 +38,7 @@ from kiosk.text_rules import NO_LINE_END, NO_LINE_START
 ROOT = Path(__file__).resolve().parent.parent
 FORMS = ROOT / "sites" / "example" / "forms"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "forms"
-RESIDENTS = tomllib.loads((ROOT / "form_printer" / "card" / "residents.toml").read_text(encoding="utf-8"))["residents"]
+RESIDENTS = tomllib.loads((ROOT / "devkit" / "residents.toml").read_text(encoding="utf-8"))["residents"]
 TODAY = date(2026, 11, 23)
 DPI = 300
 

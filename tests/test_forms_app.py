@@ -17,7 +17,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from form_printer.card.virtual import load_residents
+from devkit.mynumber_card import load_residents
 from form_printer.preentry import make_payload, new_key
 from kiosk.bus.contract import Topics
 from tests.cards import READER

@@ -26,8 +26,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devkit.mynumber_card import load_residents
 from form_printer.card.basic4 import Basic4Error, encode_basic4, parse_basic4, parse_my_number
-from form_printer.card.virtual import load_residents
 from form_printer.preentry import PreEntryError, make_payload, read_payload
 from kiosk.bus.contract import Verb
 from kiosk.bus.payload import PayloadError, parse_payload

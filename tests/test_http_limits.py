@@ -16,9 +16,9 @@ import pytest
 
 from kiosk.bus.client import BusSettings
 from kiosk.bus.contract import Role
+from madoguchi.local import wait_for_port
 from queue_service.service.app import HttpSettings, QueueService
 from queue_service.service.http_guard import ConnectionLimits
-from ticket_machine.local import wait_for_port
 
 from .harness import free_port
 

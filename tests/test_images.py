@@ -327,7 +327,7 @@ def test_kivy_app_sends_ready_then_watchdog(notify_socket, display, tmp_path):
     config = _device_file(tmp_path, "board-1f", free_port())
     env = dict(os.environ, DISPLAY=display, SDL_AUDIODRIVER="dummy", WATCHDOG_USEC="1500000", **notify_socket.env)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kiosk.cli", "kiosk", "board", "--config", str(config), "--windowed"],
+        [sys.executable, "-m", "madoguchi", "kiosk", "board", "--config", str(config), "--windowed"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -438,8 +438,8 @@ def chroot_mounts(rootfs):
 def test_board_app_starts_inside_the_rootfs(chroot_mounts, site, display, tmp_path):
     """firstboot installs a bundle, then the board app (the image's venv, Python, Mesa, fonts) runs in the
     rootfs as the kiosk user on the host's Xvfb, talks to the host's broker and service, and is in service."""
+    from madoguchi.local import start_broker, start_service_process, stop_process, wait_healthy
     from tests.harness import free_port
-    from ticket_machine.local import start_broker, start_service_process, stop_process, wait_healthy
 
     rootfs = chroot_mounts
     broker = start_broker(site, tmp_path / "stack")

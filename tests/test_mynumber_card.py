@@ -6,12 +6,12 @@ import threading
 
 import pytest
 
+from devkit.mynumber_card import SimulatedReader, VirtualMyNumberCard, VpcdCard, load_residents
 from form_printer.card import apdu, tlv
 from form_printer.card.apdu import Status, StatusWord
 from form_printer.card.basic4 import Basic4Error, BasicFour, encode_basic4, parse_basic4
 from form_printer.card.pcsc import PcscReader
 from form_printer.card.protocol import CardError, mask_my_number
-from form_printer.card.virtual import SimulatedReader, VirtualMyNumberCard, VpcdCard, load_residents
 from tests.cards import READER
 
 RESIDENTS = load_residents()
@@ -344,7 +344,7 @@ def test_card_monitoring_sees_the_card_come_and_go(pcsc):
 
 def test_card_events_survive_a_pcscd_restart(pcsc, tmp_path):
     """systemd restarts pcscd (or it crashed): the kiosk must see cards again without a restart of its own."""
-    from form_printer.card.pcscd import start_pcscd
+    from devkit.pcscd import start_pcscd
 
     pcsc.take_away()
     arrived, down, up = threading.Event(), threading.Event(), threading.Event()

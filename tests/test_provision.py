@@ -336,7 +336,7 @@ def test_nothing_works_before_init(tmp_path, capsys):
 
 
 def test_list_and_the_madoguchi_command(prov, capsys):
-    from kiosk.cli import main
+    from madoguchi.cli import main
 
     capsys.readouterr()
     argv = ["provision", "list", "--site", str(EXAMPLE_SITE), "--out", str(prov.out), "--devices", str(prov.devices)]

@@ -20,16 +20,16 @@ from pathlib import Path
 
 import pytest
 
+from devkit.cash_changer import CcTalkSimulator
+from devkit.payment_terminal import CatSimulator
+from devkit.printer import EscposSimulator
 from kiosk.pin import hash_pin
-from kiosk.printing.simulator import EscposSimulator
-from register.cash.simulator import CcTalkSimulator
-from register.cashless.simulator import CatSimulator
+from madoguchi.local import stop_process, wait_healthy
 from register.cashless.terminal import PaymentMedia
 from register.journal import Journal
 from tests.conftest import EXAMPLE_SITE
 from tests.harness import ROOT, free_port, start_broker, start_service_process
 from tests.test_ui_apps import Run
-from ticket_machine.local import stop_process, wait_healthy
 
 pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb (scripts/install)")
 DEVICE = "register-1f"

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from devkit.cash_changer import CcTalkSimulator
+from devkit.payment_terminal import CatSimulator
+from devkit.printer import EscposSimulator
+from devkit.slip_samples import sample_slips
 from kiosk.config.site import load_site
-from kiosk.printing.simulator import EscposSimulator
-from register.cash.simulator import CcTalkSimulator
-from register.cashless.simulator import CatSimulator
 from register.journal import Journal
 from register.ledger import check, replay
-from register.slips.samples import sample_slips
 from tests.conftest import EXAMPLE_SITE
 from tests.test_register_flow import today, write_device
 

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from devkit.cash_changer import CcTalkSimulator
+from devkit.payment_terminal import CatSimulator
+from devkit.printer import EscposSimulator
+from devkit.slip_samples import sample_slips
 from kiosk.config.device import load_device
-from kiosk.printing.simulator import EscposSimulator
 from register.cart import Cart
-from register.cash.simulator import CcTalkSimulator
-from register.cashless.simulator import CatSimulator
 from register.checkout import Register
 from register.ledger import check, replay
 from register.setup import register_for
-from register.slips.samples import sample_slips
 from tests.conftest import artifact_folder
 
 
@@ -297,7 +297,7 @@ def test_recovery_waits_for_a_terminal_that_does_not_answer_then_settles(registe
 
 
 def test_a_serial_scanner_delivers_each_code_once(tmp_path):
-    from register.demo.scanner_pty import PtyScanner
+    from devkit.scanner import PtyScanner
     from register.scanner import SerialScanner
 
     got: list[str] = []

@@ -1,4 +1,4 @@
-"""ticket_machine.simulation: a small simulated office day through the real queue core, in both modes."""
+"""devkit.office_simulation: a small simulated office day through the real queue core, in both modes."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from datetime import date, time
 
 import pytest
 
-from queue_service.history import read_day
-from queue_service.service.journal import Journal
-from ticket_machine.simulation import (
+from devkit.office_simulation import (
     MODES,
     OfficeDayConfig,
     draw_residents,
@@ -19,6 +17,8 @@ from ticket_machine.simulation import (
     simulate_day,
     write_history,
 )
+from queue_service.history import read_day
+from queue_service.service.journal import Journal
 
 DAY = date(2026, 11, 24)  # a Tuesday (weekday factor 1.0)
 #: A small day: ~60 residents in a two-hour morning rush at half the counters (queues do build up).

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from kiosk.cli import main
 from kiosk.config import ConfigError, load_site
+from madoguchi.cli import main
 
 from .conftest import EXAMPLE_SITE
 

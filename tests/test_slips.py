@@ -13,6 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devkit.slip_samples import (
+    fiscal_year,
+    render_cvs_image,
+    render_elqr_image,
+    render_slip_card,
+    sample_slips,
+)
 from kiosk.config import ConfigError, load_site
 from kiosk.config.site import Payee, RegisterSettings
 from register.slips.cvs import check_digit, decode_cvs, encode_cvs, parse_cvs
@@ -27,13 +34,6 @@ from register.slips.elqr import (
 )
 from register.slips.model import Slip, SlipError
 from register.slips.policy import SlipRefused, check_slip, find_payee, refusal_params
-from register.slips.samples import (
-    fiscal_year,
-    render_cvs_image,
-    render_elqr_image,
-    render_slip_card,
-    sample_slips,
-)
 from register.slips.scan import clean, read_slip
 
 from .conftest import EXAMPLE_SITE

@@ -17,6 +17,7 @@ import pytest
 from escpos.printer import Dummy, File, Network, Serial, Usb
 from PIL import Image, ImageChops
 
+from devkit.printer import EscposParser, EscposSimulator, parse_escpos
 from kiosk.printing import (
     PrinterFault,
     PrinterStatus,
@@ -29,7 +30,6 @@ from kiosk.printing import (
     render_ticket_preview,
 )
 from kiosk.printing.printer import KioskNetwork, NoStatusReply
-from kiosk.printing.simulator import EscposParser, EscposSimulator, parse_escpos
 from kiosk.printing.ticket import NUMBER_MIN_HEIGHT, _font, wrap_text
 from tests.conftest import artifact_folder
 

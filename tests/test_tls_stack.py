@@ -25,7 +25,7 @@ from kiosk.bus.client import Bus, BusSettings, BusUnavailable, CommandRefused
 from kiosk.bus.schemas import CalledEvent
 from kiosk.config import Site
 from kiosk.config.device import load_device
-from ticket_machine.local import ROOT, free_port, stop_process, wait_for_port, wait_healthy
+from madoguchi.local import ROOT, free_port, stop_process, wait_for_port, wait_healthy
 
 from .conftest import EXAMPLE_SITE
 from .harness import Watcher
@@ -191,7 +191,7 @@ def service(stack, tmp_path):
     p, _broker = stack
     http = free_port()
     cmd = [
-        sys.executable, "-m", "kiosk.cli", "service",
+        sys.executable, "-m", "madoguchi", "service",
         "--site", str(EXAMPLE_SITE), "--state", str(tmp_path / "state"),
         "--broker", f"127.0.0.1:{p.plain_port}", "--http", f"127.0.0.1:{http}",
         "--password-file", str(p.root / "secrets" / "queue-service.password"),

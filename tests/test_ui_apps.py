@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from devkit.printer import EscposSimulator
 from kiosk.pin import hash_pin
-from kiosk.printing.simulator import EscposSimulator
+from madoguchi.local import stop_process, wait_healthy
 from tests.conftest import EXAMPLE_SITE
 from tests.harness import ROOT, free_port, start_broker, start_service_process
-from ticket_machine.local import stop_process, wait_healthy
 
 pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb (scripts/install)")
 STATUS_URL = "https://sakura.example.jp/t/{token}"

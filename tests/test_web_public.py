@@ -202,7 +202,7 @@ def test_private_pages_are_not_cached_indexed_or_leaked_by_referrer(office):
 def _serve(app: FastAPI):
     import uvicorn
 
-    from ticket_machine.local import free_port, wait_for_port
+    from madoguchi.local import free_port, wait_for_port
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

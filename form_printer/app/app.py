@@ -23,7 +23,7 @@ from form_printer.app.screens.warning import WarningScreen
 from form_printer.app.screens.welcome import WelcomeScreen
 from form_printer.card.protocol import CardError
 from form_printer.forms.spool import SpoolError
-from form_printer.issuer import FormIssuer, LastTryUnconfirmed
+from form_printer.issuer import CardReaderPort, FormIssuer, LastTryUnconfirmed
 from form_printer.preentry import PreEntryError
 from form_printer.setup import issuer_for
 from kiosk.bus.client import BusError, CommandFailed, CommandRefused
@@ -67,9 +67,10 @@ class FormIssuerApp(KioskShell):
     role = Role.FORMS
     home_screen = "welcome"
 
-    def __init__(self, device: DeviceConfig, site: Site, **kw) -> None:
+    def __init__(self, device: DeviceConfig, site: Site, reader: CardReaderPort | None = None, **kw) -> None:
+        """``reader``: a card reader to use instead of the device file's PC/SC reader (the dev kit's)."""
         super().__init__(device, site, **kw)
-        self.issuer: FormIssuer = issuer_for(device, site, on_printed=self._printed_counts)
+        self.issuer: FormIssuer = issuer_for(device, site, on_printed=self._printed_counts, reader=reader)
         self.reader_ok = True
         self.confirmed_last_try = False
         self._work = ThreadPoolExecutor(max_workers=1, thread_name_prefix="card-printer")

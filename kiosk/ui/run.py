@@ -1,27 +1,23 @@
-"""Start an appliance app from its device file: ``madoguchi kiosk ticket|panel|board``.
+"""Start an appliance app: Kivy configured first, then the app built and run until a signal stops it.
 
-Kivy is configured (:func:`kiosk.ui.boot.boot`) before any app module is imported,
-because importing Kivy's window modules opens the window with whatever config exists.
+Kivy is configured (:func:`kiosk.ui.boot.boot`) before any app module is imported, because
+importing Kivy's window modules opens the window with whatever config exists. Which app a role
+runs is the composition root's table (``madoguchi.roles``): this library imports no app.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
-import sys
-from pathlib import Path
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from kiosk.config import load_site
-from kiosk.config.device import DeviceConfig, load_device
+from kiosk.config.device import DeviceConfig
+from kiosk.config.site import Site
 
-APPS = {
-    "ticket": ("ticket_machine.kiosk_app.app", "TicketKioskApp"),
-    "panel": ("ticket_machine.panel_app.app", "CallPanelApp"),
-    "board": ("ticket_machine.board_app.app", "CallBoardApp"),
-    "forms": ("form_printer.app.app", "FormIssuerApp"),
-    "register": ("register.app.app", "RegisterApp"),
-}
+if TYPE_CHECKING:
+    from kivy.app import App
 
 
 class NoDisplay(RuntimeError):
@@ -32,8 +28,8 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def make_app(role: str, device: DeviceConfig, windowed: bool = False):
-    """Configure Kivy, then build (not run) the role's app."""
+def make_app(build: Callable[[DeviceConfig, Site], App], device: DeviceConfig, windowed: bool = False) -> App:
+    """Configure Kivy for the device's screen, then ``build`` the app (which imports its module only now)."""
     if not has_display():
         raise NoDisplay(
             "no display: set DISPLAY (X11) or WAYLAND_DISPLAY, or run under `xvfb-run -a` for a virtual screen"
@@ -42,29 +38,7 @@ def make_app(role: str, device: DeviceConfig, windowed: bool = False):
 
     screen = device.screen
     boot(device.device, screen.width, screen.height, fullscreen=screen.fullscreen and not windowed)
-    module, name = APPS[role]
-    cls = getattr(importlib.import_module(module), name)
-    return cls(device, load_site(device.site))
-
-
-def run(role: str | None, config: Path, windowed: bool = False, counter: str | None = None) -> int:
-    device = load_device(config)
-    role = role or (device.role.value if device.role else None)
-    if role is None:
-        print(f'{config}: no role: give one (madoguchi kiosk ROLE) or set role = "..." in the file', file=sys.stderr)
-        return 2
-    if device.role is not None and device.role.value != role:
-        print(f"{config}: this is a {device.role.value} device file, not {role}", file=sys.stderr)
-        return 2
-    if counter is not None:
-        device = device.model_copy(update={"counter": counter})
-    try:
-        app = make_app(role, device, windowed)
-    except NoDisplay as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    run_until_stopped(app)
-    return 0
+    return build(device, load_site(device.site))
 
 
 def run_until_stopped(app) -> None:

@@ -192,8 +192,9 @@ def run(role: str, config: str, scenario: str, result_path: str, params: dict[st
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from kiosk.config.device import load_device
     from kiosk.ui.run import make_app
+    from madoguchi.roles import APPS
 
-    app = make_app(role, load_device(config), windowed=True)
+    app = make_app(APPS[role], load_device(config), windowed=True)
     from kivy.clock import Clock
 
     from tests.ui import scenarios

@@ -214,7 +214,7 @@ def ready(app, ui, params):
 # ----------------------------------------------------------------- form issuer
 def _card(params, resident: str | None):
     """A test resident's card held on the reader (the vpcd port of the test's pcscd)."""
-    from form_printer.card.virtual import VirtualMyNumberCard, VpcdCard, load_residents
+    from devkit.mynumber_card import VirtualMyNumberCard, VpcdCard, load_residents
 
     card = VirtualMyNumberCard(load_residents()[resident] if resident else None)
     holder = VpcdCard(card, port=int(params["vpcd_port"]))
@@ -328,10 +328,10 @@ def forms_card_problems(app, ui, params):
 
 # ----------------------------------------------------------------- self register
 def _slips(app):
-    """The site's sample slips (register/slips/samples.py), by id."""
+    """The site's sample slips (devkit/slip_samples.py), by id."""
     from datetime import datetime
 
-    from register.slips.samples import sample_slips
+    from devkit.slip_samples import sample_slips
 
     return {s.id: s.data for s in sample_slips(app.settings, datetime.now(app.site.zone).date())}
 

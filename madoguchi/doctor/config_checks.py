@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 from datetime import datetime
 
-from kiosk.doctor.core import CheckResult, Context, Skip, check, fail, ok, warn
+from madoguchi.doctor.core import CheckResult, Context, Skip, check, fail, ok, warn
 
 ROLE_NAMES = {
     "ticket": "ticket kiosk",

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from kiosk.doctor.core import CheckResult, Context, check, fail, ok, warn
+from madoguchi.doctor.core import CheckResult, Context, check, fail, ok, warn
 
 SCREEN_ROLES = {"ticket", "panel", "board", "forms", "register"}
 

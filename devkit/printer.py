@@ -13,7 +13,7 @@ modes); data received while the printer is stopped is parsed and discarded (a re
 it when the paper is replaced, which is why the kiosk treats such a job as not printed); real-time commands are
 recognised between commands only, never inside image data; page mode and barcodes are skipped, not drawn.
 
-Command line: ``python -m kiosk.printing.simulator --port 9100 --out DIR`` (Ctrl-C to stop).
+Command line: ``python -m devkit.printer --port 9100 --out DIR`` (Ctrl-C to stop).
 """
 
 from __future__ import annotations

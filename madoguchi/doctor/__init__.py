@@ -14,11 +14,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from kiosk.doctor.broker_checks import check_broker_login, check_broker_tcp, check_broker_tls, check_queue_service
-from kiosk.doctor.clock import check_clock, clock_verdict
-from kiosk.doctor.config_checks import check_ca_file, check_device_file, check_password_file
-from kiosk.doctor.core import CheckFn, CheckResult, Context, as_json, format_line, run_checks, summary_line
-from kiosk.doctor.hardware_checks import (
+from madoguchi.doctor.broker_checks import check_broker_login, check_broker_tcp, check_broker_tls, check_queue_service
+from madoguchi.doctor.clock import check_clock, clock_verdict
+from madoguchi.doctor.config_checks import check_ca_file, check_device_file, check_password_file
+from madoguchi.doctor.core import CheckFn, CheckResult, Context, as_json, format_line, run_checks, summary_line
+from madoguchi.doctor.hardware_checks import (
     check_card_reader,
     check_cash_changer,
     check_cashless_terminal,

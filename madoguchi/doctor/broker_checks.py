@@ -14,8 +14,8 @@ import ssl
 import threading
 from datetime import UTC
 
-from kiosk.doctor.config_checks import ROLE_NAMES, _validity, require_broker
-from kiosk.doctor.core import CheckResult, Context, MqttProbe, Skip, check, fail, ok, warn
+from madoguchi.doctor.config_checks import ROLE_NAMES, _validity, require_broker
+from madoguchi.doctor.core import CheckResult, Context, MqttProbe, Skip, check, fail, ok, warn
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 

@@ -8,7 +8,7 @@ and a small hardware window for the register): issue a ticket, call it, watch th
 print forms, pay slips. Tickets and receipts are saved as PNGs, forms as PDFs.
 
 The demo is one process group: Ctrl-C, SIGTERM or SIGHUP to it, or closing any window, stops
-every process it started (:class:`~ticket_machine.local.Processes`) and it says which.
+every process it started (:class:`~madoguchi.local.Processes`) and it says which.
 ``--narrate`` instead walks three residents through the office in the terminal, on the same
 processes (no display needed).
 """
@@ -32,7 +32,7 @@ from kiosk.bus.schemas import CalledEvent
 from kiosk.config import load_site
 from kiosk.config.site import Site
 from kiosk.ui.run import has_display
-from ticket_machine.local import (
+from madoguchi.local import (
     LocalBroker,
     Processes,
     StackError,
@@ -43,7 +43,7 @@ from ticket_machine.local import (
 )
 
 if TYPE_CHECKING:
-    from form_printer.card.pcscd import Pcscd
+    from devkit.pcscd import Pcscd
 
 DEMO_PIN = "1234"
 
@@ -120,8 +120,8 @@ def run_demo(args) -> int:
 
 def run_apps(args, broker: LocalBroker, state: Path, processes: Processes) -> int:
     """Open the apps on the running stack; return when one of them (or the service, or the broker) ends."""
+    from devkit.printer import EscposSimulator
     from kiosk.pin import hash_pin
-    from kiosk.printing.simulator import EscposSimulator
 
     printed = state / "printed"
     printer = EscposSimulator(printed, on_receipt=lambda r: say("printer", f"ticket printed → {r.png_path}")).start()
@@ -153,9 +153,9 @@ def run_apps(args, broker: LocalBroker, state: Path, processes: Processes) -> in
             screen={**windows, "width": 1280, "height": 800},
         )
         for role, config in configs.items():
-            cmd = [sys.executable, "-m", "kiosk.cli", "kiosk", role, "--config", str(config), "--windowed"]
+            cmd = [sys.executable, "-m", "madoguchi", "kiosk", role, "--config", str(config), "--windowed"]
             processes.start(APP_NAMES[role], cmd, state / f"{role}.log", WINDOWS)
-        holder = [sys.executable, "-m", "form_printer.card.holder", "--port", str(cards.port)]
+        holder = [sys.executable, "-m", "devkit.card_window", "--port", str(cards.port)]
         processes.start("card window", holder, state / "card-holder.log", WINDOWS)
         register_how = start_register(args, broker, state, printer, processes, windows)
         say("demo", "ticket kiosk, call panel (pick a counter, open it, call next) and call board are opening")
@@ -185,7 +185,7 @@ def start_register(args, broker: LocalBroker, state: Path, printer, processes: P
     links, slips = state / "register-devices", state / "slips"
     for name in ("cash-changer", "terminal", "scanner"):
         (links / name).unlink(missing_ok=True)
-    window = [sys.executable, "-m", "register.demo.window", "--links", str(links), "--slips", str(slips)]
+    window = [sys.executable, "-m", "devkit.register_window", "--links", str(links), "--slips", str(slips)]
     hardware = processes.start(
         "register hardware window", [*window, "--site", str(args.site)], state / "register-devices.log", WINDOWS
     )
@@ -205,7 +205,7 @@ def start_register(args, broker: LocalBroker, state: Path, printer, processes: P
         concierge_pin=hash_pin(DEMO_PIN),
         screen={**windows, "width": 1280, "height": 800},
     )
-    cmd = [sys.executable, "-m", "kiosk.cli", "kiosk", "register", "--config", str(config), "--windowed"]
+    cmd = [sys.executable, "-m", "madoguchi", "kiosk", "register", "--config", str(config), "--windowed"]
     processes.start("self register", cmd, state / "register.log", WINDOWS)
     return (
         f"self register: scan slips, insert cash and tap cards from the small hardware window; "
@@ -216,7 +216,7 @@ def start_register(args, broker: LocalBroker, state: Path, printer, processes: P
 def seed_history(site: Site, journal: Path, state: Path, days: int) -> None:
     """Past office days from the simulated office day, so the dashboard and the forecast look like a real
     office. Simulated once into a cache (only new days are added on later runs), then copied in."""
-    from ticket_machine.simulation import write_history
+    from devkit.office_simulation import write_history
 
     today = datetime.now(site.zone).date()
     past = [today - timedelta(days=n) for n in range(1, days * 7 // 5 + 3)]
@@ -266,8 +266,8 @@ class CardPath:
 
     @classmethod
     def choose(cls, state: Path) -> CardPath:
-        from form_printer.card.pcscd import PcscdUnavailable, running_pcscd, start_pcscd, vpcd_installed
-        from form_printer.card.virtual import VPCD_PORT
+        from devkit.mynumber_card import VPCD_PORT
+        from devkit.pcscd import PcscdUnavailable, running_pcscd, start_pcscd, vpcd_installed
 
         why = "install pcscd + vsmartcard-vpcd for the real PC/SC path"
         if vpcd_installed():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 from datetime import datetime
 
-from kiosk.doctor.core import CheckResult, Context, check, fail, ok, warn
+from madoguchi.doctor.core import CheckResult, Context, check, fail, ok, warn
 
 #: Nothing of this project ran before this year: a clock showing an earlier one is wrong (a dead RTC battery).
 FIRST_PLAUSIBLE_YEAR = 2025
@@ -91,7 +91,7 @@ def _duration(seconds: float) -> str:
 
 @check("clock")
 def check_clock(ctx: Context) -> CheckResult:
-    from kiosk.doctor.broker_checks import service_date
+    from madoguchi.doctor.broker_checks import service_date
 
     now = ctx.now()
     synchronized = (ctx.ntp_synchronized or (lambda: timedatectl_synchronized(ctx.timeout)))()

@@ -2,7 +2,7 @@
 
 It is a card, not a reader: it connects with the vpcd protocol to pcscd's vpcd driver (the real
 PC/SC path) or to the form issuer's in-process simulated reader. ``python -m
-form_printer.card.holder --port 35963``.
+devkit.card_window --port 35963``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from form_printer.card.virtual import VPCD_PORT, VirtualMyNumberCard, VpcdCard, load_residents
+from devkit.mynumber_card import VPCD_PORT, VirtualMyNumberCard, VpcdCard, load_residents
 
 
 def main(argv: list[str] | None = None) -> int:

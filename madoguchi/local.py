@@ -214,7 +214,7 @@ def start_service_process(
     """The queue service as its own process, exactly as `madoguchi service` runs it (``launcher``: a command
     it runs under, e.g. ``prlimit --nofile=1024:1024 --`` for the open-file limit of a systemd unit)."""
     cmd = [*launcher,
-        sys.executable, "-m", "kiosk.cli", "service",
+        sys.executable, "-m", "madoguchi", "service",
         "--site", str(site_path), "--state", str(broker.state),
         "--broker", f"127.0.0.1:{broker.port}", "--http", f"127.0.0.1:{http_port}",
     ]  # fmt: skip

@@ -59,7 +59,7 @@ class Resident:
 
 def load_residents() -> dict[str, Resident]:
     """The invented residents of ``residents.toml`` (long name, rare kanji, 60+ character address, alphabet name)."""
-    text = resources.files("form_printer.card").joinpath("residents.toml").read_text("utf-8")
+    text = resources.files("devkit").joinpath("residents.toml").read_text("utf-8")
     out = {}
     for r in tomllib.loads(text)["residents"]:
         items = BasicFour(name=r["name"], address=r["address"], birth=r["birth"], sex=r["sex"])
@@ -403,7 +403,7 @@ def _send_message(sock: socket.socket, data: bytes) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m form_printer.card.virtual yamada``: hold a test resident's card on the vpcd reader."""
+    """``python -m devkit.mynumber_card yamada``: hold a test resident's card on the vpcd reader."""
     residents = load_residents()
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("resident", choices=[*residents, "other"], help="whose card, or 'other' (not a My Number card)")

@@ -1,6 +1,6 @@
 """The demo's register hardware window: tap a slip to scan it, insert notes and coins, pay on the terminal.
 
-``python -m register.demo.window --links DIR --slips DIR --site SITE``: starts the ccTalk changer,
+``python -m devkit.register_window --links DIR --slips DIR --site SITE``: starts the ccTalk changer,
 the CAT terminal and the scanner simulators on ptys with stable symlinks in ``--links``
 (``cash-changer``, ``terminal``, ``scanner``) for the register's device file, writes the sample
 slips as pictures into ``--slips``, and shows one button per slip, note, coin and payment brand.
@@ -13,12 +13,12 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
+from devkit.cash_changer import CcTalkSimulator
+from devkit.payment_terminal import CatSimulator
+from devkit.scanner import PtyScanner
+from devkit.slip_samples import render_slip_card, sample_slips
 from kiosk.config.site import load_site
-from register.cash.simulator import CcTalkSimulator
-from register.cashless.simulator import CatSimulator
-from register.demo.scanner_pty import PtyScanner
 from register.slips.model import SlipError
-from register.slips.samples import render_slip_card, sample_slips
 from register.slips.scan import read_slip
 
 CASH = (10000, 5000, 1000, 500, 100, 50, 10)

@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import protocol as p
-from .driver import Link, LinkDown
-from .terminal import Outcome, PaymentMedia
+from register.cashless import protocol as p
+from register.cashless.driver import Link, LinkDown
+from register.cashless.terminal import Outcome, PaymentMedia
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,0 @@
-import sys
-
-from kiosk.doctor import main
-
-sys.exit(main())

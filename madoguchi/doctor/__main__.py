@@ -1,0 +1,5 @@
+import sys
+
+from madoguchi.doctor import main
+
+sys.exit(main())
