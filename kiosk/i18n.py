@@ -16,20 +16,13 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from kiosk.languages import NATIVE_NAMES
+
 DOMAIN = "madoguchi"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
-#: Kiosk languages, Japanese first; each is shown in its own language on the selector.
-LANGUAGES: dict[str, str] = {
-    "ja": "日本語",
-    "en": "English",
-    "zh": "中文",
-    "ko": "한국어",
-    "vi": "Tiếng Việt",
-    "pt": "Português",
-    "ja-easy": "やさしい にほんご",
-}
-DEFAULT_LANGUAGE = "ja"
+#: The languages (kiosk/languages.py), each in its own words, Japanese first.
+LANGUAGES: dict[str, str] = dict(NATIVE_NAMES)
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention

@@ -20,10 +20,11 @@ import signal
 import sqlite3
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from register.ledger import Step
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS step (
@@ -37,15 +38,6 @@ CREATE INDEX IF NOT EXISTS step_tx ON step (tx, seq);
 """
 
 CRASH_ENV = "MADOGUCHI_CRASH_AT"
-
-
-@dataclass(frozen=True)
-class Step:
-    seq: int
-    tx: str
-    step: str
-    data: dict[str, Any]
-    at: datetime
 
 
 class CrashPoints:

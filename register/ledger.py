@@ -36,7 +36,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from register.journal import Step
+
+@dataclass(frozen=True)
+class Step:
+    """One journaled step of a transaction (the journal stores and returns these)."""
+
+    seq: int
+    tx: str
+    step: str
+    data: dict[str, Any]
+    at: datetime
+
 
 OUTCOMES = ("paid", "cancelled", "aborted")
 

@@ -18,20 +18,10 @@ from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageOps, PdfParser
 
 from form_printer.card.basic4 import BasicFour
-from form_printer.forms import (
-    FormInputs,
-    FormTemplate,
-    check_site_forms,
-    field_values,
-    fit_text,
-    forms_pdf,
-    load_templates,
-    preview_image,
-    render_form,
-    wareki,
-)
-from form_printer.forms.layout import LINE_PITCH, block_extent, measure_vertical
-from form_printer.forms.render import has_glyph, missing_glyphs
+from form_printer.forms.fill import FormInputs, field_values, wareki
+from form_printer.forms.layout import LINE_PITCH, block_extent, fit_text, measure_vertical
+from form_printer.forms.model import FormTemplate, check_site_forms, load_templates
+from form_printer.forms.render import forms_pdf, has_glyph, missing_glyphs, preview_image, render_form
 from kiosk.config import ConfigError
 from kiosk.text_rules import NO_LINE_END, NO_LINE_START
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from form_printer.forms import load_templates
+from form_printer.forms.model import load_templates
 from form_printer.preentry import (
     PreEntry,
     PreEntryError,

@@ -18,8 +18,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from kiosk.bus.contract import ID_PATTERN, Role, Verb
+from kiosk.languages import Language
 
-LANGUAGE = Literal["ja", "en", "zh", "ko", "vi", "pt", "ja-easy"]
+LANGUAGE = Language
 
 UUID4_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
 CommandId = Annotated[str, StringConstraints(pattern=UUID4_PATTERN)]

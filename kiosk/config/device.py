@@ -10,16 +10,15 @@ payments journal) and the local path in a hardware URI (``pdf:forms``, ``cctalk:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator
 
 from kiosk.bus.contract import Role
 from kiosk.config.loading import load_toml_model
 from kiosk.config.site import Id, Strict
+from kiosk.languages import Language
 from kiosk.pin import check_hash
-
-Language = Literal["ja", "en", "zh", "ko", "vi", "pt", "ja-easy"]
 
 
 class BrokerLink(Strict):

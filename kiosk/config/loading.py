@@ -33,9 +33,9 @@ def load_toml_model(model: type[M], path: str | Path) -> M:
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff")  # a BOM from a Windows editor is harmless
     except UnicodeDecodeError as exc:
-        where = raw[: exc.start].count(b"\n") + 1
+        bad_line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError(
-            path, [f"{path}:{where}: not UTF-8 (Shift_JIS or UTF-16?): save the file as UTF-8 ({exc.reason})"]
+            path, [f"{path}:{bad_line}: not UTF-8 (Shift_JIS or UTF-16?): save the file as UTF-8 ({exc.reason})"]
         ) from None
     try:
         data = tomllib.loads(text)

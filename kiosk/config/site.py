@@ -33,10 +33,6 @@ Digits3 = Annotated[str, StringConstraints(pattern=r"^[0-9]{3}$")]
 Digits5 = Annotated[str, StringConstraints(pattern=r"^[0-9]{5}$")]
 Digits6 = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 
-#: Languages of the kiosks: Japanese first, then the ones a ward office meets most.
-#: "ja-easy" is やさしい日本語 (easy Japanese).
-LANGUAGES = ("ja", "en", "zh", "ko", "vi", "pt", "ja-easy")
-
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -312,9 +308,9 @@ class Site(Strict):
                     if cond.lstrip("!") not in questions:
                         raise ValueError(f"{where}: condition {cond!r} names no question")
         for i, d in enumerate(self.devices):
-            for c in d.counters:
-                if c not in counters:
-                    raise ValueError(f"devices[{i}] ({d.id}): unknown counter {c!r}")
+            for counter_id in d.counters:
+                if counter_id not in counters:
+                    raise ValueError(f"devices[{i}] ({d.id}): unknown counter {counter_id!r}")
         if sum(d.role == Role.SERVICE for d in self.devices) > 1:
             raise ValueError("devices: at most one device may have role 'service'")
         return self

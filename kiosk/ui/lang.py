@@ -13,7 +13,8 @@ import itertools
 from kivy.event import EventDispatcher
 from kivy.properties import StringProperty
 
-from kiosk.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext_for
+from kiosk.i18n import LANGUAGES, gettext_for
+from kiosk.languages import DEFAULT_LANGUAGE
 
 _LIVE = ("_", "name")
 

@@ -17,6 +17,7 @@ exactly the same state. Every rule of the queue lives here:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from math import ceil
@@ -272,7 +273,7 @@ class QueueEngine:
                     grew = True
         return [s for s in here if s in chosen]
 
-    def _prerequisites_done(self, ticket: Ticket, step: Step, also: list[Step] = ()) -> bool:
+    def _prerequisites_done(self, ticket: Ticket, step: Step, also: Sequence[Step] = ()) -> bool:
         """Every prerequisite of ``step`` in this visit is done (or among ``also``, served with it)."""
         for required in self.requires.get(step.procedure, ()):
             other = ticket.step_of(required)

@@ -21,7 +21,8 @@ from fastapi.responses import FileResponse
 from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 
-from kiosk.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, gettext_for
+from kiosk.i18n import LANGUAGES, N_, gettext_for
+from kiosk.languages import DEFAULT_LANGUAGE
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATE_DIR = WEB_DIR / "templates"

@@ -44,6 +44,7 @@ from pydantic import BaseModel
 
 from kiosk.config.site import Site
 from kiosk.i18n import LANGUAGES, N_, gettext_for
+from kiosk.languages import Language
 from queue_service.engine.model import StepStatus, Ticket, TicketStatus
 from queue_service.guidance import GuidanceItem, floors_in_order, guidance, questions_for
 from queue_service.web import forecast as fc
@@ -63,7 +64,7 @@ NOSCRIPT_REFRESH_SECONDS = 30
 #: A pre-entry QR code is valid this long.
 PREENTRY_DAYS = 14
 
-Lang = Literal["ja", "en", "zh", "ko", "vi", "pt", "ja-easy"]
+Lang = Language
 
 
 # ================================================================ API models
