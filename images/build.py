@@ -66,6 +66,8 @@ class Role:
     packages: list[str]
     units: list[str]
     udev: list[str]
+    #: the setup.cfg extra with the Python packages this role runs (on top of install_requires)
+    extra: str
     mask: list[str] = field(default_factory=list)
     components: list[str] = field(default_factory=lambda: ["main"])
     suite: str = "bookworm"
@@ -106,6 +108,7 @@ def resolve_role(name: str, arch: str = "amd64", data: dict | None = None) -> Ro
     return Role(
         name=name,
         description=role["description"],
+        extra=role["extra"],
         screen=role["screen"],
         packages=list(dict.fromkeys(packages)),
         units=list(dict.fromkeys(units)),
@@ -118,20 +121,23 @@ def resolve_role(name: str, arch: str = "amd64", data: dict | None = None) -> Ro
 
 
 # ---------------------------------------------------------------- the host side
-def install_requires() -> list[str]:
-    """The pinned dependencies from setup.cfg (the venv gets exactly these)."""
+def install_requires(extra: str | None = None) -> list[str]:
+    """The pinned dependencies from setup.cfg every role runs, plus those of one ``extra`` (a role's)."""
     cfg = configparser.ConfigParser()
     cfg.read(PROJECT / "setup.cfg")
-    return [line.strip() for line in cfg["options"]["install_requires"].splitlines() if line.strip()]
+    lines = cfg["options"]["install_requires"].splitlines()
+    if extra is not None:
+        lines += cfg["options.extras_require"][extra].splitlines()
+    return list(dict.fromkeys(line.strip() for line in lines if line.strip() and not line.strip().startswith("#")))
 
 
 def host_arch() -> str:
     return subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def build_wheelhouse(wheels: Path, arch: str, project_wheel: Path | None, log) -> None:
+def build_wheelhouse(wheels: Path, arch: str, project_wheel: Path | None, log, extra: str | None = None) -> None:
     """The project's wheel (``pip wheel --no-deps`` of this checkout) and, for the host's own architecture,
-    wheels of every pinned dependency (pyscard builds here: the host has swig and libpcsclite-dev)."""
+    wheels of the role's pinned dependencies (pyscard builds here: the host has swig and libpcsclite-dev)."""
     wheels.mkdir(parents=True, exist_ok=True)
     for old in wheels.glob("smart_madoguchi-*.whl"):
         old.unlink()
@@ -144,7 +150,7 @@ def build_wheelhouse(wheels: Path, arch: str, project_wheel: Path | None, log) -
             _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(wheels), tmp], log)
     if arch == host_arch():
         cmd = [sys.executable, "-m", "pip", "wheel", "--wheel-dir", str(wheels), "--find-links", str(wheels)]
-        _run([*cmd, *install_requires()], log)
+        _run([*cmd, *install_requires(extra)], log)
 
 
 def stage_project(dest: Path) -> list[str]:
@@ -162,7 +168,8 @@ def stage_project(dest: Path) -> list[str]:
     cfg = configparser.ConfigParser()
     cfg.read(PROJECT / "setup.cfg")
     patterns = cfg["options.packages.find"]["include"].split()
-    tops = sorted({p.rstrip("*") for p in patterns if (PROJECT / p.rstrip("*")).is_dir()})
+    # the dev kit (simulators, samples, demo windows) is never installed on an appliance
+    tops = sorted({p.rstrip("*") for p in patterns if (PROJECT / p.rstrip("*")).is_dir()} - {"devkit"})
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "rootfs")
     for top in tops:
         shutil.copytree(PROJECT / top, dest / top, ignore=ignore)
@@ -223,7 +230,7 @@ def build(role_name: str, out: Path, arch: str, mirror: str, project_wheel: Path
         _say(log, f"== units: {' '.join(role.units)}; udev: {' '.join(role.udev) or '-'}")
         try:
             _say(log, f"== wheelhouse {wheels}")
-            build_wheelhouse(wheels, arch, project_wheel, log)
+            build_wheelhouse(wheels, arch, project_wheel, log, role.extra)
             cmd = mmdebstrap_command(role, out, arch, mirror, wheels)
             _say(log, "== " + shlex.join(cmd))
             _run(cmd, log)
@@ -268,7 +275,7 @@ def customize(root: Path, role: Role, arch: str, wheels: Path) -> None:
     copy_rootfs(root, role)
     write_settings(root, role)
     make_users(root, role)
-    install_venv(root, arch, wheels)
+    install_venv(root, arch, wheels, role.extra)
     systemctl = ["systemctl", f"--root={root}"]
     subprocess.run([*systemctl, "mask", *role.mask], check=True)
     subprocess.run([*systemctl, "enable", *role.units], check=True)
@@ -356,8 +363,8 @@ def make_users(root: Path, role: Role) -> None:
         subprocess.run(["chroot", str(root), *cmd, "--shell", "/usr/sbin/nologin", "madoguchi"], check=True)
 
 
-def install_venv(root: Path, arch: str, wheels: Path) -> None:
-    """``/opt/madoguchi/venv``: the project's wheel and its pinned dependencies."""
+def install_venv(root: Path, arch: str, wheels: Path, extra: str) -> None:
+    """``/opt/madoguchi/venv``: the project's wheel with its role's ``extra``: only what the role runs."""
     # the host's pip settings (PIP_FIND_LINKS, an index, ...) are not the image's business
     chroot = ["chroot", str(root), "env", *(f"-u{k}" for k in os.environ if k.startswith("PIP_"))]
     subprocess.run([*chroot, "python3", "-m", "venv", VENV], check=True)
@@ -369,12 +376,12 @@ def install_venv(root: Path, arch: str, wheels: Path) -> None:
     try:
         if native:
             local = ["--no-index", "--find-links", "/tmp/madoguchi-wheels"]
-            subprocess.run([*pip, *local, f"/tmp/madoguchi-wheels/{project.name}"], check=True)
+            subprocess.run([*pip, *local, f"/tmp/madoguchi-wheels/{project.name}[{extra}]"], check=True)
         else:  # under qemu: from PyPI, building what has no wheel for this architecture
             apt = [*chroot, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]
             subprocess.run([*apt, "update"], check=True)
             subprocess.run([*apt, "install", "-y", "--no-install-recommends", *BUILD_DEPS], check=True)
-            subprocess.run([*pip, f"/tmp/madoguchi-wheels/{project.name}"], check=True)
+            subprocess.run([*pip, f"/tmp/madoguchi-wheels/{project.name}[{extra}]"], check=True)
             subprocess.run([*apt, "purge", "-y", "--autoremove", *BUILD_DEPS], check=True)
             subprocess.run([*apt, "clean"], check=True)
     finally:

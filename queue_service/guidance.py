@@ -1,6 +1,6 @@
 """The guidance catalog: what a visit needs, where to go, what to bring, in serving order.
 
-One source of truth for the ticket kiosk, the ticket printout and (later) the online
+One source of truth for the ticket kiosk, the ticket printout and the online
 procedure guide: a life event and the resident's yes/no answers give the procedures; the
 procedures give the counters, floors and things to bring, ordered so prerequisites come
 first (転入届 before 国民健康保険). Pure: site data in, plain values out.

@@ -72,7 +72,7 @@ def test_mmdebstrap_command_and_role_files(tmp_path):
     assert any(a.startswith("--include=") and "cage" in a and "raspi-firmware" in a for a in cmd)
     assert any(a.startswith("--customize-hook=") and "--customize" in a for a in cmd)
     assert "deb http://mirror.example/debian-security bookworm-security main non-free-firmware" in cmd
-    assert any(r.startswith("Kivy==2.3.1") for r in build.install_requires())
+    assert any(r.startswith("Kivy==2.3.1") for r in build.install_requires(role.extra))
 
     build.copy_rootfs(tmp_path, build.resolve_role("ticket"))
     units = {p.name for p in (tmp_path / "etc/systemd/system").glob("*.service")}
@@ -80,6 +80,30 @@ def test_mmdebstrap_command_and_role_files(tmp_path):
     assert [p.name for p in (tmp_path / "etc/udev/rules.d").iterdir()] == ["60-madoguchi-printer.rules"]
     assert os.access(tmp_path / "usr/lib/madoguchi/firstboot", os.X_OK)
     assert stat.S_IMODE((tmp_path / "etc/sudoers.d/madoguchi").stat().st_mode) == 0o440
+
+
+def test_each_role_installs_only_what_it_runs():
+    """The server image gets no Kivy and no card or printer drivers; a board no web server or card reader;
+    no image gets the dev kit's SimPy or barcode writer."""
+    extras = {name: build.resolve_role(name).extra for name in build.role_names()}
+    assert extras == {
+        "ticket": "kiosk",
+        "panel": "kiosk",
+        "board": "kiosk",
+        "forms": "forms",
+        "register": "register",
+        "server": "server",
+    }
+
+    def names(extra):
+        return {r.split("==")[0].split("[")[0].lower() for r in build.install_requires(extra)}
+
+    assert {"fastapi", "uvicorn", "matplotlib"} <= names("server")
+    assert not names("server") & {"kivy", "pyscard", "python-escpos", "simpy"}
+    assert "kivy" in names("kiosk") and not names("kiosk") & {"fastapi", "matplotlib", "pyscard", "simpy"}
+    assert "pyscard" in names("forms") and "python-escpos" in names("register")
+    for extra in set(extras.values()):
+        assert not names(extra) & {"simpy", "python-barcode"}
 
 
 def test_wheel_copy_is_complete(tmp_path):
@@ -93,6 +117,7 @@ def test_wheel_copy_is_complete(tmp_path):
     assert "graft kiosk" in (tmp_path / "MANIFEST.in").read_text()
     assert not list(tmp_path.rglob("__pycache__")) and not (tmp_path / "images" / "rootfs").exists()
     assert all("__init__.py" in note for note in notes)
+    assert not (tmp_path / "devkit").exists() and (tmp_path / "madoguchi").is_dir()  # appliances get no dev kit
 
 
 # ---------------------------------------------------------------- units

@@ -1,5 +1,6 @@
 """Reading the My Number card's text-input support application (券面事項入力補助AP).
 
-``apdu`` and ``basic4`` are the pure core (APDUs, status words, TLV); ``reader`` is the pyscard
-adapter; ``virtual`` is a virtual card for tests and the demo that speaks the vpcd protocol.
+``apdu``, ``basic4`` and ``tlv`` are the pure core (APDUs, status words, TLV); ``protocol`` is the
+session over any transport; ``pcsc`` is the pyscard adapter. The virtual card for tests and the demo,
+speaking the vpcd protocol, is the dev kit's (``devkit.mynumber_card``).
 """
