@@ -449,7 +449,7 @@ def test_index_links_the_public_pages(office):
 
 
 def test_pre_entry_number_and_date_fields_take_ascii_digits_only():
-    from queue_service.web.public import check_field, field_spec
+    from queue_service.web.preentry_fields import check_field, field_spec
 
     number, day = field_spec("account_number"), field_spec("move_date")
     assert number.kind == "number" and day.kind == "date"

@@ -17,10 +17,11 @@ from urllib.parse import urlencode
 
 import jinja2
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 
+from kiosk.config.site import Site
 from kiosk.i18n import LANGUAGES, N_, gettext_for
 from kiosk.languages import DEFAULT_LANGUAGE
 
@@ -210,3 +211,29 @@ TEMPLATE_MESSAGES = (
     N_("Your pre-entry QR code"),
     N_("about {minutes} min"),
 )
+
+
+class SitePages:
+    """The helpers every page of one site shares: its name in the page's language, rendering, the 404 page."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+
+    def names(self, lang: str) -> dict:
+        return {"site_name": self.site.site.names.get(lang), "lang": lang}
+
+    def html(
+        self, request: Request, name: str, context: dict, status: int = 200, private: bool = False
+    ) -> HTMLResponse:
+        return templates.TemplateResponse(
+            request, name, context, status_code=status, headers=page_headers(private=private)
+        )
+
+    def not_found(self, request: Request, lang: str, title: str, text: str, langs: bool = True) -> HTMLResponse:
+        ctx = self.names(lang) | {
+            "title": gettext_for(lang, title),
+            "heading": title,
+            "text": text,
+            "show_langs": langs,
+        }
+        return self.html(request, "not_found.html", ctx, status=404, private=True)

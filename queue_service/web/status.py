@@ -1,0 +1,188 @@
+"""A ticket's status page (the QR on the ticket), its live updates and its JSON: ``/t/{token}``,
+``/t/{token}/events``, ``/api/v1/tickets/{token}``.
+
+Privacy: a ticket is found by its token only (16 random bytes; compared in constant time); its page shows that
+ticket and counts of other people, never another ticket's number or token, no handover note, nothing personal.
+Every unknown token gets the same plain 404 page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import re
+import time
+import weakref
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+
+from kiosk.i18n import LANGUAGES, N_, gettext_for
+from kiosk.languages import Language
+from queue_service.engine.model import StepStatus, Ticket, TicketStatus
+from queue_service.guidance import GuidanceItem
+from queue_service.web.api_models import CalledOut, StepOut, TicketStatusOut
+from queue_service.web.live import LiveHub, StreamLimits
+from queue_service.web.pages import SitePages, page_headers, pick_lang, templates
+
+#: What a ticket token looks like (secrets.token_urlsafe(16) gives 22 characters); anything else is not looked up.
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+#: A live stream sends at least this often (a comment line), and refreshes time-dependent waits.
+HEARTBEAT_SECONDS = 15.0
+#: A stream ends after this long; the browser's EventSource reconnects by itself (and a server can shut down).
+STREAM_SECONDS = 300.0
+#: Without JavaScript the status page reloads itself this often.
+NOSCRIPT_REFRESH_SECONDS = 30
+
+
+def make_status_router(service, pages: SitePages, hub: LiveHub, streams: StreamLimits) -> APIRouter:
+    """The ticket status routes of ``service`` (a QueueService); ``hub`` is told of every change."""
+    site = service.site
+    router = APIRouter()
+
+    def find(token: str) -> Ticket | None:
+        if not TOKEN_PATTERN.match(token):
+            return None
+        found = None
+        for t in service.core.engine.state.tickets.values():
+            if hmac.compare_digest(t.token.encode(), token.encode()):
+                found = t
+        return found
+
+    def ticket_status(token: str, lang: str | None) -> TicketStatusOut | None:
+        with service.lock:
+            engine = service.core.engine
+            ticket = find(token)
+            if ticket is None:
+                return None
+            now = service.core.clock()
+            lang = lang or ticket.lang
+            steps = []
+            for step in ticket.steps:
+                # the step's group, not the procedure's: a transfer moves a step to another group
+                group = site.group_by_id[step.group]
+                counters = tuple(c for c in site.counters if c.group == step.group)
+                place = GuidanceItem(site.procedure_by_id[step.procedure], group, counters)
+                out = StepOut(
+                    procedure=step.procedure,
+                    procedure_name=place.procedure.names.get(lang),
+                    group=step.group,
+                    group_name=group.names.get(lang),
+                    floor=group.floor,
+                    place=place.place(lang),
+                    status="later",
+                    open_counters=engine.open_counters(step.group),
+                )
+                if step.status is StepStatus.DONE:
+                    out.status = "done"
+                elif step.status is StepStatus.SERVING:
+                    out.status = "serving"
+                elif (standing := engine.standing(ticket, step, now)) is not None:
+                    out.status = "waiting"
+                    out.ahead, out.est_wait_min = standing
+                steps.append(out)
+            called = None
+            if ticket.status is TicketStatus.SERVING and ticket.counter is not None:
+                counter = site.counter_by_id[ticket.counter]
+                called = CalledOut(counter=counter.id, counter_name=counter.names.get(lang), floor=counter.floor)
+            return TicketStatusOut(
+                number=ticket.number,
+                lang=lang,  # type: ignore[arg-type]
+                status=ticket.status.value,  # type: ignore[arg-type]
+                called=called,
+                est_wait_min=engine.ticket_wait(ticket, now),
+                steps=steps,
+                updated_at=now,
+            )
+
+    def ticket_lang(request: Request) -> str | None:
+        asked = request.query_params.get("lang")
+        return asked if asked in LANGUAGES else None
+
+    def render_live(st: TicketStatusOut) -> str:
+        return templates.env.get_template("status_live.html").render(st=st, lang=st.lang)
+
+    @router.get("/t/{token}", response_class=HTMLResponse, include_in_schema=False)
+    async def status_page(token: str, request: Request) -> HTMLResponse:
+        st = await run_in_threadpool(ticket_status, token, ticket_lang(request))
+        if st is None:
+            lang = pick_lang(request)
+            text = N_("This ticket is not known. A ticket is valid on the day it was issued only.")
+            return pages.not_found(request, lang, N_("Ticket not found"), text, langs=False)
+        ctx = pages.names(st.lang) | {
+            "st": st,
+            "title": gettext_for(st.lang, "Your number") + f" {st.number}",
+            "events_url": f"/t/{token}/events?lang={st.lang}",
+            "self_url": f"/t/{token}?lang={st.lang}",
+            "refresh": NOSCRIPT_REFRESH_SECONDS,
+        }
+        return pages.html(request, "status.html", ctx, private=True)
+
+    @router.get("/t/{token}/events", include_in_schema=False)
+    async def status_events(token: str, request: Request) -> Response:
+        lang = ticket_lang(request)
+        first = await run_in_threadpool(ticket_status, token, lang)
+        if first is None:
+            return Response("not found\n", status_code=404, media_type="text/plain", headers=page_headers(True))
+
+        release = streams.open(token, request.client.host if request.client else "unknown")
+        if release is None:
+            headers = page_headers(True) | {"Retry-After": "30"}
+            return Response("too many live updates open\n", status_code=429, media_type="text/plain", headers=headers)
+
+        async def stream():
+            waiter = hub.subscribe()
+            _loop, changed = waiter
+            last = ""
+            ends = time.monotonic() + STREAM_SECONDS
+            try:
+                yield "retry: 3000\n\n"
+                st: TicketStatusOut | None = first
+                while True:
+                    changed.clear()
+                    if st is None:
+                        st = await run_in_threadpool(ticket_status, token, lang)
+                    if st is None:
+                        yield "event: gone\ndata: {}\n\n"
+                        return
+                    title = gettext_for(st.lang, "Your number is called") if st.called else ""
+                    data = json.dumps(
+                        {
+                            "status": st.status,
+                            "called": st.called is not None,
+                            "title": f"{st.number} {title}".strip(),
+                            "html": render_live(st),
+                        },
+                        ensure_ascii=False,
+                    )
+                    if data != last:
+                        yield f"event: ticket\ndata: {data}\n\n"
+                        last = data
+                    else:
+                        yield ": still here\n\n"
+                    st = None
+                    if time.monotonic() >= ends or await request.is_disconnected():
+                        return
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(changed.wait(), timeout=HEARTBEAT_SECONDS)
+            finally:
+                hub.unsubscribe(waiter)
+                release()
+
+        headers = page_headers(private=True) | {"X-Accel-Buffering": "no"}
+        body = stream()
+        weakref.finalize(body, release)  # a stream that never started (client gone at once) frees its slot too
+        return StreamingResponse(body, media_type="text/event-stream", headers=headers)
+
+    @router.get("/api/v1/tickets/{token}", response_model=TicketStatusOut, tags=["resident"])
+    async def api_ticket(token: str, lang: Language | None = None) -> TicketStatusOut | JSONResponse:
+        """A ticket's status by its token (the only key). 404 for any unknown token, always the same answer."""
+        st = await run_in_threadpool(ticket_status, token, lang)
+        if st is None:
+            return JSONResponse({"detail": "not found"}, status_code=404, headers=page_headers(True))
+        return st
+
+    return router
