@@ -60,7 +60,8 @@ MAX_TIMESTAMP = 4_102_444_800
 _AIM_PREFIX = re.compile(r"^\][A-Za-z][0-9A-Za-z]")
 _BASE32 = re.compile(r"^[A-Z2-7]+$")
 
-ErrorCode = Literal["malformed", "tampered", "expired", "wrong_site", "unknown_field"]
+#: ``no_key``: the form issuer has no pre-entry key to verify with (raised by the issuer, not by :func:`read_payload`).
+ErrorCode = Literal["malformed", "tampered", "expired", "wrong_site", "unknown_field", "no_key"]
 
 
 class PreEntryError(ValueError):

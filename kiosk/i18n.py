@@ -16,13 +16,13 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from kiosk.languages import NATIVE_NAMES
+from kiosk.languages import NATIVE_NAMES, Language
 
 DOMAIN = "madoguchi"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
 #: The languages (kiosk/languages.py), each in its own words, Japanese first.
-LANGUAGES: dict[str, str] = dict(NATIVE_NAMES)
+LANGUAGES: dict[Language, str] = dict(NATIVE_NAMES)
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention

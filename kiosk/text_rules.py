@@ -8,6 +8,7 @@ greedily. One wrapper keeps a ticket and a form from breaking the same text diff
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal, overload
 
 #: ``measure(text, size)``: the advance width of ``text`` set at ``size``.
 Measure = Callable[[str, float], float]
@@ -81,6 +82,14 @@ def units(text: str) -> list[str]:
     if carry:
         glued.append(carry)
     return glued
+
+
+@overload
+def wrap(text: str, length: float, size: float, measure: Measure, split_words: Literal[True] = True) -> list[str]: ...
+
+
+@overload
+def wrap(text: str, length: float, size: float, measure: Measure, split_words: bool) -> list[str] | None: ...
 
 
 def wrap(text: str, length: float, size: float, measure: Measure, split_words: bool = True) -> list[str] | None:

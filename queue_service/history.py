@@ -26,13 +26,22 @@ from typing import Any, Protocol
 
 
 class JournalEntry(Protocol):
-    """What :mod:`queue_service.service.journal` stores per command (its ``Entry``)."""
+    """What :mod:`queue_service.service.journal` stores per command (its ``Entry``). Read-only: ``Entry`` is frozen."""
 
-    verb: str
-    args: str
-    at: str
-    ok: bool
-    reply: str
+    @property
+    def verb(self) -> str: ...
+
+    @property
+    def args(self) -> str: ...
+
+    @property
+    def at(self) -> str: ...
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def reply(self) -> str: ...
 
 
 @dataclass

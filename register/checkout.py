@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from kiosk.printing.printer import PrinterFault
 from register.cart import Cart
@@ -43,8 +43,8 @@ class CheckoutError(Exception):
         self.code = code
 
 
-class ReceiptPrinter:
-    """What the register needs from the printer: one image in, confirmed out, or PrinterFault."""
+class ReceiptPrinter(Protocol):
+    """What the register needs from the printer (a ``TicketPrinter``): one image in, confirmed out, or PrinterFault."""
 
     def print_image(self, image: Any) -> None: ...
 
@@ -297,9 +297,10 @@ class Checkout:
         except CatError as exc:
             log.warning("sale %s: %s; asking the terminal", key, exc.code)
             self.register.append(self.tx, "note", {"code": "sale_unknown", "error": exc.code})
-            result = resolve_sale(terminal, key)
-            if result is False:
+            resolved = resolve_sale(terminal, key)
+            if resolved is False:
                 raise CheckoutError("unknown_outcome", f"the terminal did not say what happened to {key}") from exc
+            result = resolved
         return settle_sale(self.register, self.tx, key, self.total, result)
 
     def abort_cashless(self) -> None:
@@ -308,7 +309,7 @@ class Checkout:
             self.register.terminal.abort()
 
 
-def resolve_sale(terminal: CashlessTerminal, key: str) -> CatResult | None | bool:
+def resolve_sale(terminal: CashlessTerminal, key: str) -> CatResult | Literal[False] | None:
     """What happened to a sale whose answer was lost: its result, None (never reached the terminal),
     or False (the terminal cannot tell now). A sale still waiting for a card is aborted first."""
     for _ in range(CHECK_ATTEMPTS):
@@ -328,6 +329,7 @@ def resolve_sale(terminal: CashlessTerminal, key: str) -> CatResult | None | boo
 
 def settle_sale(register: Register, tx: str, key: str, amount: int, result: CatResult | None) -> Settlement:
     """Journal the terminal's answer; an approved sale is paid and gets its receipt."""
+    data: dict[str, Any]
     if result is None:
         data = {"key": key, "outcome": "cancelled", "amount": amount, "reason": "not_received"}
     else:

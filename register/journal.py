@@ -91,6 +91,7 @@ class Journal:
                 "INSERT INTO step (tx, step, data, at) VALUES (?, ?, ?, ?)", (tx, step, payload, at.isoformat())
             )
             seq = cur.lastrowid
+        assert seq is not None  # sqlite3 sets it after every INSERT
         self.crash.reach("after", step)
         return Step(seq, tx, step, data or {}, at)
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from kiosk.bus.client import Bus, BusError, CommandFailed
 from kiosk.bus.contract import Verb
-from kiosk.bus.schemas import RecordPaymentArgs
+from kiosk.bus.schemas import PaidSlip, RecordPaymentArgs
 from register.journal import Journal
 from register.ledger import TxRecord, replay
 
@@ -32,7 +32,7 @@ def payment_args(record: TxRecord) -> RecordPaymentArgs:
         media=paid.get("media"),
         brand=paid.get("brand") or None,
         total=record.total,
-        slips=[{"kind": s["kind"], "payee": s["payee"], "amount": s["amount"]} for s in record.slips],
+        slips=[PaidSlip(kind=s["kind"], payee=s["payee"], amount=s["amount"]) for s in record.slips],
         paid_at=record.paid_at,
     )
 
@@ -111,7 +111,7 @@ class PaymentOutbox:
             except BusError as exc:
                 log.info("record_payment %s not sent yet: %s", tx, exc)
                 return sent
-            self.journal.append(tx, "published", at=record.paid_at or record.opened_at)
+            self.journal.append(tx, "published", at=args.paid_at)  # the record's paid_at (payment_args checked it)
             sent += 1
             if self.on_sent is not None:
                 self.on_sent(tx)

@@ -38,7 +38,7 @@ def server(site, tmp_path_factory):
     from kiosk.bus.client import BusSettings
     from kiosk.bus.contract import Role
     from queue_service.service.app import QueueService
-    from queue_service.service.http import make_app
+    from queue_service.web.app import make_app
     from tests.test_web_staff import fill_day
 
     path = tmp_path_factory.mktemp("browser") / "queue.sqlite"

@@ -649,11 +649,14 @@ def test_clock_against_the_queue_services_http_date(site, broker, tmp_path):
     from kiosk.bus.contract import Role
     from madoguchi.local import wait_healthy
     from queue_service.service.app import HttpSettings, QueueService
+    from queue_service.web.app import make_app
 
     http = free_port()
     settings = BusSettings(site.site.id, "queue-service", Role.SERVICE, broker.password("queue-service"),
                            "127.0.0.1", broker.port)  # fmt: skip
-    svc = QueueService(site, tmp_path / "q.sqlite", settings, HttpSettings("127.0.0.1", http), tick_seconds=3600)
+    svc = QueueService(
+        site, tmp_path / "q.sqlite", settings, HttpSettings("127.0.0.1", http), tick_seconds=3600, web=make_app
+    )
     svc.start()
     try:
         wait_healthy(http, [])

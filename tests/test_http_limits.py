@@ -19,6 +19,7 @@ from kiosk.bus.contract import Role
 from madoguchi.local import wait_for_port
 from queue_service.service.app import HttpSettings, QueueService
 from queue_service.service.http_guard import ConnectionLimits
+from queue_service.web.app import make_app
 
 from .harness import free_port
 
@@ -32,7 +33,9 @@ def web_service(site, broker, tmp_path, limits: ConnectionLimits):
         site.site.id, "queue-service", Role.SERVICE, broker.password("queue-service"), "127.0.0.1", broker.port
     )
     port = free_port()
-    svc = QueueService(site, tmp_path / "queue.sqlite", settings, HttpSettings("127.0.0.1", port, limits=limits))
+    svc = QueueService(
+        site, tmp_path / "queue.sqlite", settings, HttpSettings("127.0.0.1", port, limits=limits), web=make_app
+    )
     svc.start()
     wait_for_port(port)
     try:

@@ -696,7 +696,7 @@ def test_the_service_app_mounts_the_staff_pages(site, tmp_path):
     from kiosk.bus.client import BusSettings
     from kiosk.bus.contract import Role
     from queue_service.service.app import QueueService
-    from queue_service.service.http import make_app
+    from queue_service.web.app import make_app
 
     settings = BusSettings(site.site.id, "queue-service", Role.SERVICE, "unused", "127.0.0.1", 1)
     service = QueueService(site, tmp_path / "queue.sqlite", settings, http=None)  # not started: no broker
@@ -716,7 +716,7 @@ def test_the_service_app_as_the_cli_builds_it_has_the_guides_qr_form_names_and_o
     from kiosk.bus.client import BusSettings
     from kiosk.bus.contract import Role
     from queue_service.service.app import QueueService
-    from queue_service.service.http import make_app
+    from queue_service.web.app import make_app
     from tests.conftest import EXAMPLE_SITE
 
     key = tmp_path / "preentry.key"

@@ -29,7 +29,7 @@ from form_printer.forms.layout import (
     measure_vertical,
     vertical_advance,
 )
-from form_printer.forms.model import Align, Box, FormField, FormTemplate, Line, Rect, VAlign
+from form_printer.forms.model import Align, Box, FixedText, FormField, FormTemplate, Label, Line, Rect, VAlign
 from kiosk.fonts import pil_font
 
 MM_PER_INCH = 25.4
@@ -256,7 +256,7 @@ class _Page:
 def _draw_fixed_texts(page: _Page, template: FormTemplate) -> list[str]:
     """Labels of boxes, free texts and choice options. Returns the ones that do not fit (a template problem)."""
     problems: list[str] = []
-    items = [
+    items: list[tuple[str, Label | FixedText, tuple[float, float, float, float]]] = [
         (f"boxes[{i}].label", b.label, page.rect(b, LABEL_PAD_MM)) for i, b in enumerate(template.boxes) if b.label
     ]
     items += [(f"texts[{i}]", t, page.rect(t)) for i, t in enumerate(template.texts)]

@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from escpos.capabilities import Profile, get_profile_class
@@ -301,6 +302,9 @@ class _Readback:
 
 class KioskNetwork(_Readback, Network):
     """``escpos.printer.Network`` with bounded reads and Nagle off (small status queries are not delayed)."""
+
+    #: As escpos's Network declares it: False (never opened), None (not connected) or the socket.
+    _device: socket.socket | Literal[False] | None
 
     def open(self, raise_not_found: bool = True) -> None:
         """Replaces escpos's: that one is IPv4-only and leaks the socket when the connection fails."""

@@ -157,7 +157,7 @@ class Canvas:
         font = _font(_NUMBER_SIZE, True)
         text = str(number)
         left, top, right, bottom = font.getbbox(text)
-        glyphs = Image.new("L", (right - left, bottom - top), 255)
+        glyphs = Image.new("L", (int(right - left), int(bottom - top)), 255)  # int already (stroke width 0)
         ImageDraw.Draw(glyphs).text((-left, -top), text, font=font, fill=0)
         if glyphs.width > self.inner:
             glyphs = glyphs.resize((self.inner, glyphs.height), Image.Resampling.LANCZOS)

@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.bus.contract import Role
     from kiosk.config import load_site
     from queue_service.service.app import HttpSettings, QueueService
+    from queue_service.web.app import make_app
 
     # The journal holds today's ticket tokens and staff handover notes: private at rest, whatever umask the
     # caller had (SQLite creates the -wal and -shm files later; the unit says UMask=0077 too).
@@ -67,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         tick_seconds=args.tick,
         preentry_key=args.preentry_key,
         forms_dir=forms if forms.is_dir() else None,
+        web=make_app,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

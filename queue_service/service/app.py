@@ -16,8 +16,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
 
@@ -28,6 +30,9 @@ from kiosk.config.site import Site
 from queue_service.service.core import Inbound, Outbound, QueueCore
 from queue_service.service.http_guard import ConnectionLimits, guarded_protocol
 from queue_service.service.journal import Journal
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +61,10 @@ class QueueService:
         max_batch: int = 500,
         preentry_key: Path | None = None,
         forms_dir: Path | None = None,
+        web: Callable[[QueueService], Any] | None = None,
     ) -> None:
+        """``web``: builds the ASGI app ``http`` serves (``queue_service.web.app.make_app``; the composition root
+        passes it, so the service does not build its own web pages)."""
         if bus_settings.role is not Role.SERVICE:
             raise ValueError("the queue service connects with a device of role 'service'")
         self.site = site
@@ -69,6 +77,9 @@ class QueueService:
         bus_settings.persistent_session = True
         self.bus = Bus(bus_settings)
         self.http = http
+        if http is not None and web is None:
+            raise ValueError("an HTTP listener needs the web app: pass web=queue_service.web.app.make_app")
+        self.web = web
         self.tick_seconds = tick_seconds
         self.max_batch = max_batch
         self.inbox: queue.Queue = queue.Queue()
@@ -83,7 +94,7 @@ class QueueService:
         self._worker = threading.Thread(target=self._work, name="queue-worker", daemon=True)
         self._watcher = threading.Thread(target=self._watch, name="queue-watchdog", daemon=True)
         self._stopped = threading.Event()
-        self._http_server = None
+        self._http_server: uvicorn.Server | None = None
         #: Held by the worker while the core changes; HTTP handlers hold it to read a consistent state.
         self.lock = threading.RLock()
         #: Called (from the worker thread, lock released) after every batch and tick: live pages wake up.
@@ -113,12 +124,10 @@ class QueueService:
     def _start_http(self) -> None:
         import uvicorn
 
-        from queue_service.service.http import make_app
-
-        assert self.http is not None
+        assert self.http is not None and self.web is not None
         trusted = self.http.trusted_proxies
         config = uvicorn.Config(
-            make_app(self),
+            self.web(self),
             host=self.http.host,
             port=self.http.port,
             log_level="warning",
@@ -136,7 +145,8 @@ class QueueService:
     # ------------------------------------------------------------ the worker
     def _receive(self, msg: mqtt.MQTTMessage) -> None:
         response_topic = getattr(msg.properties, "ResponseTopic", None) if msg.properties else None
-        self.inbox.put(Inbound(msg.topic, msg.payload, response_topic, handle=msg))
+        # paho types a payload bytes | bytearray; a received one is bytes (bytes() of bytes is the same object)
+        self.inbox.put(Inbound(msg.topic, bytes(msg.payload), response_topic, handle=msg))
 
     def _work(self) -> None:
         while True:

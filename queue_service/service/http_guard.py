@@ -66,7 +66,11 @@ def guarded_protocol(limits: ConnectionLimits) -> type[H11Protocol]:
         def _evict_an_idle_one(self) -> bool:
             """Full: close the connection that has waited longest without sending a request head (an idle or
             slow one), so that someone with a request (a resident, the monitoring) gets in."""
-            idle = [c for c in self.connections if c is not self and getattr(c, "_head_timer", None) is not None]
+            idle = [
+                c
+                for c in self.connections
+                if isinstance(c, GuardedH11Protocol) and c is not self and c._head_timer is not None
+            ]
             if not idle:
                 return False
             oldest = min(idle, key=lambda c: c._since)

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 SCHEMA_VERSION = 1
 
@@ -65,6 +66,12 @@ class Entry:
     token: str
     ok: bool
     reply: str
+
+
+def _entry(row: tuple[Any, ...]) -> Entry:
+    """An ``Entry`` from a row of ``SELECT cmd_id, day, at, device, verb, args, token, ok, reply``."""
+    cmd_id, day, at, device, verb, args, token, ok, reply = row
+    return Entry(cmd_id, day, at, device, verb, args, token, bool(ok), reply)
 
 
 _SYNCHRONOUS = {0: "off", 1: "normal", 2: "full", 3: "extra"}
@@ -129,7 +136,7 @@ class Journal:
         row = self.db.execute(
             "SELECT cmd_id, day, at, device, verb, args, token, ok, reply FROM journal WHERE cmd_id = ?", (cmd_id,)
         ).fetchone()
-        return Entry(*row[:7], bool(row[7]), row[8]) if row else None
+        return _entry(row) if row else None
 
     def day_entries(self, day: str) -> Iterator[Entry]:
         """The day's commands in the order they were decided."""
@@ -138,7 +145,7 @@ class Journal:
             (day,),
         )
         for row in cur:
-            yield Entry(*row[:7], bool(row[7]), row[8])
+            yield _entry(row)
 
     def days(self) -> list[str]:
         """Every service day in the journal, oldest first (YYYY-MM-DD, site-local)."""

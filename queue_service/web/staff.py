@@ -305,17 +305,18 @@ def make_staff_router(
         chosen = pick_day(day)
         if chosen is None:
             return bad_day()
+        header: tuple[str, ...]
         if kind == "days":
             header, rows = kpi_mod.DAY_COLUMNS, [kpi_mod.day_row(load(d)[1]) for d in journal_days()]
             filename = f"madoguchi-days-{site.site.id}.csv"
         else:
             the_day, kpi = load(chosen)
-            header, rows = {
+            header, make_rows = {
                 "tickets": (kpi_mod.TICKET_COLUMNS, lambda: kpi_mod.ticket_rows(chosen, the_day)),
                 "calls": (kpi_mod.CALL_COLUMNS, lambda: kpi_mod.call_rows(chosen, the_day)),
                 "groups": (kpi_mod.GROUP_COLUMNS, lambda: kpi_mod.group_rows(kpi)),
             }[kind]
-            rows = rows()
+            rows = make_rows()
             filename = f"madoguchi-{kind}-{chosen}.csv"
         headers = dict(SECURITY_HEADERS) | {"Content-Disposition": f'attachment; filename="{filename}"'}
         return Response(to_csv(header, rows), media_type="text/csv; charset=utf-8", headers=headers)

@@ -15,6 +15,7 @@ import json
 import re
 import time
 import weakref
+from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -133,7 +134,7 @@ def make_status_router(service, pages: SitePages, hub: LiveHub, streams: StreamL
             headers = page_headers(True) | {"Retry-After": "30"}
             return Response("too many live updates open\n", status_code=429, media_type="text/plain", headers=headers)
 
-        async def stream():
+        async def stream() -> AsyncIterator[str]:
             waiter = hub.subscribe()
             _loop, changed = waiter
             last = ""

@@ -99,7 +99,7 @@ class RegisterApp(KioskShell):
         self.outbox = None
         self.scanner = None
         #: The refusal on screen (screen, text, (code, params)), re-said when the language changes.
-        self._scan_problem = None
+        self._scan_problem: tuple[HomeScreen | CartScreen, str, tuple[str, dict[str, str]]] | None = None
         self._done_event = None
         self._work = ThreadPoolExecutor(max_workers=1, thread_name_prefix="register-devices")
 
@@ -308,6 +308,7 @@ class RegisterApp(KioskShell):
         home, cart = self.screen("home"), self.screen("cart")
         home.message = cart.message = ""
         self._scan_problem = None
+        problem: tuple[str, dict[str, str]]  # (code, params) for scan_message
         try:
             line = self.cart.scan(text)
         except SlipRefused as refused:

@@ -69,6 +69,9 @@ class TerminalStatus:
 
 
 class CashlessTerminal(Protocol):
+    #: Seconds check, status and abort wait for the terminal's answer (recovery and the doctor shorten it).
+    reply_timeout: float
+
     def open(self) -> None:
         """Connect; raises CatError("disconnected")."""
 

@@ -181,13 +181,14 @@ class TicketKioskApp(KioskShell):
         """Print the last ticket again (verb ``reprint`` returns its token for the QR)."""
         if self.last_ticket is None or self.link is None:
             return
-        ticket_id = self.last_ticket.id
+        last = self.last_ticket
+        ticket_id = last.id
         self.sm.get_screen("issued").can_reprint = False
         self.link.request(
             "reprint",
             {"ticket": ticket_id},
             lambda result: self.print_ticket(ticket_of(result), reprint=True),
-            lambda exc: self._printed(self.unprinted.get(ticket_id, self.last_ticket), "error"),
+            lambda exc: self._printed(self.unprinted.get(ticket_id, last), "error"),
         )
 
     def poll_printer(self) -> None:
