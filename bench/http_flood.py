@@ -10,7 +10,7 @@ it is held (monitoring, or a resident's phone, is not the flooding client):
 
 The flooding sockets come from 127.0.0.2 and up (``--per-address`` each), ``/healthz`` from 127.0.0.1:
 every address is this machine's loopback. Loops are bounded in count and time; everything is closed at
-the end. Prints a table (never asserted: tests/test_bench_smoke.py checks the counts at a tiny size).
+the end. Prints a table (never asserted: tests/system/test_bench_smoke.py checks the counts at a tiny size).
 """
 
 from __future__ import annotations

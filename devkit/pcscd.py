@@ -29,13 +29,28 @@ def vpcd_installed() -> bool:
 
 
 def running_pcscd() -> int | None:
-    """The pid of a live pcscd, if any."""
+    """The pid of a live pcscd, if any: from its pid file, or any process named pcscd (one started with
+    ``--foreground``, as ours are, writes no pid file; a second one would fail on the shared socket while
+    the first one's vpcd reader made it look ready)."""
     try:
         pid = int(PID_FILE.read_text().strip())
         os.kill(pid, 0)
+        return pid
     except (OSError, ValueError):
-        return None
-    return pid
+        pass
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "pcscd" and _alive(entry):
+                    return int(entry.name)
+            except OSError:
+                continue
+    return None
+
+
+def _alive(proc: Path) -> bool:
+    """Not a zombie (a pcscd we stopped but whose parent has not reaped it yet)."""
+    return proc.joinpath("stat").read_text().rsplit(") ", 1)[1].split()[0] != "Z"
 
 
 @dataclass

@@ -8,14 +8,28 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import load_site
+from tests.artifacts_dir import TEST_ARTIFACTS as ARTIFACTS
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_SITE = ROOT / "sites" / "example" / "site.toml"
-ARTIFACTS = ROOT / "tests" / "artifacts"
+
+#: Fixtures that start real parts (Mosquitto, the queue service, Xvfb, pcscd): a test using one is a system test.
+SYSTEM_FIXTURES = {"broker", "devices", "service", "display", "pcsc", "card_on_reader"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark system tests (``-m "not system"`` runs the unit tests alone, in seconds): everything under
+    tests/system/, and any test that uses a fixture starting a broker, a display or pcscd, or is marked broker."""
+    system = pytest.mark.system
+    for item in items:
+        in_system = "system" in Path(str(item.fspath)).relative_to(ROOT / "tests").parts[:1]
+        uses = SYSTEM_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if in_system or uses or item.get_closest_marker("broker"):
+            item.add_marker(system)
 
 
 def artifact_folder(request, kind: str) -> Path:
-    """A fresh folder for this test's artifacts under tests/artifacts/<kind>/ (kept after the run, to look at)."""
+    """A fresh folder for this test's artifacts under build/test-artifacts/<kind>/ (kept after the run, to look at)."""
     folder = ARTIFACTS / kind / re.sub(r"[^\w.-]+", "_", request.node.name)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)

@@ -38,8 +38,7 @@ from queue_service.service.journal import Journal
 from register.slips.cvs import encode_cvs
 from register.slips.model import SlipError
 from register.slips.scan import read_slip
-
-from .conftest import EXAMPLE_SITE
+from tests.conftest import EXAMPLE_SITE
 
 EXAMPLES = int(os.environ.get("MADOGUCHI_FUZZ", "200"))
 FUZZ = settings(

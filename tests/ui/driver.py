@@ -20,7 +20,9 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "ui"
+from tests.artifacts_dir import TEST_ARTIFACTS
+
+ARTIFACTS = TEST_ARTIFACTS / "ui"
 
 
 class Step:
@@ -155,7 +157,7 @@ class UI:
         return self.until(lambda: Clock.frames_displayed >= target, f"{n} frames")
 
     def shot(self, name: str) -> Step:
-        """Save the whole app as ``tests/artifacts/ui/NAME.png`` once a fresh frame is drawn."""
+        """Save the whole app as ``build/test-artifacts/ui/NAME.png`` once a fresh frame is drawn."""
         from kivy.clock import Clock
 
         path = ARTIFACTS / f"{name}.png"

@@ -1,7 +1,7 @@
 """What the UI tests do in each app (see tests/ui/driver.py for how steps run).
 
 Each scenario is what a person at that appliance does, step by step, with a screenshot
-of every screen it passes through (tests/artifacts/ui/*.png).
+of every screen it passes through (build/test-artifacts/ui/*.png).
 """
 
 from __future__ import annotations

@@ -1,0 +1,154 @@
+"""The form issuer app under Xvfb, on the real PC/SC stack (pcscd + vpcd + virtual card), the real
+broker and queue service, printing to the PDF spool. Then the privacy check of the whole session:
+the resident's name, address and birth date must be nowhere but on the printed paper.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from devkit.mynumber_card import load_residents
+from form_printer.preentry import make_payload, new_key
+from kiosk.bus.contract import Topics
+from tests.cards import READER
+from tests.system.test_ui_apps import Stack
+
+YAMADA = load_residents()["yamada"].items
+#: What must never leave the session: name (with and without its space), address, birth date in every format.
+SECRETS = [
+    YAMADA.name,
+    YAMADA.name.replace("\u3000", ""),
+    YAMADA.address,
+    "桜町一丁目2番3号",
+    YAMADA.birth,
+    "1985-04-12",
+    "昭和60年4月12日",
+    "さくら区梅田一丁目",  # the pre-entered new address
+]
+PRE_FIELDS = {"new_address": "東京都さくら区梅田一丁目1番1号", "phone": "090-1111-2222"}
+
+
+class Spy:
+    """Everything the form issuer can publish or receive, as the broker delivers it.
+
+    The ACL lets a form issuer write only its verbs and its presence, and read its reply and the
+    queue state: the queue service's credentials read every command, presence, state and event,
+    and the issuer's own credentials (another client id) read its reply topic.
+    """
+
+    def __init__(self, stack: Stack, site_id: str) -> None:
+        topics = Topics(site_id)
+        self.payloads: list[tuple[str, bytes]] = []
+        self.clients = []
+        self._lock = threading.Lock()
+        for user, subscriptions in (
+            ("queue-service", [topics.all_commands, topics.all_statuses, topics.all_state, topics.all_events]),
+            ("forms-1f", [topics.reply("forms-1f")]),
+        ):
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"spy-{uuid.uuid4().hex[:8]}")
+            client.username_pw_set(user, stack.broker.password(user))
+            subscribed = threading.Event()
+            client.on_connect = lambda c, *_a, subs=subscriptions: [c.subscribe(s, qos=1) for s in subs]
+            client.on_subscribe = lambda *_a, ev=subscribed: ev.set()
+            client.on_message = self._on
+            client.connect("127.0.0.1", stack.broker.port)
+            client.loop_start()
+            assert subscribed.wait(10), f"spy as {user} could not subscribe"
+            self.clients.append(client)
+
+    def _on(self, _client, _userdata, message) -> None:
+        with self._lock:
+            self.payloads.append((message.topic, bytes(message.payload)))
+
+    def stop(self) -> None:
+        for client in self.clients:
+            client.loop_stop()
+            client.disconnect()
+
+
+@pytest.fixture
+def forms_stack(site, tmp_path, display, pcsc):
+    running = Stack(site, tmp_path, display)
+    key = tmp_path / "secrets" / "preentry.key"
+    key.touch(mode=0o600)
+    key.write_text(new_key() + "\n")
+    now = datetime.now(site.zone)
+    payload = make_payload(
+        PRE_FIELDS, bytes.fromhex(key.read_text().strip()), site.site.id, now + timedelta(days=3), now
+    )
+    (tmp_path / "preentry.txt").write_text(payload)
+    running.forms_settings = {
+        "form_printer": f"pdf:{tmp_path / 'paper'}",
+        "card_reader": READER,
+        "preentry_key": str(key),
+    }
+    spy = Spy(running, site.site.id)
+    yield running, spy
+    spy.stop()
+    pcsc.take_away()
+    running.stop()
+
+
+def _scan_for_secrets(where: Path, skip: Path) -> list[str]:
+    found = []
+    for path in where.rglob("*"):
+        if not path.is_file() or skip in path.parents:
+            continue
+        data = path.read_bytes()
+        found += [f"{path}: {s}" for s in SECRETS if s.encode("utf-8") in data]
+    return found
+
+
+def test_move_in_forms_printed_from_the_card_and_nothing_personal_kept(site, forms_stack, pcsc):
+    stack, spy = forms_stack
+    result = stack.drive(
+        "forms",
+        "forms-1f",
+        "forms_move_in",
+        vpcd_port=pcsc.port,
+        preentry_file=stack.state / "preentry.txt",
+        settings=stack.forms_settings,
+    )
+    assert result["print_state"] == "done" and result["wiped"]
+    assert result["chosen"] == [
+        "tennyu",
+        "inkan_toroku",
+        "kokuho_kanyu",
+        "jidou_teate",
+    ]  # move-in procedures with forms
+    # one job, all the forms: 住民異動届, 印鑑登録申請書, 国保 資格取得届, 児童手当 認定請求書 as one 4-page A4 PDF
+    pdfs = list((stack.state / "paper").glob("*.pdf"))
+    assert len(pdfs) == 1
+    assert len(re.findall(rb"/Type\s*/Page\b(?!s)", pdfs[0].read_bytes())) == 4
+    # the counts reached the queue service's journal: form ids and the language, nothing else
+    with sqlite3.connect(stack.state / "queue.sqlite") as db:
+        rows = db.execute("SELECT args FROM journal WHERE verb = 'record_forms'").fetchall()
+    assert [json.loads(r[0]) for r in rows] == [
+        {"forms": ["jumin_ido", "inkan_toroku", "kokuho_shikaku", "jidou_teate"], "lang": "en"}
+    ]
+    # privacy: the state folder (journal, logs, broker data), the pcscd log and the bus carry none of it
+    assert _scan_for_secrets(stack.state, skip=stack.state / "paper") == []
+    assert [s for s in SECRETS if s.encode() in pcsc.daemon.log.read_bytes()] == []
+    published = [(t, p) for t, p in spy.payloads if any(s.encode() in p for s in SECRETS)]
+    assert published == []
+    assert any(t.endswith("/queue/cmd/record_forms") for t, _ in spy.payloads), "the spy saw nothing"
+
+
+def test_card_problems_last_try_locked_other_card_and_card_taken_away(forms_stack, pcsc):
+    stack, _spy = forms_stack
+    result = stack.drive("forms", "forms-1f", "forms_card_problems", vpcd_port=pcsc.port, settings=stack.forms_settings)
+    assert result["verifies_before_warning"] == 2  # the third PIN waited for the resident's confirmation
+    assert "locked" in result["locked_message"] or "ロック" in result["locked_message"]
+    assert result["other_card_message"] and result["other_card_message"] != result["locked_message"]
+    assert result["read"] is True
+    assert result["notice"]
