@@ -25,6 +25,7 @@ from kiosk.ui.lang import tr
 from kiosk.ui.link import on_main
 from kiosk.ui.shell import KioskShell
 from kiosk.ui.wedge import WedgeScanner
+from register.app.flow import DeviceHealth, after_settlement
 from register.app.screens.cart import CartScreen
 from register.app.screens.cash import CashScreen
 from register.app.screens.cashless import CashlessScreen
@@ -48,16 +49,10 @@ log = logging.getLogger(__name__)
 DONE_SECONDS = 30
 #: How often the devices are asked how they are (only while nobody is paying).
 POLL_SECONDS = 15.0
-#: Fault words of a payment device that stop it from being offered.
-BLOCKING = ("disconnected", "jam", "full", "error", "offline")
 #: Screens during which a payment is in progress: no idle timeout, no scans.
 PAYING = ("cash", "cashless")
 #: Screens where the register is closed until staff come: no idle timeout either.
 CLOSED = ("start", "help")
-
-
-def blocking(faults: set[str], device: str) -> bool:
-    return any(f.startswith(f"{device}_") and f[len(device) + 1 :].split(":")[0] in BLOCKING for f in faults)
 
 
 class RegisterApp(KioskShell):
@@ -90,7 +85,7 @@ class RegisterApp(KioskShell):
         self.pin_guard = PinGuard(device.concierge_pin) if device.concierge_pin else None
         self.cart: Cart | None = None
         self.checkout: Checkout | None = None
-        self.faults: set[str] = set()
+        self.health = DeviceHealth(has_cash=self.has_cash, has_cashless=self.has_cashless)
         self._opened: set[str] = set()
         #: Recovery done and seen: residents may use the register (False while on the start screen).
         self.ready = False
@@ -281,21 +276,28 @@ class RegisterApp(KioskShell):
         self._run(work, self._set_faults)
 
     def _set_faults(self, faults: set[str]) -> None:
-        if self.set_aside_payments:  # not a device's: it stays until staff deal with it (and a restart)
-            faults = faults | {"payments_set_aside"}
-        if self.checkout is not None:
-            faults = faults | {f for f in self.faults if f.startswith(("changer_", "terminal_"))}
-        self.cash_ok = self.has_cash and not blocking(faults, "changer")
-        self.cashless_ok = self.has_cashless and not blocking(faults, "terminal")
-        self.printer_ok = not any(f.startswith("printer_") and f != "printer_paper_near_end" for f in faults)
-        if faults != self.faults:
-            log.info("register faults: %s", sorted(faults) or "none")
-            self.faults = set(faults)
+        """A device check's result (:meth:`DeviceHealth.checked` keeps what must stay)."""
+        self._show_health(self.health.checked(faults, set_aside=bool(self.set_aside_payments), paying=self.paying))
+
+    def _show_health(self, health: DeviceHealth) -> None:
+        self.cash_ok, self.cashless_ok, self.printer_ok = health.cash_ok, health.cashless_ok, health.printer_ok
+        changed = health.faults != self.health.faults
+        self.health = health
+        if changed:
+            log.info("register faults: %s", sorted(health.faults) or "none")
             if self.link is not None:
-                self.link.set_faults(sorted(faults))
+                self.link.set_faults(sorted(health.faults))
+
+    @property
+    def faults(self) -> frozenset[str]:
+        return self.health.faults
+
+    @property
+    def paying(self) -> bool:
+        return self.checkout is not None
 
     def _add_fault(self, fault: str) -> None:
-        self._set_faults(self.faults | {fault})
+        self._show_health(self.health.plus(fault))
 
     # ------------------------------------------------------------ scanning
     def scanned(self, text: str) -> None:
@@ -441,43 +443,31 @@ class RegisterApp(KioskShell):
 
     # ------------------------------------------------------------ the outcome
     def _settled(self, settlement: Settlement) -> None:
+        """Show what :func:`after_settlement` decided."""
         record = settlement.record
         log.info("checkout %s: %s (%s)", record.id, settlement.result, settlement.reason)
         self.checkout = None
-        if settlement.result == "paid":
+        after = after_settlement(settlement)
+        if after.paid:
             self.last_paid_tx = record.id
             if self.outbox is not None:
                 self.outbox.kick()
-            if settlement.receipt_fault:
-                self._add_fault(f"printer_{settlement.receipt_fault}")
+            if after.printer_fault:
+                self._add_fault(f"printer_{after.printer_fault}")
             self.cart = None
             self.staff_cart = False
             self.screen("cart").refresh()
-            if settlement.owed:
-                self.halt("owed", record.id, settlement.owed)
-                return
+        if after.screen == "help":
+            self.halt("owed", record.id, after.owed)
+        elif after.screen == "done":
             self.screen("done").show(settlement)
             self.goto("done")
             self._done_event = Clock.schedule_once(lambda _dt: self.finish(), DONE_SECONDS)
-            return
-        if settlement.owed:
-            self.halt("owed", record.id, settlement.owed)
-            return
-        given_back = record.repaid
-        if given_back:
-            self.screen("returned").show(given_back, settlement.reason)
+        elif after.screen == "returned":
+            self.screen("returned").show(record.repaid, settlement.reason)
             self.goto("returned")
-            return
-        reason = settlement.reason
-        if reason == "declined":
-            message = tr._("The payment was declined. Please try another card, or pay by cash.")
-        elif reason == "cancelled":
-            message = tr._("The card payment was cancelled. Nothing was charged.")
-        elif reason == "not_enough_change":
-            message = tr._("The machine does not have enough change. Please pay by card, or ask a member of staff.")
         else:
-            message = tr._("The payment was not completed. Nothing was charged.")
-        self._back_to_cart(message)
+            self._back_to_cart(tr._(after.message))
 
     def _payment_failed(self, exc: Exception) -> None:
         tx = self.checkout.tx if self.checkout else ""
@@ -504,7 +494,7 @@ class RegisterApp(KioskShell):
 
     def resume(self) -> None:
         """Staff: settle what is open (recovery), then back to service."""
-        self._set_faults(self.faults - {"register_needs_staff"})
+        self._show_health(self.health.minus("register_needs_staff"))
         self.staff = False
         self.start_up()
 
