@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from broker_config.passwd import hash_passwords
 from broker_config.settings import BrokerSettings
 from kiosk.bus.contract import ROLE_VERBS, ROLES_WITH_PRESENCE, Role, Topics
 from kiosk.config.site import Device, Site
@@ -123,21 +122,13 @@ def ensure_passwords(site: Site, secrets_dir: Path) -> dict[str, str]:
     return passwords
 
 
-def write_password_file(path: Path, passwords: dict[str, str]) -> None:
-    """Write ``user:password`` lines, then hash them in place with ``mosquitto_passwd -U``."""
-    tool = shutil.which("mosquitto_passwd")
-    if tool is None:
-        raise RuntimeError("mosquitto_passwd not found: install the 'mosquitto' package (scripts/install)")
+def write_password_file(path: Path, passwords: dict[str, str], secrets_dir: Path) -> None:
+    """The hashed password file (``mosquitto_passwd -U``; the plain text is hashed in ``secrets_dir``)."""
+    hashed = hash_passwords(passwords, secrets_dir)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        for user, password in passwords.items():
-            f.write(f"{user}:{password}\n")
-    try:
-        subprocess.run([tool, "-U", str(tmp)], check=True, capture_output=True, text=True)
-    except subprocess.CalledProcessError as exc:
-        tmp.unlink(missing_ok=True)
-        raise RuntimeError(f"mosquitto_passwd failed: {exc.stderr.strip()}") from exc
+        f.write("".join(f"{line}\n" for line in hashed.values()))
     os.replace(tmp, path)
 
 
@@ -151,7 +142,7 @@ def generate(site: Site, out_dir: Path, secrets_dir: Path, settings: BrokerSetti
         data=out_dir / "data",
     )
     files.data.mkdir(exist_ok=True)
-    write_password_file(files.passwd, ensure_passwords(site, secrets_dir))
+    write_password_file(files.passwd, ensure_passwords(site, secrets_dir), secrets_dir)
     files.acl.write_text(acl_text(site), encoding="utf-8")
     files.conf.write_text(conf_text(files, settings), encoding="utf-8")
     return files

@@ -32,9 +32,7 @@ import datetime as dt
 import os
 import shutil
 import stat
-import subprocess
 import sys
-import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +41,8 @@ from secrets import token_urlsafe
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from broker_config.generate import HEADER, BrokerFiles, acl_text, conf_text
+from broker_config.passwd import PasswordHashError, read_passwd
+from broker_config.passwd import hash_passwords as mosquitto_hash
 from broker_config.settings import BrokerSettings, Listener
 from images import pki
 from kiosk.bus.contract import Role
@@ -292,38 +292,11 @@ def new_password(layout: Layout, device: str) -> None:
 
 # ---------------------------------------------------------------- the password file
 def hash_passwords(layout: Layout, devices: list[str]) -> dict[str, str]:
-    """``device -> "device:$7$..."``: each device's password hashed by ``mosquitto_passwd -U``.
-
-    The plain-text file it hashes lives in a 0700 temporary folder inside secrets/ and is gone
-    when this returns; no password is ever on a command line.
-    """
-    tool = shutil.which("mosquitto_passwd")
-    if tool is None:
-        raise ProvisionError("mosquitto_passwd not found: install the 'mosquitto' package (scripts/install)")
-    if not devices:
-        return {}
-    with tempfile.TemporaryDirectory(dir=layout.secrets, prefix=".hash-") as tmp:
-        plain = Path(tmp) / "passwd"
-        lines = "".join(f"{d}:{read_password(layout, d)}\n" for d in devices)
-        write_file(plain, lines.encode(), 0o600)
-        done = subprocess.run([tool, "-U", str(plain)], capture_output=True, text=True)
-        if done.returncode != 0:  # its messages name the file, never a password
-            raise ProvisionError(f"mosquitto_passwd failed (exit {done.returncode})")
-        hashed = read_passwd(plain)
-    if set(hashed) != set(devices) or not all(line.split(":", 1)[1].startswith("$") for line in hashed.values()):
-        raise ProvisionError("mosquitto_passwd did not hash every password")
-    return hashed
-
-
-def read_passwd(path: Path) -> dict[str, str]:
-    """``user -> line`` (the line as it is, without its newline), in file order."""
-    if not path.exists():
-        return {}
-    out: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line and not line.startswith("#") and ":" in line:
-            out[line.split(":", 1)[0]] = line
-    return out
+    """``device -> "device:$7$..."``: each device's password hashed by ``mosquitto_passwd -U``, in secrets/."""
+    try:
+        return mosquitto_hash({d: read_password(layout, d) for d in devices}, layout.secrets)
+    except PasswordHashError as exc:
+        raise ProvisionError(str(exc)) from exc
 
 
 def update_passwd(
