@@ -25,7 +25,8 @@ from kiosk.ui.lang import tr
 from kiosk.ui.link import on_main
 from kiosk.ui.shell import KioskShell
 from kiosk.ui.wedge import WedgeScanner
-from register.app.flow import DeviceHealth, after_settlement
+from register.app.flow import AfterPayment, DeviceHealth
+from register.app.payment import PaymentFlow
 from register.app.screens.cart import CartScreen
 from register.app.screens.cash import CashScreen
 from register.app.screens.cashless import CashlessScreen
@@ -38,7 +39,7 @@ from register.app.screens.staff import StaffScreen
 from register.app.screens.start import StartScreen
 from register.app.texts import FEE_MESSAGES, scan_message
 from register.cart import Cart
-from register.checkout import Checkout, CheckoutError, RecoveryReport, Register, Settlement
+from register.checkout import Checkout, RecoveryReport, Register, Settlement
 from register.setup import register_for
 from register.slips.model import SlipError
 from register.slips.policy import SlipRefused, refusal_params
@@ -84,7 +85,7 @@ class RegisterApp(KioskShell):
         self.has_cashless = self.register.terminal is not None
         self.pin_guard = PinGuard(device.concierge_pin) if device.concierge_pin else None
         self.cart: Cart | None = None
-        self.checkout: Checkout | None = None
+        self.payment = PaymentFlow(self.register, self, self._run, on_main)
         self.health = DeviceHealth(has_cash=self.has_cash, has_cashless=self.has_cashless)
         self._opened: set[str] = set()
         #: Recovery done and seen: residents may use the register (False while on the start screen).
@@ -364,90 +365,57 @@ class RegisterApp(KioskShell):
         self.screen("cart").refresh()
         self.goto("home")
 
-    def _begin(self) -> Checkout | None:
-        if self.cart is None or not self.cart.lines or self.checkout is not None:
-            return None
-        self.screen("cart").message = ""
-        self.checkout = self.register.begin(self.cart, mode="staff" if self.staff_cart else "self")
-        log.info("checkout %s: %d lines, %d yen", self.checkout.tx, len(self.cart.lines), self.checkout.total)
-        return self.checkout
-
     def _back_to_cart(self, message: str = "") -> None:
-        self.checkout = None
         cart = self.screen("cart")
         cart.message = message
         cart.refresh()
         self.goto("cart")
 
-    # ------------------------------------------------------------ cash
+    # ------------------------------------------------------------ paying (register/app/payment.py decides)
+    @property
+    def checkout(self) -> Checkout | None:
+        return self.payment.checkout
+
+    def _mode(self) -> str:
+        return "staff" if self.staff_cart else "self"
+
     def pay_cash(self) -> None:
-        if not self.cash_ok:
-            return
-        checkout = self._begin()
-        if checkout is None:
-            return
-        cash = self.screen("cash")
-        cash.total, cash.inserted, cash.state = checkout.total, 0, "starting"
-        self.goto("cash")
-
-        def started(_r) -> None:
-            if self.checkout is checkout and cash.state == "starting":
-                cash.state = "accepting"
-
-        def failed(exc: Exception) -> None:
-            code = getattr(exc, "code", "error")
-            log.warning("cash not accepted: %s (%r)", code, exc)
-            self._add_fault(f"changer_{code}")
-            self._back_to_cart(tr._("The cash machine is not working. Please pay by card, or ask a member of staff."))
-
-        self._run(lambda: checkout.start_cash(lambda total: on_main(self._credit, checkout, total)), started, failed)
-
-    def _credit(self, checkout: Checkout, total: int) -> None:
-        cash = self.screen("cash")
-        if self.checkout is not checkout or cash.state not in ("starting", "accepting"):
-            return
-        cash.inserted = total
-        if total >= checkout.total:
-            cash.state = "settling"
-            self._run(checkout.settle_cash, self._settled, self._payment_failed)
+        if self.cash_ok and self.cart is not None and self.payment.pay_cash(self.cart, self._mode()):
+            self.screen("cart").message = ""
+            self.goto("cash")
 
     def cancel_cash(self) -> None:
-        cash = self.screen("cash")
-        checkout = self.checkout
-        if checkout is None or cash.state != "accepting":
-            return
-        cash.state = "returning"
-        self._run(checkout.cancel_cash, self._settled, self._payment_failed)
+        self.payment.cancel_cash()
 
-    # ------------------------------------------------------------ cashless
     def pay_cashless(self) -> None:
-        if not self.cashless_ok:
-            return
-        checkout = self._begin()
-        if checkout is None:
-            return
-        screen = self.screen("cashless")
-        screen.total, screen.state = checkout.total, "waiting"
-        self.goto("cashless")
-        self._run(checkout.pay_cashless, self._settled, self._payment_failed)
+        if self.cashless_ok and self.cart is not None and self.payment.pay_cashless(self.cart, self._mode()):
+            self.screen("cart").message = ""
+            self.goto("cashless")
 
     def cancel_cashless(self) -> None:
-        screen = self.screen("cashless")
-        if self.checkout is None or screen.state != "waiting":
-            return
-        screen.state = "cancelling"
-        try:
-            self.checkout.abort_cashless()
-        except Exception as exc:  # noqa: BLE001 - the sale then ends as it ends; pay_cashless reports it
-            log.warning("abort_cashless failed: %r", exc)
+        self.payment.cancel_cashless()
 
-    # ------------------------------------------------------------ the outcome
-    def _settled(self, settlement: Settlement) -> None:
-        """Show what :func:`after_settlement` decided."""
+    # the PaymentView the flow shows itself through
+    def show_cash(self, total: int, inserted: int, state: str) -> None:
+        cash = self.screen("cash")
+        cash.total, cash.inserted, cash.state = total, inserted, state
+
+    def show_cashless(self, total: int, state: str) -> None:
+        screen = self.screen("cashless")
+        screen.total, screen.state = total, state
+
+    def back_to_cart(self, message: str) -> None:
+        self._back_to_cart(tr._(message) if message else "")
+
+    def needs_staff(self, why: str, tx: str, amount: int) -> None:
+        self.halt(why, tx, amount)
+
+    def device_fault(self, fault: str) -> None:
+        self._add_fault(fault)
+
+    def settled(self, after: AfterPayment, settlement: Settlement) -> None:
+        """Show what :func:`~register.app.flow.after_settlement` decided."""
         record = settlement.record
-        log.info("checkout %s: %s (%s)", record.id, settlement.result, settlement.reason)
-        self.checkout = None
-        after = after_settlement(settlement)
         if after.paid:
             self.last_paid_tx = record.id
             if self.outbox is not None:
@@ -467,24 +435,7 @@ class RegisterApp(KioskShell):
             self.screen("returned").show(record.repaid, settlement.reason)
             self.goto("returned")
         else:
-            self._back_to_cart(tr._(after.message))
-
-    def _payment_failed(self, exc: Exception) -> None:
-        tx = self.checkout.tx if self.checkout else ""
-        code = exc.code if isinstance(exc, CheckoutError) else "error"
-        log.warning("checkout %s failed: %s (%r)", tx, code, exc)
-        if code == "unknown_outcome" or not isinstance(exc, CheckoutError):
-            self.checkout = None
-            self.halt("unknown", tx, 0)
-            return
-        device = "terminal" if self.sm.current == "cashless" else "changer"
-        self._add_fault(f"{device}_{code}")
-        record = self.register.record(tx) if tx else None
-        if record is not None and record.closed is None:
-            self.checkout = None
-            self.halt("unknown", tx, 0)  # left open: recovery settles it before the next resident
-            return
-        self._back_to_cart(tr._("The payment could not be made. Nothing was charged. Please ask a member of staff."))
+            self.back_to_cart(after.message)
 
     def halt(self, why: str, tx: str, amount: int) -> None:
         """Staff must come: the register stays on the help screen until a PIN is entered."""
