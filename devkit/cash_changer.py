@@ -367,7 +367,7 @@ class CcTalkSimulator:
         """167: [serial 1..3] [coins]; refused (NAK) unless enabled, idle and error-free."""
         if len(data) != 4 or bytes(data[:3]) != hop.serial or data[3] == 0:
             return None
-        if not hop.enabled or hop.remaining or any(ct.has_flag(hop.registers, f) for f in ct.HOPPER_JAM_FLAGS):
+        if not hop.enabled or hop.remaining or any(ct.has_flag(bytes(hop.registers), f) for f in ct.HOPPER_JAM_FLAGS):
             return None
         hop.set_flag(ct.HOPPER_PAYOUT_TIMEOUT, False)
         hop.counter = ct.next_counter(hop.counter)

@@ -38,7 +38,7 @@ import math
 import random
 import statistics
 import time as wallclock
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -456,7 +456,7 @@ class _Office:
             raise RuntimeError(f"{self.left} residents were never served: {exc}") from exc
 
     # ------------------------------------------------------------ residents
-    def arrivals(self) -> Iterator[simpy.Event]:
+    def arrivals(self) -> Generator[simpy.Event, Any, None]:
         for r in self.residents:
             yield self.env.timeout(max(0.0, r.arrival_min - self.env.now))
             forms = sorted({f for p in r.procedures for f in self.site.procedure_by_id[p].forms})
@@ -503,7 +503,7 @@ class _Office:
             self.all_done.succeed()
 
     # ------------------------------------------------------------ staff
-    def counter(self, counter: str, group: str) -> Iterator[simpy.Event]:
+    def counter(self, counter: str, group: str) -> Generator[simpy.Event, Any, None]:
         while True:
             ticket = self.send(PANEL, "call_next", {"counter": counter})["ticket"]
             if ticket is None:

@@ -478,6 +478,7 @@ class _Paper:
         per_col = rows // 8
         strip = Image.new("L", (n, rows), 255)
         pixels = strip.load()
+        assert pixels is not None  # a new in-memory image always has its pixels
         data = a[3:]
         for col in range(n):
             for byte_index in range(per_col):

@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--site", type=Path, required=True)
     args = parser.parse_args(argv)
     site = load_site(args.site)
+    if site.register is None:
+        parser.error(f"{args.site}: the site file has no [register] section")
     today = datetime.now(site.zone).date()
     slips = sample_slips(site.register, today)
     write_slip_pictures(site, args.slips, slips)

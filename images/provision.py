@@ -383,8 +383,8 @@ def device_toml(site: Site, entry: DeviceEntry, plan: BrokerPlan, preentry: bool
         f"password_file = {_toml(entry.id + '.password')}",
         'cafile = "ca.crt"',
     ]
-    if screen:
-        lines += ["", "[screen]"] + [f"{key} = {_toml(value)}" for key, value in screen.items()]  # type: ignore[union-attr]
+    if isinstance(screen, dict) and screen:
+        lines += ["", "[screen]"] + [f"{key} = {_toml(value)}" for key, value in screen.items()]
     return "\n".join(lines) + "\n"
 
 

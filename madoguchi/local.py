@@ -233,7 +233,8 @@ def wait_healthy(port: int, procs: list[subprocess.Popen], timeout: float = 20.0
     while time.monotonic() < deadline:
         for p in procs:
             if p.poll() is not None:
-                raise StackError(f"{p.args[0]} exited with {p.returncode} during start-up")
+                name = p.args[0] if isinstance(p.args, list | tuple) else p.args
+                raise StackError(f"{name!s} exited with {p.returncode} during start-up")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
                 body = json.load(r)

@@ -16,7 +16,17 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 #: The packages held to zero mypy errors (docs/architecture.md).
-TYPED = ("kiosk", "queue_service", "ticket_machine", "form_printer", "register", "broker_config")
+TYPED = (
+    "madoguchi",
+    "kiosk",
+    "queue_service",
+    "ticket_machine",
+    "form_printer",
+    "register",
+    "broker_config",
+    "images",
+    "devkit",
+)
 
 
 def run(tool: str, *args: str) -> subprocess.CompletedProcess:

@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     host, port = args.broker
     settings = BusSettings(site.site.id, device, Role.SERVICE, password, host, port, cafile=args.cafile)
-    http = HttpSettings(*args.http, trusted_proxies=tuple(args.trusted_proxy)) if args.http[1] else None
+    http_host, http_port = args.http
+    http = HttpSettings(http_host, http_port, trusted_proxies=tuple(args.trusted_proxy)) if http_port else None
     forms = Path(args.site).parent / "forms"
     service = QueueService(
         site,

@@ -139,6 +139,8 @@ def check_broker_tls(ctx: Context) -> CheckResult:
         )
     from cryptography import x509
 
+    if not der:  # a handshake that verified always gives the peer's certificate
+        return fail(what, f"{host}:{port} completed TLS without a certificate", "check the broker's TLS listener")
     cert = x509.load_der_x509_certificate(der)
     ctx.broker_not_before = cert.not_valid_before_utc
     ctx.broker_tls = True
@@ -305,8 +307,8 @@ def check_queue_service(ctx: Context) -> CheckResult | None:
     from kiosk.bus.contract import Role
     from kiosk.bus.schemas import Presence
 
-    ctx.require_device()
-    assert ctx.site is not None
+    device = ctx.require_device()
+    assert ctx.site is not None and ctx.role is not None
     if ctx.role is Role.SERVICE:
         return None
     what = "queue service"
@@ -328,7 +330,7 @@ def check_queue_service(ctx: Context) -> CheckResult | None:
     if probe.presence_refused:
         return fail(
             what,
-            f"the broker does not let {ctx.device.device} read the queue service's status (not authorized): "
+            f"the broker does not let {device.device} read the queue service's status (not authorized): "
             "its access list is out of date",
             "regenerate the broker config on the server (madoguchi broker) and restart the broker",
         )
@@ -336,7 +338,7 @@ def check_queue_service(ctx: Context) -> CheckResult | None:
         return bad(
             what,
             f"no status from {service.id}: it has never connected to this broker, or the broker's access list "
-            f"does not let {ctx.device.device} read it (not authorized)",
+            f"does not let {device.device} read it (not authorized)",
             start + "; if the service runs, regenerate the broker config (madoguchi broker) and restart the broker",
         )
     try:
