@@ -8,7 +8,7 @@
     madoguchi hash-pin    hash a staff PIN for a device file (reads the PIN from stdin)
     madoguchi hash-password  hash a staff web password for the site file's [[staff]] (stdin)
     madoguchi preentry    the form issuer's pre-entry QR codes: new-key, make, verify
-    madoguchi provision   a site's CA, broker TLS, device credentials and bundles (images/provision.py)
+    madoguchi provision   a site's CA, broker TLS, device credentials and bundles (images/provision/)
     madoguchi doctor      check this appliance: config, broker over TLS, hardware, clock (madoguchi/doctor/)
 
 One module per subcommand, each with ``NAME``, ``HELP`` and ``main(argv)``: it owns its options
