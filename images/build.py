@@ -128,7 +128,7 @@ def install_requires(extra: str | None = None) -> list[str]:
     lines = cfg["options"]["install_requires"].splitlines()
     if extra is not None:
         lines += cfg["options.extras_require"][extra].splitlines()
-    return list(dict.fromkeys(line.strip() for line in lines if line.strip() and not line.strip().startswith("#")))
+    return list(dict.fromkeys(line.strip() for line in lines if line.strip()))  # configparser drops comments
 
 
 def host_arch() -> str:

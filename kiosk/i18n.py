@@ -22,7 +22,7 @@ DOMAIN = "madoguchi"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
 #: The languages (kiosk/languages.py), each in its own words, Japanese first.
-LANGUAGES: dict[Language, str] = dict(NATIVE_NAMES)
+LANGUAGES: dict[Language, str] = NATIVE_NAMES
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention

@@ -7,7 +7,7 @@ Faults are values here (:class:`DeviceHealth`); they become presence words (``ch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from kiosk.i18n import N_
@@ -52,13 +52,13 @@ class DeviceHealth:
             faults.add("payments_set_aside")
         if paying:
             faults |= {f for f in self.faults if f.startswith(("changer_", "terminal_"))}
-        return DeviceHealth(frozenset(faults), self.has_cash, self.has_cashless)
+        return replace(self, faults=frozenset(faults))
 
     def plus(self, fault: str) -> DeviceHealth:
-        return DeviceHealth(self.faults | {fault}, self.has_cash, self.has_cashless)
+        return replace(self, faults=self.faults | {fault})
 
     def minus(self, fault: str) -> DeviceHealth:
-        return DeviceHealth(self.faults - {fault}, self.has_cash, self.has_cashless)
+        return replace(self, faults=self.faults - {fault})
 
 
 #: Why a payment ended without the money, as the cart screen says it.

@@ -49,6 +49,8 @@ class PaymentFlow:
         self.checkout: Checkout | None = None
         self.cash: CashState = ""
         self.cashless: CashlessState = ""
+        #: yen the changer has taken for this payment so far
+        self.inserted = 0
 
     # ------------------------------------------------------------ cash
     def pay_cash(self, cart: Cart, mode: str) -> bool:
@@ -86,8 +88,7 @@ class PaymentFlow:
         checkout = self.checkout
         if checkout is None or self.cash != "accepting":
             return
-        self.cash = "returning"
-        self.view.show_cash(checkout.total, self._inserted, "returning")
+        self._show_cash("returning", self.inserted)
         self.run(checkout.cancel_cash, self._settled, self._failed)
 
     # ------------------------------------------------------------ cashless
@@ -95,16 +96,14 @@ class PaymentFlow:
         checkout = self._begin(cart, mode)
         if checkout is None:
             return False
-        self.cashless = "waiting"
-        self.view.show_cashless(checkout.total, "waiting")
+        self._show_cashless("waiting")
         self.run(checkout.pay_cashless, self._settled, self._failed)
         return True
 
     def cancel_cashless(self) -> None:
         if self.checkout is None or self.cashless != "waiting":
             return
-        self.cashless = "cancelling"
-        self.view.show_cashless(self.checkout.total, "cancelling")
+        self._show_cashless("cancelling")
         try:
             self.checkout.abort_cashless()
         except Exception as exc:  # noqa: BLE001 - the sale then ends as it ends; pay_cashless reports it
@@ -135,8 +134,6 @@ class PaymentFlow:
         self.view.back_to_cart(PAYMENT_FAILED)
 
     # ------------------------------------------------------------ helpers
-    _inserted = 0
-
     def _begin(self, cart: Cart | None, mode: str) -> Checkout | None:
         if cart is None or not cart.lines or self.checkout is not None:
             return None
@@ -146,12 +143,17 @@ class PaymentFlow:
 
     def _show_cash(self, state: CashState, inserted: int) -> None:
         assert self.checkout is not None
-        self.cash, self._inserted = state, inserted
+        self.cash, self.inserted = state, inserted
         self.view.show_cash(self.checkout.total, inserted, state)
+
+    def _show_cashless(self, state: CashlessState) -> None:
+        assert self.checkout is not None
+        self.cashless = state
+        self.view.show_cashless(self.checkout.total, state)
 
     def _end(self, message: str) -> None:
         self._clear()
         self.view.back_to_cart(message)
 
     def _clear(self) -> None:
-        self.checkout, self.cash, self.cashless, self._inserted = None, "", "", 0
+        self.checkout, self.cash, self.cashless, self.inserted = None, "", "", 0
