@@ -32,7 +32,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pydantic import BaseModel, ValidationError
 
-from kiosk.bus.contract import ROLES_WITH_PRESENCE, Role, Topics, Verb
+from kiosk.bus.contract import REVISION, ROLES_WITH_PRESENCE, Role, Topics, Verb
 from kiosk.bus.schemas import Command, Presence, Reply, dump, short_errors
 
 log = logging.getLogger(__name__)
@@ -321,7 +321,7 @@ class Bus:
         if isinstance(args, BaseModel):
             args = args.model_dump(mode="json", exclude_none=True)
         cmd_id = str(uuid.uuid4())
-        payload = dump(Command(id=cmd_id, device=self.device, args=args))
+        payload = dump(Command(id=cmd_id, device=self.device, args=args, rev=REVISION))
         props = Properties(PacketTypes.PUBLISH)
         props.ResponseTopic = self.topics.reply(self.device)
         props.CorrelationData = cmd_id.encode()

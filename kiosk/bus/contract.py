@@ -12,6 +12,8 @@ import re
 from enum import StrEnum
 
 VERSION = "v1"
+#: Additive revisions inside v1: new verbs, topics and fields a v1 device never sees (docs/mqtt-contract.md).
+REVISION = 2
 
 #: Site and device ids appear in topics and in the ACL: keep them to safe characters.
 ID_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,62}$"
@@ -45,6 +47,15 @@ class Verb(StrEnum):
     RECORD_FORMS = "record_forms"
     #: A payment completed at a self register, for the daily reconciliation and the cashless-rate KPI.
     RECORD_PAYMENT = "record_payment"
+    # rev 2: one-stop booths, staff dispatch, later delivery, payment off the staffed queue
+    #: A section's staff member takes a booth's request and goes to serve the resident there.
+    TAKE_REQUEST = "take_request"
+    #: A booth hands its resident over to the sections' counters (the booth is freed).
+    HAND_OVER = "hand_over"
+    #: The back office marks a later delivery ready: the ticket is called again to pick it up.
+    MARK_READY = "mark_ready"
+    #: The self register closes the visit's payment step (the resident scanned the ticket's QR).
+    TICKET_PAID = "ticket_paid"
 
 
 #: The verbs each role may publish. The ACL is generated from this table and the
@@ -63,11 +74,14 @@ ROLE_VERBS: dict[Role, frozenset[Verb]] = {
             Verb.CLOSE_COUNTER,
             Verb.CANCEL,
             Verb.REPRINT,
+            Verb.TAKE_REQUEST,
+            Verb.HAND_OVER,
+            Verb.MARK_READY,
         }
     ),
     Role.BOARD: frozenset(),
     Role.FORMS: frozenset({Verb.RECORD_FORMS}),
-    Role.REGISTER: frozenset({Verb.RECORD_PAYMENT}),
+    Role.REGISTER: frozenset({Verb.RECORD_PAYMENT, Verb.TICKET_PAID}),
     Role.SERVICE: frozenset(),
 }
 
@@ -118,6 +132,18 @@ class Topics:
 
     def group_state(self, group: str) -> str:
         return f"{self.root}/queue/state/group/{group}"
+
+    def requests_state(self, group: str) -> str:
+        """rev 2: the booths' open requests for a group's staff."""
+        return f"{self.root}/queue/state/requests/{group}"
+
+    def coming_state(self, group: str) -> str:
+        """rev 2: who a group calls next."""
+        return f"{self.root}/queue/state/coming/{group}"
+
+    def booth_state(self, booth: str) -> str:
+        """rev 2: who sits at a booth."""
+        return f"{self.root}/queue/state/booth/{booth}"
 
     @property
     def board_state(self) -> str:

@@ -16,8 +16,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic.config import JsonDict
 
-from kiosk.bus.contract import ID_PATTERN, Role, Verb
+from kiosk.bus.contract import ID_PATTERN, REVISION, Role, Verb
 from kiosk.languages import Language
 
 LANGUAGE = Language
@@ -35,6 +36,35 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+def since(revision: int) -> JsonDict:
+    """Mark a field as added in a contract revision: devices that speak an older one never receive it."""
+    return {"since_rev": revision}
+
+
+def for_revision(message: BaseModel, revision: int) -> dict[str, Any]:
+    """The JSON form of ``message`` for a device that speaks ``revision`` of the contract.
+
+    Fields added later (``json_schema_extra=since(n)``) are left out, at any depth, so a v1 device whose
+    strict models forbid unknown keys still reads every reply (docs/mqtt-contract.md, "Revisions")."""
+    return _strip(message, message.model_dump(mode="json"), revision)
+
+
+def _strip(message: BaseModel, data: dict[str, Any], revision: int) -> dict[str, Any]:
+    for name, info in type(message).model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        if int(extra.get("since_rev", 1)) > revision:  # type: ignore[arg-type]
+            data.pop(name, None)
+            continue
+        value = getattr(message, name)
+        if isinstance(value, BaseModel):
+            _strip(value, data[name], revision)
+        elif isinstance(value, list):
+            for item, item_data in zip(value, data[name], strict=True):
+                if isinstance(item, BaseModel):
+                    _strip(item, item_data, revision)
+    return data
+
+
 # ----------------------------------------------------------------- commands
 class Command(Message):
     """``{root}/queue/cmd/{verb}``: a device asks the queue service to do something."""
@@ -42,12 +72,19 @@ class Command(Message):
     id: CommandId
     device: Id
     args: dict[str, Any] = Field(default_factory=dict)
+    #: The contract revision the device speaks; the reply holds only the fields it knows (absent: 1).
+    rev: int = Field(default=1, ge=1, le=REVISION)
 
 
 class IssueArgs(Message):
     procedures: list[Id] = Field(min_length=1, max_length=20)
     lang: LANGUAGE = "ja"
     priority: bool = False
+    #: The reception travels with the ticket (rev 2): the life event and the kiosk's answers, as ids only.
+    life_event: Id | None = None
+    answers: dict[Id, bool] = Field(default_factory=dict, max_length=30)
+    #: A concierge's short note for the counters (reception staff only; never personal data by rule).
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
 
 
 class CounterArgs(Message):
@@ -75,6 +112,26 @@ class RecordFormsArgs(Message):
 
 class TicketArgs(Message):
     ticket: TicketId
+
+
+class TakeRequestArgs(Message):
+    """A section's staff member takes a booth's request: they go to the booth and serve the ticket there."""
+
+    counter: Id
+    ticket: TicketId
+
+
+class ReadyArgs(Message):
+    """The back office marks a later delivery ready: the ticket is called again to pick it up."""
+
+    ticket: TicketId
+    procedure: Id
+
+
+class TicketPaidArgs(Message):
+    """The self register closes a visit's payment step: the resident scanned the ticket's QR there."""
+
+    token: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_\-]{16,64}$")]
 
 
 #: A register's transaction id: never reused, the key that makes record_payment idempotent.
@@ -125,6 +182,10 @@ VERB_ARGS: dict[Verb, type[Message]] = {
     Verb.REPRINT: TicketArgs,
     Verb.RECORD_FORMS: RecordFormsArgs,
     Verb.RECORD_PAYMENT: RecordPaymentArgs,
+    Verb.TAKE_REQUEST: TakeRequestArgs,
+    Verb.HAND_OVER: CounterArgs,
+    Verb.MARK_READY: ReadyArgs,
+    Verb.TICKET_PAID: TicketPaidArgs,
 }
 
 
@@ -155,6 +216,12 @@ class StepView(Message):
     procedure: Id
     group: Id
     status: Literal["pending", "serving", "done"]
+    #: counter: the resident goes to the group's counter; booth: the group's staff come to the resident's booth;
+    #: front: the booth's own staff serve it; register: the self register closes it.
+    mode: Literal["counter", "booth", "front", "register"] = Field(default="counter", json_schema_extra=since(2))
+    #: pickup: handing over a later delivery (交付), callable once ``ready``.
+    kind: Literal["procedure", "pickup"] = Field(default="procedure", json_schema_extra=since(2))
+    ready: bool = Field(default=True, json_schema_extra=since(2))
 
 
 class HandoverNote(Message):
@@ -163,6 +230,14 @@ class HandoverNote(Message):
     text: str
     counter: Id
     at: datetime
+
+
+class Reception(Message):
+    """What reception learned, carried with the ticket so no counter asks again (ids only, and the note)."""
+
+    life_event: Id | None = None
+    answers: dict[Id, bool] = Field(default_factory=dict)
+    note: str | None = None
 
 
 class TicketView(Message):
@@ -178,6 +253,10 @@ class TicketView(Message):
     issued_at: datetime
     counter: Id | None = None
     note: HandoverNote | None = None
+    #: The booth the resident sits at (one-stop), if any.
+    booth: Id | None = Field(default=None, json_schema_extra=since(2))
+    #: What reception learned. Only in replies to call panels (the note is staff text).
+    reception: Reception | None = Field(default=None, json_schema_extra=since(2))
 
 
 class TicketResult(Message):
@@ -241,6 +320,58 @@ class BoardCall(Message):
 
 class BoardState(Message):
     recent: list[BoardCall]
+
+
+class BoothRequest(Message):
+    """A booth asks a section for staff: the resident sits at ``booth`` and needs ``procedures`` from the group."""
+
+    booth: Id
+    ticket: TicketId
+    number: int
+    procedures: list[Id]
+    lang: LANGUAGE
+    priority: bool
+    since: datetime
+
+
+class RequestsState(Message):
+    """``{root}/queue/state/requests/{group}`` (rev 2), retained: the group's open booth requests, oldest first."""
+
+    group: Id
+    requests: list[BoothRequest]
+
+
+class ComingTicket(Message):
+    """One of the next tickets a group will call, so its staff prepare: what, who (ids only), where now."""
+
+    ticket: TicketId
+    number: int
+    procedures: list[Id]
+    lang: LANGUAGE
+    priority: bool
+    life_event: Id | None
+    answers: dict[Id, bool]
+    #: where the resident is now: "waiting", or the counter / booth they are at
+    at: str
+
+
+class ComingState(Message):
+    """``{root}/queue/state/coming/{group}`` (rev 2), retained: who the group calls next, in calling order."""
+
+    group: Id
+    coming: list[ComingTicket]
+
+
+class BoothState(Message):
+    """``{root}/queue/state/booth/{booth}`` (rev 2), retained: who sits at a booth and who serves them."""
+
+    booth: Id
+    number: int | None
+    seated_since: datetime | None
+    #: the counter whose staff serve the resident now (the booth's own, or a section's who came)
+    served_by: Id | None
+    #: groups whose staff are still to come
+    waiting_for: list[Id]
 
 
 class CalledEvent(Message):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -88,6 +88,9 @@ class QueueSettings(Strict):
     recent_calls: int = Field(default=8, ge=1, le=50)
     #: How many recent completions per procedure feed its observed service time.
     service_time_window: int = Field(default=20, ge=1, le=1000)
+    #: On a site with booths, a visit whose procedures span at least this many sections' groups goes to a booth
+    #: even without a one-stop life event (unset: only life events marked ``one_stop`` do).
+    one_stop_min_groups: int | None = Field(default=None, ge=2, le=20)
 
     @model_validator(mode="after")
     def _range(self) -> QueueSettings:
@@ -97,11 +100,15 @@ class QueueSettings(Strict):
 
 
 class Group(Strict):
-    """A counter group (窓口グループ): counters that serve the same procedures."""
+    """A counter group (窓口グループ): counters that serve the same procedures.
+
+    A group with ``booths = true`` is the one-stop floor (ワンストップ窓口): each of its counters is a booth where a
+    resident is called once and stays while the sections' staff come to them (see docs/one-stop.md)."""
 
     id: Id
     names: Names
     floor: int
+    booths: bool = False
 
 
 class Counter(Strict):
@@ -109,6 +116,13 @@ class Counter(Strict):
     names: Names
     floor: int
     group: Id
+    #: Skills: other counter groups whose steps this counter's staff also serve (a shared counter, 共用窓口).
+    serves: tuple[Id, ...] = ()
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """Every group this counter serves: its own first."""
+        return (self.group, *[g for g in self.serves if g != self.group])
 
 
 class Procedure(Strict):
@@ -125,6 +139,14 @@ class Procedure(Strict):
     forms: tuple[Id, ...] = ()
     #: The city's online application for it (行かない窓口), when it can be done without coming.
     online_url: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] | None = None
+    #: Where it is served when the site has booths: ``counter`` (the resident goes to the group's counter),
+    #: ``booth`` (the group's staff come to the resident's booth), ``front`` (the booth's own staff do it: proxy
+    #: reception, 代理受付), ``register`` (a payment the self register closes when the resident scans the ticket).
+    routing: Literal["counter", "booth", "front", "register"] = "counter"
+    #: What the resident takes home (交付物): nothing, handed over at once, or later (called again to pick it up).
+    delivery: Literal["none", "now", "later"] = "none"
+    #: The group that hands over a ``later`` delivery (default: the procedure's own group).
+    pickup_group: Id | None = None
 
 
 class Question(Strict):
@@ -148,6 +170,10 @@ class LifeEvent(Strict):
     id: Id
     names: Names
     procedures: tuple[EventProcedure, ...] = Field(min_length=1)
+    #: The stay (来庁から退庁まで, minutes) the city aims at for this life event; the KPI pages compare with it.
+    target_stay_min: int | None = Field(default=None, ge=1, le=600)
+    #: On a site with booths, a visit for this life event goes to a booth (its procedures' routing applies).
+    one_stop: bool = False
 
 
 class Device(Strict):
@@ -157,6 +183,19 @@ class Device(Strict):
     role: Role
     #: Call panels: the counters this panel may operate (empty = any counter of the site).
     counters: tuple[Id, ...] = ()
+    #: Ticket kiosks: ``self`` (residents issue their own ticket) or ``concierge`` (only reception staff issue,
+    #: after the interview; residents are told where reception is: 市民の判断で発券することが無いように).
+    issuing: Literal["self", "concierge"] = "self"
+    #: Where reception is, shown by a concierge-only kiosk (e.g. "1F 総合案内").
+    reception: Names | None = None
+
+    @model_validator(mode="after")
+    def _issuing(self) -> Device:
+        if self.issuing == "concierge" and self.role != Role.TICKET:
+            raise ValueError(f"device {self.id!r}: issuing applies to ticket kiosks only")
+        if self.issuing == "concierge" and self.reception is None:
+            raise ValueError(f"device {self.id!r}: a concierge-only kiosk needs reception (where residents go)")
+        return self
 
 
 class DigitSpan(Strict):
@@ -278,6 +317,8 @@ class Site(Strict):
     staff: tuple[StaffAccount, ...] = ()
     #: the ``[register]`` section; named so because pydantic models already have ``register`` (ABCMeta)
     register_settings: RegisterSettings | None = Field(default=None, alias="register")
+    #: The stay every visit is compared with when its life event sets no target of its own (minutes).
+    target_stay_min: int = Field(default=79, ge=1, le=600)
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -292,6 +333,9 @@ class Site(Strict):
         for i, c in enumerate(self.counters):
             if c.group not in groups:
                 raise ValueError(f"counters[{i}] ({c.id}): unknown group {c.group!r}")
+            for g in c.serves:
+                if g not in groups:
+                    raise ValueError(f"counters[{i}] ({c.id}): serves unknown group {g!r}")
         for i, p in enumerate(self.procedures):
             if p.group not in groups:
                 raise ValueError(f"procedures[{i}] ({p.id}): unknown group {p.group!r}")
@@ -299,6 +343,7 @@ class Site(Strict):
                 if r not in procedures:
                     raise ValueError(f"procedures[{i}] ({p.id}): requires unknown procedure {r!r}")
         _no_cycles({p.id: p.requires for p in self.procedures})
+        self._one_stop(groups)
         for i, e in enumerate(self.life_events):
             for j, ep in enumerate(e.procedures):
                 where = f"life_events[{i}].procedures[{j}]"
@@ -315,7 +360,44 @@ class Site(Strict):
             raise ValueError("devices: at most one device may have role 'service'")
         return self
 
+    def _one_stop(self, groups: set[str]) -> None:
+        """Booths, skills, routing and delivery fit together (docs/one-stop.md)."""
+        booth_groups = [g.id for g in self.groups if g.booths]
+        if len(booth_groups) > 1:
+            raise ValueError(f"groups: at most one group may have booths (found {', '.join(booth_groups)})")
+        for i, c in enumerate(self.counters):
+            if booth_groups and c.group != booth_groups[0] and booth_groups[0] in c.serves:
+                raise ValueError(f"counters[{i}] ({c.id}): a counter cannot serve the booths' group; booths are seats")
+            if c.group in booth_groups and c.serves:
+                raise ValueError(f"counters[{i}] ({c.id}): a booth serves its residents' front steps; no serves")
+        routing = {p.id: p.routing for p in self.procedures}
+        for i, p in enumerate(self.procedures):
+            where = f"procedures[{i}] ({p.id})"
+            if p.group in booth_groups:
+                raise ValueError(f"{where}: belongs to a section's group, not to the booths' group {p.group!r}")
+            if p.routing in ("booth", "front") and not booth_groups:
+                raise ValueError(f"{where}: routing {p.routing!r} needs a group with booths = true")
+            if p.routing == "register" and self.register_settings is None:
+                raise ValueError(f"{where}: routing 'register' needs a [register] section")
+            if p.routing in ("booth", "front"):
+                for r in p.requires:
+                    if routing[r] not in ("booth", "front"):
+                        raise ValueError(
+                            f"{where}: routed to the booth, it cannot require {r!r} (routed {routing[r]!r}): "
+                            "the resident would sit at the booth waiting for a counter elsewhere"
+                        )
+            if p.pickup_group is not None:
+                if p.delivery != "later":
+                    raise ValueError(f"{where}: pickup_group is for delivery = 'later'")
+                if p.pickup_group not in groups or p.pickup_group in booth_groups:
+                    raise ValueError(f"{where}: pickup_group {p.pickup_group!r} is not a section's group")
+
     # lookups -------------------------------------------------------------
+    @cached_property
+    def booth_group(self) -> str | None:
+        """The one-stop floor's group, when the site has booths."""
+        return next((g.id for g in self.groups if g.booths), None)
+
     @cached_property
     def group_by_id(self) -> dict[str, Group]:
         return {g.id: g for g in self.groups}
@@ -331,6 +413,10 @@ class Site(Strict):
     @cached_property
     def device_by_id(self) -> dict[str, Device]:
         return {d.id: d for d in self.devices}
+
+    @cached_property
+    def question_by_id(self) -> dict[str, Question]:
+        return {q.id: q for q in self.questions}
 
     @cached_property
     def life_event_by_id(self) -> dict[str, LifeEvent]:
@@ -357,6 +443,18 @@ class Site(Strict):
             if all(_holds(cond, answers) for cond in ep.when) and ep.id not in out:
                 out.append(ep.id)
         return out
+
+    def is_one_stop(self, procedures: list[str], life_event: str | None) -> bool:
+        """Whether a visit goes to a booth: the site has booths, something of it is routed there, and its life
+        event is a one-stop one (or it spans ``one_stop_min_groups`` sections)."""
+        if self.booth_group is None:
+            return False
+        if not any(self.procedure_by_id[p].routing in ("booth", "front") for p in procedures):
+            return False
+        if life_event is not None and self.life_event_by_id[life_event].one_stop:
+            return True
+        least = self.queue.one_stop_min_groups
+        return least is not None and len({self.procedure_by_id[p].group for p in procedures}) >= least
 
     def questions_for(self, event_id: str) -> list[Question]:
         """The questions a life event asks, in the order the site defines them."""

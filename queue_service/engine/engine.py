@@ -12,12 +12,19 @@ exactly the same state. Every rule of the queue lives here:
   places are the issue sequence, which nothing changes.
 - Priority is fair, not absolute: with a ratio normal:priority = n:p, priority tickets
   go first, but after each priority call n/p normal calls are owed before the next.
-- A counter serves all of its group's callable steps of the ticket at once.
+- A counter serves all of its groups' callable steps of the ticket at once; a counter may serve
+  several groups (skills: a shared counter's staff serve what they are trained for).
+- One-stop (docs/one-stop.md): a ticket with steps routed to the booth is called once, to a booth,
+  and stays seated there; the booth's staff serve its ``front`` steps, and each ``booth`` step
+  becomes a request a section's staff take (``take_request``) and serve at the booth. A seated
+  ticket is called to no counter; the booth is freed when its booth steps are done or handed over.
+- A ``later`` delivery adds a pickup step, callable once the back office marks it ready; a
+  ``register`` step is closed by the self register and never called.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from math import ceil
@@ -26,8 +33,12 @@ from kiosk.bus.contract import ROLE_VERBS, Role, Verb
 from kiosk.bus.schemas import (
     BoardCall,
     BoardState,
+    BoothRequest,
+    BoothState,
     CalledEvent,
     CallResult,
+    ComingState,
+    ComingTicket,
     CompleteArgs,
     CounterArgs,
     CounterResult,
@@ -37,12 +48,17 @@ from kiosk.bus.schemas import (
     IssueArgs,
     Message,
     PaymentResult,
+    ReadyArgs,
+    Reception,
     RecordFormsArgs,
     RecordPaymentArgs,
     RecordResult,
+    RequestsState,
     Serving,
     StepView,
+    TakeRequestArgs,
     TicketArgs,
+    TicketPaidArgs,
     TicketResult,
     TicketView,
     TransferArgs,
@@ -51,12 +67,15 @@ from kiosk.config.site import Site
 from queue_service.engine.estimate import ServiceTimes
 from queue_service.engine.model import (
     ACTIVE,
+    AT_BOOTH,
     Call,
     CounterRuntime,
     DayState,
     GroupRuntime,
     Note,
     Step,
+    StepKind,
+    StepMode,
     StepStatus,
     Ticket,
     TicketStatus,
@@ -107,7 +126,10 @@ class QueueEngine:
 
     def _fresh_day(self, day: str) -> DayState:
         state = DayState(day=day, next_number=self.site.queue.number_first)
-        state.counters = {c.id: CounterRuntime(c.id, c.group) for c in self.site.counters}
+        booths = self.site.booth_group
+        state.counters = {
+            c.id: CounterRuntime(c.id, c.group, groups=c.groups, booth=c.group == booths) for c in self.site.counters
+        }
         state.groups = {g.id: GroupRuntime(g.id) for g in self.site.groups}
         return state
 
@@ -171,16 +193,34 @@ class QueueEngine:
         if unknown:
             raise CommandError("unknown_procedure", f"unknown procedure(s): {', '.join(unknown)}")
 
+    def _check_reception(self, args: IssueArgs) -> None:
+        if args.life_event is not None and args.life_event not in self.site.life_event_by_id:
+            raise CommandError("unknown_life_event", f"no life event {args.life_event!r}")
+        unknown = [q for q in args.answers if q not in self.site.question_by_id]
+        if unknown:
+            raise CommandError("unknown_question", f"unknown question(s): {', '.join(unknown)}")
+
+    def _new_step(self, procedure_id: str, one_stop: bool) -> Step:
+        """A step as the site routes it. In a one-stop visit ``front`` steps belong to the booths' group and
+        ``booth`` steps wait for their section's staff; otherwise both are served at their group's counters."""
+        procedure = self.site.procedure_by_id[procedure_id]
+        mode = StepMode(procedure.routing)
+        if mode in AT_BOOTH and not one_stop:
+            mode = StepMode.COUNTER
+        if mode is StepMode.FRONT and self.site.booth_group is not None:
+            return Step(procedure_id, self.site.booth_group, mode=mode)
+        return Step(procedure_id, procedure.group, mode=mode)
+
     def _do_issue(self, args: IssueArgs, ctx: Context, role: Role) -> Outcome:
         self._check_procedures(args.procedures)
+        self._check_reception(args)
         if not ctx.token:
             raise ValueError("issue needs a token in its context")
         number = self._allocate_number()
         seq = len(self.state.tickets) + 1
         ticket_id = f"{self.state.day.replace('-', '')}-{seq:04d}"
-        steps = [
-            Step(p, self.site.procedure_by_id[p].group) for p in order_by_precedence(args.procedures, self.requires)
-        ]
+        one_stop = self.site.is_one_stop(args.procedures, args.life_event)
+        steps = [self._new_step(p, one_stop) for p in order_by_precedence(args.procedures, self.requires)]
         ticket = Ticket(
             id=ticket_id,
             seq=seq,
@@ -190,6 +230,10 @@ class QueueEngine:
             priority=args.priority,
             issued_at=ctx.now,
             steps=steps,
+            life_event=args.life_event,
+            one_stop=one_stop,
+            answers=dict(args.answers),
+            reception_note=args.note,
         )
         self.state.tickets[ticket_id] = ticket
         return Outcome(TicketResult(ticket=self.ticket_view(ticket, ctx.now, token=True)))
@@ -212,7 +256,7 @@ class QueueEngine:
 
     def _do_close_counter(self, args: CounterArgs, ctx: Context, role: Role) -> Outcome:
         counter = self._counter(args.counter, ctx.device)
-        if counter.serving is not None:
+        if counter.serving is not None or counter.seated is not None:
             raise CommandError("still_serving", f"counter {counter.id} must finish its visit before closing")
         counter.open = False
         return Outcome(CounterResult(counter=counter.id, open=False))
@@ -223,46 +267,110 @@ class QueueEngine:
             raise CommandError("counter_closed", f"counter {counter.id} is closed; open it first")
         if counter.serving is not None:
             raise CommandError("counter_busy", f"counter {counter.id} is still serving; complete or no-show first")
-        ticket = self._pick(counter.group)
+        if counter.seated is not None:
+            return self._serve_seated(counter, ctx.now)
+        ticket = self._pick(counter)
         if ticket is None:
             return Outcome(CallResult(ticket=None))
-        for step in self._callable_steps(ticket, counter.group):
-            step.status = StepStatus.SERVING
-        ticket.status = TicketStatus.SERVING
-        ticket.counter = counter.id
-        counter.serving, counter.since = ticket.id, ctx.now
+        if counter.booth:
+            ticket.booth, ticket.seated_at = counter.id, ctx.now
+            counter.seated = ticket.id
+        self._serve(ticket, counter, self._callable_at(ticket, counter), ctx.now)
         event = self._announce(ticket, counter, ctx.now, recall=False)
         view = self.ticket_view(ticket, ctx.now, note=True)
         return Outcome(CallResult(ticket=view), called=[event])
 
-    def _pick(self, group: str) -> Ticket | None:
-        """The next ticket for ``group``: by issue order, priority first but fair."""
-        first_priority = first_normal = None
-        for ticket in self.state.tickets.values():
-            if ticket.status is not TicketStatus.WAITING or not self._callable_steps(ticket, group):
-                continue
-            if ticket.priority and first_priority is None:
-                first_priority = ticket
-            elif not ticket.priority and first_normal is None:
-                first_normal = ticket
-            if first_priority and first_normal:
-                break
+    def _serve(self, ticket: Ticket, counter: CounterRuntime, steps: list[Step], now: datetime) -> None:
+        for step in steps:
+            step.status = StepStatus.SERVING
+        ticket.status = TicketStatus.SERVING
+        ticket.counter = counter.id
+        counter.serving, counter.since = ticket.id, now
+
+    def _serve_seated(self, booth: CounterRuntime, now: datetime) -> Outcome:
+        """A booth's "next" while a resident sits there: serve their front steps that are ready now (no call:
+        they are already here), or say who the booth is waiting for."""
+        assert booth.seated is not None
+        ticket = self.state.tickets[booth.seated]
+        steps = self._callable_at(ticket, booth) if ticket.status is TicketStatus.WAITING else []
+        if not steps:
+            waiting_for = ", ".join(dict.fromkeys(s.group for s in ticket.steps if s.open and s.mode in AT_BOOTH))
+            raise CommandError(
+                "booth_occupied",
+                f"booth {booth.id} holds ticket {ticket.number}"
+                + (f", waiting for {waiting_for}" if waiting_for else "")
+                + "; hand it over to the counters to free the booth",
+            )
+        self._serve(ticket, booth, steps, now)
+        return Outcome(CallResult(ticket=self.ticket_view(ticket, now, note=True)))
+
+    def _pick(self, counter: CounterRuntime) -> Ticket | None:
+        """The next ticket for ``counter``: by issue order, priority first but fair (per its own group)."""
+        order = self._calling_order(counter, limit=1, commit=True)
+        return order[0] if order else None
+
+    def _candidate(self, ticket: Ticket, counter: CounterRuntime) -> bool:
+        if counter.booth:
+            return ticket.booth is None and ticket.needs_booth
+        return bool(self._callable_at(ticket, counter))
+
+    def _calling_order(
+        self, counter: CounterRuntime, limit: int, commit: bool = False, statuses: frozenset = frozenset()
+    ) -> list[Ticket]:
+        """The next ``limit`` tickets ``counter`` would call, in order, as if it called them one after the other.
+
+        ``commit`` keeps the fairness bookkeeping of the first (a real call); ``statuses`` adds tickets in other
+        statuses (those being served elsewhere, for "coming next")."""
+        wanted = {TicketStatus.WAITING, *statuses}
+        tickets = [t for t in self.state.tickets.values() if t.status in wanted and self._candidate(t, counter)]
+        priority = iter([t for t in tickets if t.priority])
+        normal = iter([t for t in tickets if not t.priority])
+        next_priority, next_normal = next(priority, None), next(normal, None)
         ratio = self.site.queue.priority_ratio
-        fairness = self.state.groups[group]
-        if first_priority and first_normal:
-            if fairness.normal_owed >= ratio.priority:
-                fairness.normal_owed -= ratio.priority
-                return first_normal
-            fairness.normal_owed += ratio.normal
-            return first_priority
-        if first_normal:
-            fairness.normal_owed = max(0, fairness.normal_owed - ratio.priority)
-        return first_priority or first_normal
+        fairness = self.state.groups[counter.group]
+        owed = fairness.normal_owed
+        order: list[Ticket] = []
+        while len(order) < limit and (next_priority or next_normal):
+            if next_priority and next_normal:
+                take_normal = owed >= ratio.priority
+                owed = owed - ratio.priority if take_normal else owed + ratio.normal
+            else:
+                take_normal = next_normal is not None
+                if take_normal:
+                    owed = max(0, owed - ratio.priority)
+            if take_normal:
+                assert next_normal is not None
+                order.append(next_normal)
+                next_normal = next(normal, None)
+            else:
+                assert next_priority is not None
+                order.append(next_priority)
+                next_priority = next(priority, None)
+            if commit and len(order) == 1:
+                fairness.normal_owed = owed
+        return order
+
+    def _callable_at(self, ticket: Ticket, counter: CounterRuntime) -> list[Step]:
+        """The steps ``counter`` can serve now. A booth serves its seated ticket's front steps; a seated ticket is
+        called to no counter (the sections come to the booth); a section counter serves counter steps."""
+        if counter.booth:
+            if ticket.booth != counter.id:
+                return []
+            return self._ready_steps(ticket, lambda s: s.mode is StepMode.FRONT)
+        if ticket.booth is not None:
+            return []
+        return self._ready_steps(ticket, lambda s: s.mode is StepMode.COUNTER and s.group in counter.groups)
 
     def _callable_steps(self, ticket: Ticket, group: str) -> list[Step]:
-        """The steps ``group`` can serve now: pending there, prerequisites done, or served in the same sitting
+        """The counter steps ``group`` can serve now (estimates and standings; a seated ticket has none)."""
+        if ticket.booth is not None:
+            return []
+        return self._ready_steps(ticket, lambda s: s.mode is StepMode.COUNTER and s.group == group)
+
+    def _ready_steps(self, ticket: Ticket, where: Callable[[Step], bool]) -> list[Step]:
+        """Pending steps matching ``where`` whose prerequisites are done, or served in the same sitting
         (転入届 and 印鑑登録 at one counter are done together, not in two calls)."""
-        here = [s for s in ticket.steps if s.group == group and s.status is StepStatus.PENDING]
+        here = [s for s in ticket.steps if s.status is StepStatus.PENDING and s.ready and where(s)]
         chosen: list[Step] = []
         grew = True
         while grew:
@@ -274,7 +382,10 @@ class QueueEngine:
         return [s for s in here if s in chosen]
 
     def _prerequisites_done(self, ticket: Ticket, step: Step, also: Sequence[Step] = ()) -> bool:
-        """Every prerequisite of ``step`` in this visit is done (or among ``also``, served with it)."""
+        """Every prerequisite of ``step`` in this visit is done (or among ``also``, served with it).
+        A pickup needs nothing but its ``ready`` mark."""
+        if step.kind is StepKind.PICKUP:
+            return True
         for required in self.requires.get(step.procedure, ()):
             other = ticket.step_of(required)
             if other is not None and other.status is not StepStatus.DONE and other not in also:
@@ -294,9 +405,22 @@ class QueueEngine:
         return Outcome(TicketResult(ticket=self.ticket_view(ticket, ctx.now, note=True)), called=[event])
 
     def _release(self, counter: CounterRuntime, ticket: Ticket, status: TicketStatus) -> None:
-        counter.serving = counter.since = None
+        counter.serving = counter.since = counter.away_at = None
         ticket.counter = None
         ticket.status = status
+        self._settle_seat(ticket)
+
+    def _settle_seat(self, ticket: Ticket) -> None:
+        """Free the ticket's booth when nothing is left to do there, or the ticket left the queue."""
+        if ticket.booth is None:
+            return
+        if ticket.status is TicketStatus.SERVING or (ticket.status is TicketStatus.WAITING and ticket.needs_booth):
+            return
+        booth = self.state.counters[ticket.booth]
+        booth.seated = None
+        if booth.serving == ticket.id:
+            booth.serving = booth.since = None
+        ticket.booth = ticket.seated_at = None
 
     def _do_complete(self, args: CompleteArgs, ctx: Context, role: Role) -> Outcome:
         counter = self._counter(args.counter, ctx.device)
@@ -307,13 +431,21 @@ class QueueEngine:
         for step in served:
             step.status = StepStatus.DONE
         self._add_steps(ticket, args.add_procedures)
+        self._add_pickups(ticket, served)
         if args.note:
             ticket.note = Note(args.note, counter.id, ctx.now)
-        finished = all(s.status is StepStatus.DONE for s in ticket.steps)
-        self._release(counter, ticket, TicketStatus.DONE if finished else TicketStatus.WAITING)
+        self._release(counter, ticket, TicketStatus.DONE if ticket.finished else TicketStatus.WAITING)
         for procedure, minutes in samples:
             self.times.observe(procedure, minutes)
         return Outcome(TicketResult(ticket=self.ticket_view(ticket, ctx.now)), samples=samples)
+
+    def _add_pickups(self, ticket: Ticket, served: list[Step]) -> None:
+        """A later delivery (事後交付): the resident is called again to pick it up once it is marked ready."""
+        for step in served:
+            procedure = self.site.procedure_by_id[step.procedure]
+            if step.kind is StepKind.PROCEDURE and procedure.delivery == "later":
+                group = procedure.pickup_group or procedure.group
+                ticket.steps.append(Step(step.procedure, group, kind=StepKind.PICKUP, ready=False))
 
     def _samples(self, served: list[Step], counter: CounterRuntime, now: datetime) -> list[tuple[str, float]]:
         """Split the counter's service time over the steps it served, by typical minutes."""
@@ -325,16 +457,17 @@ class QueueEngine:
         return [(s.procedure, round(elapsed * w / total, 3)) for s, w in zip(served, weights, strict=True)]
 
     def _add_steps(self, ticket: Ticket, procedures: list[str]) -> None:
-        open_ = {s.procedure for s in ticket.steps if s.status is not StepStatus.DONE}
+        open_ = {s.procedure for s in ticket.steps if s.open}
         added = [p for p in dict.fromkeys(procedures) if p not in open_]
         if not added:
             return
-        ticket.steps.extend(Step(p, self.site.procedure_by_id[p].group) for p in added)
-        done = [s for s in ticket.steps if s.status is StepStatus.DONE]
-        rest = [s for s in ticket.steps if s.status is not StepStatus.DONE]
+        ticket.steps.extend(self._new_step(p, ticket.one_stop) for p in added)
+        done = [s for s in ticket.steps if not s.open]
+        rest = [s for s in ticket.steps if s.open and s.kind is StepKind.PROCEDURE]
+        pickups = [s for s in ticket.steps if s.open and s.kind is StepKind.PICKUP]
         order = order_by_precedence([s.procedure for s in rest], self.requires)
         rest.sort(key=lambda s: order.index(s.procedure))
-        ticket.steps = done + rest
+        ticket.steps = done + rest + pickups
 
     def _do_no_show(self, args: CounterArgs, ctx: Context, role: Role) -> Outcome:
         counter = self._counter(args.counter, ctx.device)
@@ -358,10 +491,14 @@ class QueueEngine:
             raise CommandError("unknown_group", f"no counter group {args.to_group!r}")
         if args.to_group == counter.group:
             raise CommandError("same_group", "a transfer must go to another counter group")
+        if args.to_group == self.site.booth_group:
+            raise CommandError("booth_group", "booths seat residents; hand steps to a section's group instead")
         ticket = self._serving(counter)
         for step in ticket.steps:
             if step.status is StepStatus.SERVING:
                 step.status, step.group = StepStatus.PENDING, args.to_group
+                if step.mode is StepMode.FRONT:
+                    step.mode = StepMode.BOOTH  # still at the booth: the other section's staff come
         if args.note:
             ticket.note = Note(args.note, counter.id, ctx.now)
         self._release(counter, ticket, TicketStatus.WAITING)
@@ -374,6 +511,81 @@ class QueueEngine:
         if ticket.status not in ACTIVE:
             raise CommandError("ticket_closed", f"ticket {ticket.number} is already {ticket.status}")
         ticket.status = TicketStatus.CANCELLED
+        self._settle_seat(ticket)
+        return Outcome(TicketResult(ticket=self.ticket_view(ticket, ctx.now)))
+
+    def _do_take_request(self, args: TakeRequestArgs, ctx: Context, role: Role) -> Outcome:
+        """A section's staff member goes to a booth: the steps their counter serves are now served there."""
+        counter = self._counter(args.counter, ctx.device)
+        if counter.booth:
+            raise CommandError("booth_counter", f"{counter.id} is a booth; booths call with call_next")
+        if not counter.open:
+            raise CommandError("counter_closed", f"counter {counter.id} is closed; open it first")
+        if counter.serving is not None:
+            raise CommandError("counter_busy", f"counter {counter.id} is still serving; complete or no-show first")
+        ticket = self._ticket(args.ticket)
+        if ticket.booth is None or ticket.status is not TicketStatus.WAITING:
+            where = f"being served at {ticket.counter}" if ticket.status is TicketStatus.SERVING else ticket.status
+            raise CommandError("no_request", f"ticket {ticket.number} has no open booth request ({where})")
+        steps = self._requested(ticket, counter.groups)
+        if not steps:
+            raise CommandError("no_request", f"ticket {ticket.number} needs nothing {counter.id} serves now")
+        self._serve(ticket, counter, steps, ctx.now)
+        counter.away_at = ticket.booth
+        return Outcome(TicketResult(ticket=self.ticket_view(ticket, ctx.now, note=True)))
+
+    def _requested(self, ticket: Ticket, groups: Sequence[str]) -> list[Step]:
+        """The booth steps of a seated ticket that staff of ``groups`` can serve now."""
+        if ticket.booth is None:
+            return []
+        return self._ready_steps(ticket, lambda s: s.mode is StepMode.BOOTH and s.group in groups)
+
+    def _do_hand_over(self, args: CounterArgs, ctx: Context, role: Role) -> Outcome:
+        """The booth gives up: its resident's booth steps go to the sections' counters; the booth is free."""
+        booth = self._counter(args.counter, ctx.device)
+        if not booth.booth or booth.seated is None:
+            raise CommandError("not_seated", f"{booth.id} holds no resident")
+        ticket = self.state.tickets[booth.seated]
+        if ticket.status is TicketStatus.SERVING and ticket.counter != booth.id:
+            raise CommandError("ticket_in_service", f"ticket {ticket.number} is being served by {ticket.counter}")
+        for step in ticket.steps:
+            if step.open and step.mode in AT_BOOTH:
+                step.status, step.mode = StepStatus.PENDING, StepMode.COUNTER
+                if step.group == self.site.booth_group:
+                    step.group = self.site.procedure_by_id[step.procedure].group
+        if booth.serving == ticket.id:
+            self._release(booth, ticket, TicketStatus.WAITING)
+        self._settle_seat(ticket)
+        return Outcome(TicketResult(ticket=self.ticket_view(ticket, ctx.now, note=True)))
+
+    def _do_mark_ready(self, args: ReadyArgs, ctx: Context, role: Role) -> Outcome:
+        ticket = self._ticket(args.ticket)
+        step = next(
+            (s for s in ticket.steps if s.kind is StepKind.PICKUP and s.procedure == args.procedure and not s.ready),
+            None,
+        )
+        if step is None:
+            raise CommandError("no_pickup", f"ticket {ticket.number} has no {args.procedure} waiting to be made ready")
+        if ticket.status not in ACTIVE:
+            raise CommandError("ticket_closed", f"ticket {ticket.number} is already {ticket.status}")
+        step.ready = True
+        return Outcome(TicketResult(ticket=self.ticket_view(ticket, ctx.now, note=True)))
+
+    def _do_ticket_paid(self, args: TicketPaidArgs, ctx: Context, role: Role) -> Outcome:
+        """The resident paid at the self register and scanned their ticket: the payment step is done, and with
+        it, often, the visit (the stay ends at payment, not in a queue for a staffed payment counter)."""
+        ticket = self.ticket_by_token(args.token)
+        if ticket is None:
+            raise CommandError("unknown_ticket", "no ticket today with this code")
+        if ticket.status is TicketStatus.CANCELLED:
+            raise CommandError("ticket_closed", f"ticket {ticket.number} was cancelled")
+        steps = [s for s in ticket.steps if s.open and s.mode is StepMode.REGISTER]
+        if not steps:
+            raise CommandError("nothing_to_pay", f"ticket {ticket.number} has no payment step open")
+        for step in steps:
+            step.status = StepStatus.DONE
+        if ticket.status is TicketStatus.WAITING and ticket.finished:
+            ticket.status = TicketStatus.DONE
         return Outcome(TicketResult(ticket=self.ticket_view(ticket, ctx.now)))
 
     def _do_reprint(self, args: TicketArgs, ctx: Context, role: Role) -> Outcome:
@@ -405,7 +617,7 @@ class QueueEngine:
         """Service time still to go at the group's busy counters (at least a tenth each)."""
         left = 0.0
         for counter in self.state.counters.values():
-            if counter.group != group or counter.serving is None or counter.since is None:
+            if group not in counter.groups or counter.serving is None or counter.since is None:
                 continue
             ticket = self.state.tickets[counter.serving]
             expected = sum(self.times.minutes(s.procedure) for s in ticket.steps if s.status is StepStatus.SERVING)
@@ -414,9 +626,13 @@ class QueueEngine:
         return left
 
     def _open_counters(self, group: str) -> int:
-        return sum(1 for c in self.state.counters.values() if c.group == group and c.open)
+        return sum(1 for c in self.state.counters.values() if group in c.groups and c.open)
 
     def _work(self, ticket: Ticket, group: str) -> float:
+        if group == self.site.booth_group:  # a booth is held for every booth step of the visit
+            if ticket.booth is not None or not ticket.needs_booth:
+                return 0.0
+            return sum(self.times.minutes(s.procedure) for s in ticket.steps if s.open and s.mode in AT_BOOTH)
         return sum(self.times.minutes(s.procedure) for s in self._callable_steps(ticket, group))
 
     def _wait_at(self, group: str, now: datetime, before: Ticket | None) -> int | None:
@@ -488,12 +704,30 @@ class QueueEngine:
             lang=ticket.lang,  # type: ignore[arg-type]
             priority=ticket.priority,
             status=ticket.status.value,  # type: ignore[arg-type]
-            itinerary=[StepView(procedure=s.procedure, group=s.group, status=s.status.value) for s in ticket.steps],
+            itinerary=[
+                StepView(
+                    procedure=s.procedure,
+                    group=s.group,
+                    status=s.status.value,  # type: ignore[arg-type]
+                    mode=s.mode.value,  # type: ignore[arg-type]
+                    kind=s.kind.value,  # type: ignore[arg-type]
+                    ready=s.ready,
+                )
+                for s in ticket.steps
+            ],
             est_wait_min=self.ticket_wait(ticket, now),
             issued_at=ticket.issued_at,
             counter=ticket.counter,
             note=handover,
+            booth=ticket.booth,
+            reception=self._reception(ticket) if note else None,
         )
+
+    @staticmethod
+    def _reception(ticket: Ticket) -> Reception | None:
+        if ticket.life_event is None and not ticket.answers and ticket.reception_note is None:
+            return None
+        return Reception(life_event=ticket.life_event, answers=ticket.answers, note=ticket.reception_note)
 
     def counter_state(self, counter_id: str) -> CounterState:
         c = self.state.counters[counter_id]
@@ -502,14 +736,23 @@ class QueueEngine:
             serving = Serving(number=self.state.tickets[c.serving].number, since=c.since)
         return CounterState(counter=c.id, open=c.open, serving=serving)
 
-    def group_state(self, group: str, now: datetime) -> GroupState:
-        waiting = sum(
-            1
-            for t in self.state.tickets.values()
-            if t.status in (TicketStatus.WAITING, TicketStatus.SERVING)
-            and t.counter not in self._group_counter_ids(group)
-            and any(s.group == group and s.status is StepStatus.PENDING for s in t.steps)
+    def _waits_at(self, ticket: Ticket, group: str) -> bool:
+        """Whether ``ticket`` is counted in ``group``'s queue: for a booth, waiting for one; for a section, with
+        a counter step pending there and not sitting at a booth."""
+        if group == self.site.booth_group:
+            return ticket.status is TicketStatus.WAITING and ticket.booth is None and ticket.needs_booth
+        return (
+            ticket.status in (TicketStatus.WAITING, TicketStatus.SERVING)
+            and ticket.booth is None
+            and ticket.counter not in self._group_counter_ids(group)
+            and any(
+                s.group == group and s.status is StepStatus.PENDING and s.mode is StepMode.COUNTER and s.ready
+                for s in ticket.steps
+            )
         )
+
+    def group_state(self, group: str, now: datetime) -> GroupState:
+        waiting = sum(1 for t in self.state.tickets.values() if self._waits_at(t, group))
         return GroupState(
             group=group,
             waiting=waiting,
@@ -518,7 +761,67 @@ class QueueEngine:
         )
 
     def _group_counter_ids(self, group: str) -> set[str]:
-        return {c.id for c in self.state.counters.values() if c.group == group}
+        return {c.id for c in self.state.counters.values() if group in c.groups}
+
+    def requests_state(self, group: str) -> RequestsState:
+        """The booths' open requests for ``group``'s staff (and counters with its skill), oldest seat first."""
+        requests = []
+        for ticket in sorted(self.state.tickets.values(), key=lambda t: (t.seated_at or t.issued_at, t.seq)):
+            if ticket.status is not TicketStatus.WAITING or ticket.booth is None:
+                continue
+            steps = self._requested(ticket, (group,))
+            if steps:
+                requests.append(
+                    BoothRequest(
+                        booth=ticket.booth,
+                        ticket=ticket.id,
+                        number=ticket.number,
+                        procedures=[s.procedure for s in steps],
+                        lang=ticket.lang,  # type: ignore[arg-type]
+                        priority=ticket.priority,
+                        since=ticket.seated_at or ticket.issued_at,
+                    )
+                )
+        return RequestsState(group=group, requests=requests)
+
+    def coming_state(self, group: str, limit: int = 5) -> ComingState:
+        """Who ``group`` calls next, in calling order, with what reception learned: staff prepare before calling.
+        Tickets being served elsewhere are included (with where they are): they come back to the queue."""
+        booth = group == self.site.booth_group
+        probe = CounterRuntime("", group, groups=(group,), booth=booth)
+        coming = []
+        for ticket in self._calling_order(probe, limit, statuses=frozenset({TicketStatus.SERVING})):
+            if booth:
+                steps = [s for s in ticket.steps if s.open and s.mode in AT_BOOTH]
+            else:
+                steps = self._ready_steps(ticket, lambda s: s.mode is StepMode.COUNTER and s.group == group)
+            coming.append(
+                ComingTicket(
+                    ticket=ticket.id,
+                    number=ticket.number,
+                    procedures=[s.procedure for s in steps],
+                    lang=ticket.lang,  # type: ignore[arg-type]
+                    priority=ticket.priority,
+                    life_event=ticket.life_event,
+                    answers=ticket.answers,
+                    at=ticket.counter or "waiting",
+                )
+            )
+        return ComingState(group=group, coming=coming)
+
+    def booth_state(self, booth_id: str) -> BoothState:
+        booth = self.state.counters[booth_id]
+        ticket = self.state.tickets.get(booth.seated) if booth.seated else None
+        if ticket is None:
+            return BoothState(booth=booth_id, number=None, seated_since=None, served_by=None, waiting_for=[])
+        waiting_for = list(dict.fromkeys(s.group for s in ticket.steps if s.open and s.mode is StepMode.BOOTH))
+        return BoothState(
+            booth=booth_id,
+            number=ticket.number,
+            seated_since=ticket.seated_at,
+            served_by=ticket.counter,
+            waiting_for=waiting_for,
+        )
 
     def board_state(self) -> BoardState:
         return BoardState(recent=[BoardCall(number=c.number, counter=c.counter, at=c.at) for c in self.state.recent])

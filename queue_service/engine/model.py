@@ -30,6 +30,24 @@ class TicketStatus(StrEnum):
 ACTIVE = frozenset({TicketStatus.WAITING, TicketStatus.SERVING, TicketStatus.ABSENT})
 
 
+class StepMode(StrEnum):
+    """Where a step is served (the procedure's routing, on a site with booths)."""
+
+    COUNTER = "counter"  # the resident goes to the group's counter
+    BOOTH = "booth"  # the group's staff come to the resident's booth (dispatch)
+    FRONT = "front"  # the booth's own staff serve it (proxy reception)
+    REGISTER = "register"  # the self register closes it; no counter calls it
+
+
+class StepKind(StrEnum):
+    PROCEDURE = "procedure"
+    PICKUP = "pickup"  # handing over a later delivery, callable once the back office marks it ready
+
+
+#: Modes served at the resident's booth: a ticket with such a step pending is seated at a booth.
+AT_BOOTH = frozenset({StepMode.BOOTH, StepMode.FRONT})
+
+
 @dataclass
 class Step:
     """One procedure of a visit, served by a counter group (changed by a transfer)."""
@@ -37,6 +55,13 @@ class Step:
     procedure: str
     group: str
     status: StepStatus = StepStatus.PENDING
+    mode: StepMode = StepMode.COUNTER
+    kind: StepKind = StepKind.PROCEDURE
+    ready: bool = True
+
+    @property
+    def open(self) -> bool:
+        return self.status is not StepStatus.DONE
 
 
 @dataclass
@@ -59,18 +84,44 @@ class Ticket:
     status: TicketStatus = TicketStatus.WAITING
     counter: str | None = None  # where it is being served
     note: Note | None = None
+    #: what reception learned (ids only) and the concierge's note
+    life_event: str | None = None
+    answers: dict[str, bool] = field(default_factory=dict)
+    reception_note: str | None = None
+    #: routed to one-stop at issue (the site's routing of its procedures applies)
+    one_stop: bool = False
+    #: the booth the resident sits at (one-stop), and since when
+    booth: str | None = None
+    seated_at: datetime | None = None
 
     def step_of(self, procedure: str) -> Step | None:
-        return next((s for s in self.steps if s.procedure == procedure), None)
+        return next((s for s in self.steps if s.procedure == procedure and s.kind is StepKind.PROCEDURE), None)
+
+    @property
+    def needs_booth(self) -> bool:
+        """Some step is still to be served at a booth."""
+        return any(s.open and s.mode in AT_BOOTH for s in self.steps)
+
+    @property
+    def finished(self) -> bool:
+        """Every step is done but payment, which the resident may settle at the self register later (or never)."""
+        return all(not s.open or s.mode is StepMode.REGISTER for s in self.steps)
 
 
 @dataclass
 class CounterRuntime:
     id: str
     group: str
+    #: its own group first, then the groups its staff also serve (skills)
+    groups: tuple[str, ...] = ()
+    booth: bool = False
     open: bool = False
     serving: str | None = None  # ticket id
     since: datetime | None = None
+    #: a booth: the ticket seated there (held until its booth steps are done or handed over)
+    seated: str | None = None
+    #: a section's counter whose staff went to a booth: which one
+    away_at: str | None = None
 
 
 @dataclass

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from kiosk.bus.contract import Topics, Verb, valid_id
 from kiosk.bus.payload import PayloadError, parse_payload
-from kiosk.bus.schemas import VERB_ARGS, Command, ErrorBody, Reply, dump, short_errors
+from kiosk.bus.schemas import VERB_ARGS, Command, ErrorBody, Reply, dump, for_revision, short_errors
 from kiosk.config.site import Site
 from queue_service.engine import CommandError, Context, QueueEngine, ServiceTimes
 from queue_service.service.journal import Entry, Journal
@@ -161,7 +161,7 @@ class QueueCore:
         failed_hard = False
         try:
             outcome = self.engine.apply(verb, args, ctx)
-            reply = Reply(id=command.id, ok=True, result=outcome.result.model_dump(mode="json"))
+            reply = Reply(id=command.id, ok=True, result=for_revision(outcome.result, command.rev))
         except CommandError as exc:
             reply = Reply(id=command.id, ok=False, error=ErrorBody(code=exc.code, message=exc.message))
         except Exception:
@@ -220,6 +220,12 @@ class QueueCore:
             current[self.topics.counter_state(c.id)] = dump(e.counter_state(c.id))
         for g in self.site.groups:
             current[self.topics.group_state(g.id)] = dump(e.group_state(g.id, now))
+            # rev 2: what a group's staff prepare for (v1 devices never subscribe to these)
+            current[self.topics.requests_state(g.id)] = dump(e.requests_state(g.id))
+            current[self.topics.coming_state(g.id)] = dump(e.coming_state(g.id))
+        for c in self.site.counters:
+            if c.group == self.site.booth_group:
+                current[self.topics.booth_state(c.id)] = dump(e.booth_state(c.id))
         out = []
         for topic, payload in current.items():
             if force or self._published.get(topic) != payload:

@@ -461,7 +461,12 @@ PAYEE_A = '[[register.payees]]\nid = "a"\nnames = { ja = "あ", en = "A" }\ncomp
 
 
 def test_a_register_section_is_optional(tmp_path):
-    site = load_site(site_with(tmp_path, ""))
+    without = site_with(tmp_path, "")
+    with pytest.raises(ConfigError, match="routing 'register' needs a \\[register\\] section"):
+        load_site(without)  # the example site pays 納付 at the register: that needs one
+    text = without.read_text(encoding="utf-8")
+    without.write_text(text.replace('routing = "register"', 'routing = "counter"'), encoding="utf-8")
+    site = load_site(without)
     assert site.register is None
     assert load_site(site_with(tmp_path, "[register]\n" + PAYEE_A)).register.max_slips == 20
 
