@@ -25,7 +25,8 @@ class Desk:
 
     def do(self, verb: str, device: str = PANEL, **args):
         model = VERB_ARGS[Verb(verb)].model_validate(args)
-        ctx = Context(now=self.now, device=device, token=f"tok{next(self._tokens):04d}")
+        # a token as long as a real one (22 characters)
+        ctx = Context(now=self.now, device=device, token=f"tok{next(self._tokens):019d}")
         outcome = self.engine.apply(verb, model, ctx)
         self.tick(0.5)
         return outcome

@@ -11,7 +11,7 @@ import json
 import uuid
 from typing import Any
 
-from kiosk.bus.contract import Topics
+from kiosk.bus.contract import REVISION, Topics
 from queue_service.service.core import Inbound, QueueCore
 
 
@@ -22,14 +22,16 @@ class CommandRejected(Exception):
 
 
 class DirectClient:
-    def __init__(self, core: QueueCore) -> None:
+    def __init__(self, core: QueueCore, rev: int = REVISION) -> None:
+        """``rev``: the contract revision this client speaks (the replies hold only its fields)."""
         self.core = core
+        self.rev = rev
         self.topics = Topics(core.site.site.id)
 
     def request(self, device: str, verb: str, args: dict[str, Any]) -> dict[str, Any]:
         """Send one command as ``device``; returns the reply's result or raises CommandRejected."""
         cmd_id = str(uuid.uuid4())
-        payload = json.dumps({"id": cmd_id, "device": device, "args": args}).encode()
+        payload = json.dumps({"id": cmd_id, "device": device, "args": args, "rev": self.rev}).encode()
         out = self.core.process([Inbound(self.topics.command(verb), payload)])
         reply_topic = self.topics.reply(device)
         for message in out:

@@ -23,7 +23,7 @@ def test_issue_joins_every_group_in_precedence_order(desk):
     t = desk.issue("kodomo_iryo", "kokuho_kanyu", "tennyu", "jidou_teate")
     assert [s.procedure for s in t.itinerary] == ["tennyu", "kokuho_kanyu", "kodomo_iryo", "jidou_teate"]
     assert {s.group for s in t.itinerary} == {"jumin", "kokuho", "kodomo"}
-    assert t.number == 1 and t.id.endswith("-0001") and t.token == "tok0001"
+    assert t.number == 1 and t.id.endswith("-0001") and t.token == "tok" + "1".zfill(19)
     assert t.status == "waiting"
     for group in ("jumin", "kokuho", "kodomo"):
         assert desk.engine.group_state(group, desk.now).waiting == 1

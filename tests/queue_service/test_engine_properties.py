@@ -75,21 +75,38 @@ def check_invariants(desk: Desk, issued: list[str]) -> None:
         serving_steps = [s for s in t.steps if s.status is StepStatus.SERVING]
         if t.status is TicketStatus.SERVING:
             assert serving.get(t.id) == t.counter, "a serving ticket is at exactly one counter"
-            group = state.counters[t.counter].group
-            assert serving_steps and all(s.group == group for s in serving_steps)
+            counter = state.counters[t.counter]
+            assert serving_steps and all(s.group in counter.groups for s in serving_steps), "only what it serves"
+            if t.booth is not None:
+                assert counter.id == t.booth or counter.away_at == t.booth, "a seated resident is served at the booth"
         else:
             assert t.id not in serving and not serving_steps and t.counter is None
         if t.status is TicketStatus.DONE:
-            assert all(s.status is StepStatus.DONE for s in t.steps)
+            assert t.finished, "done means every step but an optional payment is done"
         if t.status in (TicketStatus.WAITING, TicketStatus.ABSENT):
             assert any(s.status is StepStatus.PENDING for s in t.steps), "an open ticket still has work"
+        if t.booth is not None:
+            assert state.counters[t.booth].seated == t.id, "a seat is held by its booth"
+            assert (
+                t.status in (TicketStatus.WAITING, TicketStatus.SERVING)
+                and t.needs_booth
+                or (t.status is TicketStatus.SERVING)
+            ), "a booth holds only a resident with booth work left"
+    seated = [c.seated for c in state.counters.values() if c.seated is not None]
+    assert len(seated) == len(set(seated)), "two booths seat one resident"
+    for c in state.counters.values():
+        if c.seated is not None:
+            assert c.booth and state.tickets[c.seated].booth == c.id
     numbers = [t.number for t in state.tickets.values() if t.status.value in ("waiting", "serving", "absent")]
     assert len(numbers) == len(set(numbers)), "two open tickets share a number"
 
 
 def check_call(desk: Desk, outcome) -> None:
-    """A called ticket's steps being served have their prerequisites done, or served in the same sitting."""
+    """A called ticket's steps being served have their prerequisites done, or served in the same sitting;
+    a resident seated at a booth is called to no other counter."""
     ticket = desk.engine.state.tickets[outcome.result.ticket.id]
+    for event in outcome.called:
+        assert ticket.booth is None or event.counter == ticket.booth, f"{ticket.id} seated, called to {event.counter}"
     for step in ticket.steps:
         if step.status is StepStatus.SERVING:
             for required in desk.engine.requires[step.procedure]:
@@ -148,11 +165,17 @@ def fingerprint(desk: Desk):
     return (
         repr(
             sorted(
-                (t.id, t.status, t.counter, [(x.procedure, x.group, x.status) for x in t.steps])
+                (
+                    t.id,
+                    t.status,
+                    t.counter,
+                    t.booth,
+                    [(x.procedure, x.group, x.status, x.mode, x.ready) for x in t.steps],
+                )
                 for t in s.tickets.values()
             )
         ),
-        repr(sorted((c.id, c.open, c.serving) for c in s.counters.values())),
+        repr(sorted((c.id, c.open, c.serving, c.seated, c.away_at) for c in s.counters.values())),
         repr(sorted((g.id, g.normal_owed) for g in s.groups.values())),
         s.next_number,
         len(s.recent),
