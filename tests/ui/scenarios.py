@@ -484,3 +484,130 @@ def register_recovery_and_staff(app, ui, params):
     yield ui.screen("home", timeout=10)
     yield ui.until(lambda: app.cart is None and not app.staff, "the idle reset", timeout=10)
     ui.result["after_idle"] = {"screen": app.sm.current, "cart": app.cart is None, "lang": app.device.screen.language}
+
+
+# ----------------------------------------------------------------- ticket kiosk: one-stop and concierge-only (issue 17)
+def _type_into(ui, key: str, text: str):
+    """A finger on the text field ``key`` (focuses it), then the text as a keyboard (or an IME) sends it."""
+    from kivy.core.window import Window
+    from kivy.tests.common import UnitTestTouch
+
+    field = ui.find(key)
+    touch = UnitTestTouch(*field.to_window(*field.center))
+    touch.touch_down()
+    touch.touch_up()
+    yield ui.until(lambda: field.focus, f"the focus on {key!r}")
+    for ch in text:
+        Window.dispatch("on_textinput", ch)
+    yield ui.frames()
+
+
+def kiosk_one_stop_move_in(app, ui, params):
+    """A resident moves in (child, national health insurance) at a self-service kiosk, in English: told before
+    and after issue that they will be called to a one-stop booth and stay there."""
+    from ticket_machine.kiosk_app.slip import slip_for
+
+    yield _in_service(app, ui)
+    ui.result["locked"] = app.locked
+    yield ui.tap("lang-en")
+    yield ui.tap("event-moving_in")
+    yield ui.screen("questions")
+    yield ui.tap("q-children-yes")
+    yield ui.tap("q-kokuho-yes")
+    yield ui.tap("q-seal-no")
+    yield ui.tap("questions-next")
+    yield ui.screen("guidance")
+    yield ui.frames()
+    yield ui.shot("kiosk-50-one-stop-guidance-en")
+    guidance = app.sm.get_screen("guidance")
+    ui.result["guidance_notice"] = guidance.ids.one_stop.text
+    ui.result["guidance_where"] = [row.where for row in guidance.ids.rows.children][::-1]
+    yield ui.tap("issue")
+    yield ui.screen("issued")
+    issued = app.sm.get_screen("issued")
+    yield ui.until(lambda: issued.print_state != "printing", "the printer to finish")
+    yield ui.frames()
+    yield ui.shot("kiosk-51-one-stop-issued-en")
+    ui.result["print_state"] = issued.print_state
+    ui.result["issued"] = {"notice": issued.notice, "steps": issued.steps, "take": issued.take_text}
+    ui.result["ticket"] = app.last_ticket.model_dump(mode="json")
+    slip = slip_for(app.site, app.last_ticket, app.device.status_url)
+    ui.result["slip"] = {"footer": slip.footer, "steps": [[s.floor, s.place, s.procedure] for s in slip.steps]}
+    yield ui.tap("lang-ja")
+    yield ui.frames()
+    yield ui.shot("kiosk-52-one-stop-issued-ja")
+    yield ui.tap("finish")
+    yield ui.screen("home")
+
+
+def kiosk_concierge_desk(app, ui, params):
+    """The reception desk's kiosk: locked for residents (says where reception is, in their language); staff
+    unlock it with the PIN, interview (moving in), write a note (a number is refused), issue, and it locks."""
+    from kivy.app import App
+
+    yield _in_service(app, ui)
+    home = app.sm.get_screen("home")
+    yield ui.frames()
+    yield ui.shot("kiosk-40-concierge-locked-ja")
+    ui.result["locked"] = app.locked
+    ui.result["reception_ja"] = home.ids.reception_where.text
+    ui.result["self_issue_buttons"] = [k for k in ("event-moving_in", "one-procedure") if ui.find(k, must=False)]
+    App.get_running_app().choose_event("moving_in")  # even called directly, a locked kiosk stays home
+    ui.result["screen_after_choose"] = app.sm.current
+    yield ui.tap("lang-en")
+    yield ui.until(lambda: "reception desk" in home.ids.reception_where.text, "the reception in English")
+    yield ui.frames()
+    yield ui.shot("kiosk-41-concierge-locked-en")
+    ui.result["reception_en"] = home.ids.reception_where.text
+    yield ui.tap("lang-ja")
+    yield ui.tap("concierge")
+    yield ui.screen("concierge")
+    for digit in params["pin"]:
+        yield ui.tap(f"pin-{digit}")
+    yield ui.tap("pin-enter")
+    yield ui.screen("home")
+    ui.result["unlocked"] = not app.locked
+    yield ui.shot("kiosk-42-concierge-unlocked")
+    yield ui.tap("event-moving_in")
+    yield ui.screen("questions")
+    yield ui.tap("q-children-yes")
+    yield ui.tap("q-kokuho-yes")
+    yield ui.tap("q-seal-no")
+    yield ui.tap("questions-next")
+    yield ui.screen("guidance")
+    yield ui.tap("note")
+    yield ui.screen("note")
+    note = app.sm.get_screen("note")
+    yield ui.tap("note-preset-0")
+    yield from _type_into(ui, "note-input", "、TEL 090-1234-5678")
+    yield ui.tap("note-done")
+    yield ui.until(lambda: note.message, "the personal-data refusal")
+    yield ui.frames()
+    yield ui.shot("kiosk-43-concierge-note-refused")
+    ui.result["refused_message"] = note.message
+    ui.result["note_after_refusal"] = app.selection.note
+    yield ui.tap("note-clear")
+    yield ui.tap("note-preset-0")
+    yield ui.tap("note-preset-2")
+    yield from _type_into(ui, "note-input", "（英語）")
+    yield ui.shot("kiosk-44-concierge-note")
+    yield ui.tap("note-done")
+    yield ui.screen("guidance")
+    yield ui.frames()
+    yield ui.shot("kiosk-45-concierge-guidance")
+    ui.result["note"] = app.selection.note
+    yield ui.tap("issue")
+    yield ui.screen("issued")
+    issued = app.sm.get_screen("issued")
+    yield ui.until(lambda: issued.print_state != "printing", "the printer to finish")
+    yield ui.frames()
+    yield ui.shot("kiosk-46-concierge-issued")
+    ui.result["print_state"] = issued.print_state
+    ui.result["ticket"] = app.last_ticket.model_dump(mode="json")
+    ui.result["locked_after_issue"] = app.locked
+    yield ui.tap("finish")
+    yield ui.screen("home")
+    yield ui.frames()
+    yield ui.shot("kiosk-47-concierge-locked-again")
+    ui.result["locked_at_home"] = app.locked
+    ui.result["self_issue_buttons_after"] = [k for k in ("event-moving_in", "one-procedure") if ui.find(k, must=False)]

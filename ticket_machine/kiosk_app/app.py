@@ -1,4 +1,8 @@
-"""The ticket kiosk app: screens, issuing through the queue service, printing, concierge mode."""
+"""The ticket kiosk app: screens, issuing through the queue service, printing, concierge mode.
+
+Per device (the site file): a self-service kiosk lets residents issue; a concierge-only one is locked
+for them (its home screen says where reception is) and issues only in staff mode, one ticket per unlock.
+"""
 
 from __future__ import annotations
 
@@ -20,11 +24,13 @@ from kiosk.ui.lang import tr
 from kiosk.ui.link import on_main
 from kiosk.ui.shell import KioskShell
 from queue_service.guidance import questions_for
+from ticket_machine.kiosk_app.reception import IssuingPolicy, note_problem
 from ticket_machine.kiosk_app.screens.catalog import CatalogScreen
 from ticket_machine.kiosk_app.screens.concierge import ConciergeScreen
 from ticket_machine.kiosk_app.screens.guidance import GuidanceScreen
 from ticket_machine.kiosk_app.screens.home import HomeScreen
 from ticket_machine.kiosk_app.screens.issued import IssuedScreen
+from ticket_machine.kiosk_app.screens.note import NoteScreen
 from ticket_machine.kiosk_app.screens.questions import QuestionsScreen
 from ticket_machine.kiosk_app.selection import Selection
 from ticket_machine.kiosk_app.slip import slip_for
@@ -43,13 +49,20 @@ PRINTER_POLL_SECONDS = 10.0
 
 class TicketKioskApp(KioskShell):
     role = Role.TICKET
+    #: Staff mode (the concierge's PIN): priority, another ticket language, a note; issuing on a locked kiosk.
     concierge = BooleanProperty(False)
+    #: A concierge-only kiosk outside staff mode: residents see where reception is and cannot issue.
+    locked = BooleanProperty(False)
 
     def __init__(self, device: DeviceConfig, site: Site, **kw) -> None:
         super().__init__(device, site, **kw)
         self.selection = Selection()
         self.printer = TicketPrinter(device.printer) if device.printer else None
         self.pin_guard = PinGuard(device.concierge_pin) if device.concierge_pin else None
+        self.policy = IssuingPolicy.for_device(site, device.device)
+        self.locked = self.policy.locked(self.concierge)
+        if self.policy.concierge_only and self.pin_guard is None:
+            log.warning("concierge-only kiosk without a concierge_pin: nobody can issue tickets here")
         self.last_ticket: TicketView | None = None
         #: Tickets the queue holds but the printer did not print: never lost, reprintable.
         self.unprinted: dict[str, TicketView] = {}
@@ -62,13 +75,26 @@ class TicketKioskApp(KioskShell):
         tr.bind(lang=lambda *_: self._title())
         Clock.schedule_interval(lambda _dt: self.poll_printer(), PRINTER_POLL_SECONDS)
         Clock.schedule_once(lambda _dt: self.poll_printer(), 0)
-        return [HomeScreen(), QuestionsScreen(), GuidanceScreen(), CatalogScreen(), IssuedScreen(), ConciergeScreen()]
+        return [
+            HomeScreen(),
+            QuestionsScreen(),
+            GuidanceScreen(),
+            CatalogScreen(),
+            IssuedScreen(),
+            ConciergeScreen(),
+            NoteScreen(),
+        ]
 
     def _title(self) -> None:
         self.title_text = tr.name(self.site.site.names)
 
+    def on_concierge(self, _app, staff: bool) -> None:
+        self.locked = self.policy.locked(staff)
+
     # ------------------------------------------------------------ navigation
     def choose_event(self, event: str | None) -> None:
+        if self.locked:
+            return
         self.selection.start_event(event)
         if event is None:
             self.goto("catalog")
@@ -99,19 +125,18 @@ class TicketKioskApp(KioskShell):
 
     # ------------------------------------------------------------ issuing
     def issue(self) -> None:
-        if self.issuing or self.link is None:
+        if self.issuing or self.link is None or self.locked:
             return
-        procedures = self.selection.chosen(self.site)
-        if not procedures:
+        args = self.selection.issue_args(self.site, tr.lang, staff=self.concierge)
+        if not args["procedures"]:
+            return
+        screen = self.sm.get_screen("guidance")
+        problem = note_problem(args.get("note", ""))
+        if problem is not None:
+            screen.message = tr._(problem)
             return
         self.issuing = True
-        screen = self.sm.get_screen("guidance")
         screen.ids.issue.disabled = True
-        args = {
-            "procedures": procedures,
-            "lang": self.selection.ticket_lang or tr.lang,
-            "priority": self.concierge and self.selection.priority,
-        }
         self.link.request("issue", args, self._issued, self._issue_failed)
 
     def _issued(self, result: dict) -> None:
@@ -120,6 +145,7 @@ class TicketKioskApp(KioskShell):
         log.info("issued ticket %s (number %d, %d steps)", ticket.id, ticket.number, len(ticket.itinerary))
         self.last_ticket = ticket
         self.selection.clear()
+        self.concierge = self.policy.staff_after_issue(self.concierge)  # a concierge-only kiosk locks again
         self.goto("issued")
         screen = self.sm.get_screen("issued")
         screen.show()

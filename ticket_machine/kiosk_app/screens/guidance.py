@@ -1,7 +1,8 @@
 """The guidance list: each procedure, its counter and floor, what to bring, in serving order.
 
 The resident (or the concierge) unticks what is not needed or adds one more, then
-issues ONE ticket for the whole list.
+issues ONE ticket for the whole list. A visit that will go to a one-stop booth says so: its booth
+procedures are served at the booth, not at counters on other floors.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from kiosk.i18n import LANGUAGES
 from kiosk.ui.lang import tr
 from kiosk.ui.shell import load_screen_kv
 from queue_service.guidance import guidance
-from ticket_machine.kiosk_app.slip import floor_text
+from ticket_machine.kiosk_app.slip import ONE_STOP_NOTICE, where_served
 
 load_screen_kv(__file__)
 
@@ -44,6 +45,7 @@ class GuidanceScreen(Screen):
         rows = self.ids.rows
         rows.clear_widgets()
         listed = guidance(site, sel.listed(site))
+        one_stop = sel.one_stop(site)
         for n, item in enumerate(listed, 1):
             bring = item.bring(tr.lang)
             rows.add_widget(
@@ -51,7 +53,7 @@ class GuidanceScreen(Screen):
                     procedure=item.procedure.id,
                     ticked=item.procedure.id not in sel.unticked,
                     title=f"{n}. {item.procedure.names.get(tr.lang)}",
-                    where=f"{floor_text(tr.lang, item.floor)}  {item.place(tr.lang)}",
+                    where=where_served(site, item, one_stop, tr.lang),
                     bring=(tr._("Bring:") + " " + " / ".join(bring)) if bring else "",
                 )
             )
@@ -60,9 +62,13 @@ class GuidanceScreen(Screen):
         self.ids.summary.text = (
             tr._("{count} procedures, one ticket.").format(count=len(chosen)) if chosen else tr._("Nothing chosen yet.")
         )
+        self.ids.one_stop.text = tr._(ONE_STOP_NOTICE) if one_stop else ""
         lang = sel.ticket_lang or tr.lang
         self.ids.ticket_lang.text = tr._("Ticket language: {language}").format(language=LANGUAGES[lang])
         self.ids.priority.kind = "toggle_on" if sel.priority else "toggle_off"
+        note = " ".join(sel.note.split())
+        self.ids.note.text = tr._("Note for the counters") + (f": {note}" if note else "")
+        self.ids.note.kind = "toggle_on" if note else "secondary"
 
     def toggle(self, row: ProcedureRow) -> None:
         App.get_running_app().selection.toggle(row.procedure)

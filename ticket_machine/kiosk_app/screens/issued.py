@@ -1,7 +1,8 @@
 """The ticket: the number, the counters in order, and whether it printed.
 
 If the printer failed the ticket is NOT lost: the queue already holds it; the screen
-shows the number, says what is wrong, and offers to print it again once fixed.
+shows the number, says what is wrong, and offers to print it again once fixed. A ticket the
+engine routed to a one-stop booth says so: the resident is called once, to a booth, and stays.
 """
 
 from __future__ import annotations
@@ -10,12 +11,23 @@ from kivy.app import App
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
+from kiosk.i18n import N_
 from kiosk.ui.lang import tr
 from kiosk.ui.shell import load_screen_kv
-from queue_service.guidance import guidance
-from ticket_machine.kiosk_app.slip import floor_text, wait_text
+from ticket_machine.kiosk_app.slip import (
+    ONE_STOP_NOTICE,
+    STOPS_LABEL,
+    STOPS_LABEL_ONE_STOP,
+    at_booth,
+    joined,
+    ticket_stops,
+    wait_text,
+)
 
 load_screen_kv(__file__)
+
+TAKE_TICKET = N_("Please take your ticket. You will be called at each counter in turn.")
+TAKE_TICKET_ONE_STOP = N_("Please take your ticket.")
 
 
 class IssuedScreen(Screen):
@@ -25,6 +37,9 @@ class IssuedScreen(Screen):
     print_state = StringProperty("printing")  # printing | printed | failed
     print_message = StringProperty("")
     can_reprint = BooleanProperty(False)
+    notice = StringProperty("")
+    take_text = StringProperty("")
+    steps_label = StringProperty("")
 
     def on_kv_post(self, _base) -> None:
         tr.bind(lang=lambda *_: self.show())
@@ -35,10 +50,13 @@ class IssuedScreen(Screen):
         if ticket is None:
             return
         self.number = str(ticket.number)
-        order = [s.procedure for s in ticket.itinerary if s.status != "done"]
         lines = [
-            f"{n}. {floor_text(tr.lang, item.floor)}  {item.place(tr.lang)} — {item.procedure.names.get(tr.lang)}"
-            for n, item in enumerate(guidance(app.site, order), 1)
+            f"{n}. {stop.floor}  {stop.place} — {joined(tr.lang, stop.procedure.splitlines())}"
+            for n, stop in enumerate(ticket_stops(app.site, ticket, tr.lang), 1)
         ]
         self.steps = "\n".join(lines)
+        one_stop = at_booth(ticket)
+        self.notice = tr._(ONE_STOP_NOTICE) if one_stop else ""
+        self.take_text = tr._(TAKE_TICKET_ONE_STOP if one_stop else TAKE_TICKET)
+        self.steps_label = tr._(STOPS_LABEL_ONE_STOP if one_stop else STOPS_LABEL)
         self.wait = wait_text(tr.lang, ticket.est_wait_min)
