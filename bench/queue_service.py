@@ -89,9 +89,14 @@ def panel_counters(site: Site) -> dict[str, str]:
 
 
 def workload(site: Site, counters: list[str], tickets: int, seed: int) -> list[list[str]]:
-    """Random visits of one to three procedures, all servable at the open counters."""
-    served_groups = {site.counter_by_id[c].group for c in counters}
-    candidates = [p.id for p in site.procedures if p.group in served_groups]
+    """Random visits of one to three procedures, all servable at the open counters and nothing else: no payment
+    the self register closes, no later delivery waiting for the back office."""
+    served_groups = {g for c in counters for g in site.counter_by_id[c].groups}
+    candidates = [
+        p.id
+        for p in site.procedures
+        if p.group in served_groups and p.routing != "register" and p.delivery != "later"
+    ]
     rng = random.Random(seed)
     return [rng.sample(candidates, rng.choice((1, 1, 2, 3))) for _ in range(tickets)]
 
