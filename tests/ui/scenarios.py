@@ -611,3 +611,171 @@ def kiosk_concierge_desk(app, ui, params):
     yield ui.shot("kiosk-47-concierge-locked-again")
     ui.result["locked_at_home"] = app.locked
     ui.result["self_issue_buttons_after"] = [k for k in ("event-moving_in", "one-procedure") if ui.find(k, must=False)]
+
+
+# ----------------------------------------------------------------- call panel: one-stop (issue 17)
+def _panel_open(app, ui):
+    yield _in_service(app, ui)
+    yield ui.screen("counter")
+    yield ui.until(lambda: app.counter_id in app.counter_states, "the counter's retained state")
+    if not app.is_open:
+        yield ui.tap("open-toggle")
+        yield ui.until(lambda: app.is_open, "the counter to open")
+
+
+def _texts(box) -> list[str]:
+    """Every label's text under ``box``, top to bottom."""
+    return [w.text for w in box.walk(restrict=True) if isinstance(getattr(w, "text", None), str) and w.text]
+
+
+def _left(app) -> dict:
+    screen = app.sm.get_screen("counter")
+    return {
+        "reception": [w.text for w in screen.ids.reception.children][::-1],
+        "itinerary": [w.text for w in screen.ids.itinerary.children][::-1],
+        "note": screen.ids.note.text,
+        "place": app.place_text,
+    }
+
+
+def panel_booth(app, ui, params):
+    """A booth's staff: see the move-in coming, call it once (seated), serve the front step, complete; the booth
+    then waits for the sections (call next says so), shows who serves, and is freed when they are done."""
+    number, timeout = int(params["number"]), float(params.get("timeout", 180))
+    tag = params.get("tag", app.counter_id)
+    yield from _panel_open(app, ui)
+    group = app.counter.group
+    yield ui.until(
+        lambda: any(c.number == number for c in getattr(app.coming.get(group), "coming", [])), "the coming list"
+    )
+    yield ui.frames(3)
+    yield ui.shot(f"onestop-{tag}-01-coming")
+    ui.result["coming_text"] = _texts(app.sm.get_screen("counter").ids.side)
+    yield ui.tap("call-next")
+    yield ui.until(lambda: app.ticket is not None, "the called resident")
+    yield ui.frames(3)
+    yield ui.shot(f"onestop-{tag}-02-called")
+    ui.result["called"] = app.ticket.model_dump(mode="json")
+    ui.result["called_left"] = _left(app)
+    yield ui.tap("complete")
+    yield ui.screen("complete")
+    yield ui.tap("complete-confirm")
+    yield ui.screen("counter")
+    yield ui.until(lambda: app.ticket is None and app.seated_number == number, "the resident seated, front done")
+    yield ui.frames(3)
+    yield ui.shot(f"onestop-{tag}-03-seated")
+    ui.result["seated_left"] = _left(app)
+    ui.result["seated_side"] = _texts(app.sm.get_screen("counter").ids.side)
+    yield ui.tap("call-next")
+    yield ui.until(lambda: app.message, "the booth-occupied message")
+    yield ui.frames()
+    yield ui.shot(f"onestop-{tag}-04-occupied")
+    ui.result["occupied_message"] = app.message
+    open(params["seated_flag"], "w").close()  # noqa: SIM115 - tells the test the sections may come
+    yield ui.until(
+        lambda: getattr(app.booths.get(app.counter_id), "served_by", None) not in (None, app.counter_id),
+        "a section's staff at the booth",
+        timeout=timeout,
+    )
+    yield ui.frames(3)
+    yield ui.shot(f"onestop-{tag}-05-served-by-section")
+    ui.result["served_side"] = _texts(app.sm.get_screen("counter").ids.side)
+    ui.result["hand_over_disabled_while_served"] = ui.find("hand-over").disabled
+    yield ui.until(lambda: app.seated_number is None, "the booth to be free", timeout=timeout)
+    yield ui.frames(3)
+    yield ui.shot(f"onestop-{tag}-06-free")
+    ui.result["free_side"] = _texts(app.sm.get_screen("counter").ids.side)
+
+
+def panel_take(app, ui, params):
+    """A section's staff: the booth's request beside their own queue, 「行きます」, serve at the booth, complete."""
+    number, tag = int(params["number"]), params.get("tag", app.counter_id)
+    yield from _panel_open(app, ui)
+    yield ui.until(lambda: ui.find(f"take-{number}", must=False) is not None, "the booth's request", timeout=60)
+    yield ui.frames(3)
+    yield ui.shot(f"onestop-{tag}-01-request")
+    ui.result["side"] = _texts(app.sm.get_screen("counter").ids.side)
+    ui.result["queue_text"] = app.queue_text
+    yield ui.tap(f"take-{number}")
+    yield ui.until(lambda: app.ticket is not None and app.place_text, "serving at the booth")
+    yield ui.frames(3)
+    yield ui.shot(f"onestop-{tag}-02-at-booth")
+    ui.result["taken"] = app.ticket.model_dump(mode="json")
+    ui.result["left"] = _left(app)
+    ui.result["recall_disabled"] = ui.find("recall").disabled
+    if params.get("large_text"):
+        yield ui.tap("a11y")
+        yield ui.frames(3)
+        yield ui.shot(f"onestop-{tag}-02b-at-booth-larger-text")
+        yield ui.tap("a11y")
+        yield ui.frames()
+    yield ui.tap("complete")
+    yield ui.screen("complete")
+    yield ui.tap("complete-confirm")
+    yield ui.screen("counter")
+    yield ui.until(lambda: app.ticket is None and app.serving_number is None, "the counter to be free")
+    yield ui.frames(3)
+    yield ui.shot(f"onestop-{tag}-03-done")
+    ui.result["side_after"] = _texts(app.sm.get_screen("counter").ids.side)
+
+
+def panel_pickup(app, ui, params):
+    """The pickup counter: a later delivery shows as not done while the section serves it, is marked ready once
+    done, and the resident is called here again to pick it up."""
+    number, procedure, timeout = int(params["number"]), params["procedure"], float(params.get("timeout", 240))
+    tag = params.get("tag", app.counter_id)
+    yield from _panel_open(app, ui)
+    yield ui.until(lambda: any(p.number == number for p in app.pickup_lines()), "the expected pickup", timeout=timeout)
+    yield ui.tap("pickups")
+    yield ui.screen("pickups")
+    yield ui.frames(3)
+    yield ui.shot(f"onestop-{tag}-01-pickup-not-done")
+    key = f"ready-{number}-{procedure}"
+    ui.result["not_done"] = {"disabled": ui.find(key).disabled, "text": _texts(app.sm.get_screen("pickups").ids.rows)}
+    yield ui.until(lambda: not ui.find(key).disabled, "the procedure to be done", timeout=timeout)
+    yield ui.frames(3)
+    yield ui.shot(f"onestop-{tag}-02-pickup-done")
+    ui.result["done_text"] = _texts(app.sm.get_screen("pickups").ids.rows)
+    yield ui.tap(key)
+    yield ui.until(lambda: app.message and not app.busy, "the pickup marked ready")
+    yield ui.frames(3)
+    yield ui.shot(f"onestop-{tag}-03-marked")
+    ui.result["marked_message"] = app.message
+    yield ui.tap("pickups-back")
+    yield ui.screen("counter")
+    yield ui.tap("call-next")
+    yield ui.until(lambda: app.ticket is not None, "the resident called to pick it up")
+    yield ui.frames(3)
+    yield ui.shot(f"onestop-{tag}-04-pickup-called")
+    ui.result["called"] = app.ticket.model_dump(mode="json")
+    ui.result["left"] = _left(app)
+    yield ui.tap("complete")
+    yield ui.screen("complete")
+    yield ui.tap("complete-confirm")
+    yield ui.screen("counter")
+    yield ui.until(lambda: app.ticket is None and app.serving_number is None, "the counter to be free")
+
+
+def panel_hand_over(app, ui, params):
+    """A booth calls a move-in, serves the front step, then hands the visit over to the counters."""
+    number, tag = int(params["number"]), params.get("tag", app.counter_id)
+    yield from _panel_open(app, ui)
+    yield ui.tap("call-next")
+    yield ui.until(lambda: app.ticket is not None, "the called resident")
+    ui.result["called"] = app.ticket.model_dump(mode="json")
+    yield ui.tap("complete")
+    yield ui.screen("complete")
+    yield ui.tap("complete-confirm")
+    yield ui.screen("counter")
+    yield ui.until(lambda: app.seated_number == number and app.can_hand_over, "the resident seated")
+    yield ui.tap("hand-over")
+    yield ui.screen("handover")
+    yield ui.frames(3)
+    yield ui.shot(f"onestop-{tag}-01-hand-over")
+    ui.result["hand_over_text"] = _texts(app.sm.get_screen("handover").ids.lines)
+    yield ui.tap("hand-over-confirm")
+    yield ui.screen("counter")
+    yield ui.until(lambda: app.seated_number is None, "the booth to be free")
+    yield ui.frames(3)
+    yield ui.shot(f"onestop-{tag}-02-handed-over")
+    ui.result["message"] = app.message
