@@ -24,6 +24,12 @@ class StepOut(BaseModel):
     ahead: int | None = None
     est_wait_min: int | None = None
     open_counters: int
+    #: Where it is served (one-stop sites): counter (the resident goes there), booth (the section's staff come to
+    #: the resident's booth), front (the booth's own staff), register (paid at the self register, never called).
+    mode: Literal["counter", "booth", "front", "register"] = "counter"
+    #: pickup: a later delivery handed over at ``group`` once ``ready`` (the resident is called again then).
+    kind: Literal["procedure", "pickup"] = "procedure"
+    ready: bool = True
 
 
 class CalledOut(BaseModel):
@@ -38,11 +44,34 @@ class TicketStatusOut(BaseModel):
     number: int
     lang: Language
     status: Literal["waiting", "serving", "absent", "done", "cancelled"]
-    #: Where to go now: set while the ticket is being called/served.
+    #: Where to go now: set while the ticket is called to a counter or a booth (not while staff serve the
+    #: resident where they already sit).
     called: CalledOut | None
     est_wait_min: int | None
     steps: list[StepOut]
     updated_at: datetime
+    #: The visit is received at a one-stop booth: called once to one, staff come there.
+    one_stop: bool = False
+    #: The booth the resident sits at, once seated.
+    booth: CalledOut | None = None
+    #: The sections whose staff are still to come to the booth (their names, in serving order).
+    to_come: list[str] = []
+
+    @property
+    def open_steps(self) -> list[StepOut]:
+        return [s for s in self.steps if s.status != "done"]
+
+    @property
+    def pay_at_register(self) -> bool:
+        """Only the payment at the self register is left."""
+        left = self.open_steps
+        return bool(left) and all(s.mode == "register" for s in left)
+
+    @property
+    def awaiting_pickup(self) -> bool:
+        """Nothing is left but later deliveries not ready yet (and perhaps the payment)."""
+        left = [s for s in self.open_steps if s.mode != "register"]
+        return bool(left) and all(s.kind == "pickup" and not s.ready for s in left)
 
 
 class GroupNowOut(BaseModel):

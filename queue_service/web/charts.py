@@ -18,6 +18,8 @@ matplotlib.use("Agg")
 
 from matplotlib import font_manager, rc_context  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 from kiosk.fonts import FontMissing, cjk_font  # noqa: E402
 from queue_service.web.kpi import MEDIA_JA, DayKpi  # noqa: E402
@@ -142,7 +144,8 @@ def _waits(fig: Figure, kpi: DayKpi) -> None:
 
 
 def _stay(fig: Figure, kpi: DayKpi) -> None:
-    title = f"滞在時間の分布（目標 {kpi.target_stay_min:g}分）"
+    own = any(e.target_stay_min != kpi.target_stay_min for e in kpi.life_events)
+    title = f"滞在時間の分布（{'既定の' if own else ''}目標 {kpi.target_stay_min:g}分）"
     if not kpi.finished:
         return _empty(fig, title)
     target = kpi.target_stay_min
@@ -230,6 +233,55 @@ def _groups(fig: Figure, kpi: DayKpi) -> None:
     ax.margins(x=0.08)
 
 
+def _life_events(fig: Figure, kpi: DayKpi) -> None:
+    """Each life event's mean and 90th-percentile stay, with its own target marked on its bar."""
+    title = "ライフイベント別の滞在時間と目標"
+    rows = [e for e in kpi.life_events if e.finished][::-1]
+    if not rows:
+        return _empty(fig, title)
+    ax = fig.subplots()
+    y = range(len(rows))
+    ax.barh(y, [e.stay.p90 or 0 for e in rows], color="#cfe3f3", height=0.7)
+    colors = [GREEN if e.on_target else ORANGE for e in rows]
+    bars = ax.barh(y, [e.stay.mean or 0 for e in rows], color=colors, height=0.38)
+    ax.bar_label(bars, [f"{e.stay.mean:.0f}" for e in rows], fontsize=8, padding=3)
+    for i, e in enumerate(rows):
+        ax.plot([e.target_stay_min] * 2, [i - 0.42, i + 0.42], color=VERMILION, linewidth=2, solid_capstyle="butt")
+    handles = [
+        Patch(color=GREEN, label="平均（目標内）"),
+        Patch(color=ORANGE, label="平均（目標超え）"),
+        Patch(color="#cfe3f3", label="90%値"),
+        Line2D([], [], color=VERMILION, linewidth=2, label="目標"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=4, frameon=False, fontsize=8.5, handlelength=1.5)
+    ax.set_yticks(y, [f"{e.short}（{e.finished}人）" for e in rows])
+    ax.set_xlabel("滞在時間（分）")
+    ax.set_title(title)
+    ax.margins(x=0.08)
+
+
+def _reception(fig: Figure, kpi: DayKpi) -> None:
+    """One-stop visits against those that went round the counters: all of them, and the multi-department ones."""
+    title = "ワンストップと窓口を回る来庁者の滞在時間"
+    r = kpi.reception
+    if not r.has_booths:
+        return _empty(fig, title)
+    ax = fig.subplots()
+    groups = [("全体", "stay"), ("複数課の手続", "multi_stay")]
+    width = 0.36
+    for j, (way, color) in enumerate(((r.one_stop, GREEN), (r.counter, BLUE))):
+        values = [getattr(way, attr).mean or 0 for _, attr in groups]
+        xs = [i + (j - 0.5) * width for i in range(len(groups))]
+        bars = ax.bar(xs, values, width=width * 0.95, color=color, label=f"{way.name}（{way.tickets}人）")
+        labels = [f"{v:.0f}分" if getattr(way, attr).n else "–" for v, (_, attr) in zip(values, groups, strict=True)]
+        ax.bar_label(bars, labels, fontsize=8, padding=2)
+    ax.set_xticks(range(len(groups)), [g for g, _ in groups])
+    ax.set_ylabel("平均滞在（分）")
+    ax.set_title(title)
+    ax.margins(y=0.18)
+    fig.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=8.5, handlelength=1.5)
+
+
 #: name → (Japanese caption, drawing function)
 CHARTS: dict[str, tuple[str, Callable[[Figure, DayKpi], None]]] = {
     "hourly": ("時間帯別の発券数と平均待ち時間", _hourly),
@@ -238,4 +290,6 @@ CHARTS: dict[str, tuple[str, Callable[[Figure, DayKpi], None]]] = {
     "groups": ("窓口グループ別の待ち時間", _groups),
     "cashless": ("セルフレジのキャッシュレス比率", _cashless),
     "forms": ("申請書交付機の様式別利用", _forms),
+    "lifeevents": ("ライフイベント別の滞在時間と目標", _life_events),
+    "reception": ("ワンストップと窓口を回る来庁者の滞在時間", _reception),
 }

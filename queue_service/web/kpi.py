@@ -7,8 +7,13 @@ Every figure is defined in docs/kpi.md. In short:
 * **wait**: per call, from the moment the ticket was free to be called at that counter group to the
   call (history.py's definition); the day's wait summary is over every call of the day.
 * **service time**: per call, from the call to complete / no-show / transfer.
-* **stay** (滞在時間): from issue to the last completion, for tickets that finished every step; compared
-  with the target (79 minutes by default: a city's aim, down from 119).
+* **stay** (滞在時間): from issue to the last completion (or the payment at the self register, when it came
+  after), for tickets that finished every step; each compared with its life event's target
+  (``LifeEvent.target_stay_min`` in the site file, else ``Site.target_stay_min``: one city aims at 79 minutes
+  for a move-in, down from 119). Per life event: count, mean, median, 90th percentile, share within target.
+* **one-stop / counters**: visits that sat at a booth (the sections came) and visits that went to the
+  counters; of each, those whose procedures span two or more departments (multi-department receptions).
+  Section services at the booths (出向), hand-overs to the counters, pickups, payments closed at the register.
 * **no-shows** / **transfers**: how many times a called ticket was set aside as absent / sent to
   another counter group.
 * **register**: payments at the self register, each transaction counted once (a register re-sends a
@@ -27,11 +32,9 @@ from typing import Any
 from kiosk.config.site import Site
 from queue_service.history import Day, Summary, Visit, summarise
 
-#: 来庁から退庁まで: the stay a city aims at (one city aims to cut it from 119 to 79 minutes).
-TARGET_STAY_MIN = 79.0
 #: Lower edges of the waiting-time histogram's bins, in minutes (the last bin is open-ended).
 WAIT_BINS: tuple[float, ...] = (0, 5, 10, 15, 20, 30, 45, 60)
-#: Lower edges of the stay histogram's bins; 79 is an edge so the target splits the bars.
+#: Lower edges of the stay histogram's bins; the site's own target is added as an edge so it splits the bars.
 STAY_BINS: tuple[float, ...] = (0, 15, 30, 45, 60, 79, 90, 120)
 #: Office hours always shown on the hourly chart, widened when the day's data goes beyond them.
 OFFICE_HOURS = (8, 17)
@@ -53,6 +56,16 @@ LANG_JA = {
     "pt": "ポルトガル語",
 }
 MEDIA_JA = {"credit": "クレジットカード", "emoney": "電子マネー", "qr": "QRコード決済"}
+#: How a call or service took place (history.Service.kind), for the call CSV.
+SERVICE_KIND_JA = {
+    "counter": "窓口",
+    "booth": "ブース呼出",
+    "front": "ブース対応",
+    "request": "出向（ブース）",
+    "pickup": "交付（受取）",
+}
+#: The row of visits for no life event (certificates, a single procedure…).
+NO_LIFE_EVENT = "ライフイベントなし"
 
 
 @dataclass(frozen=True)
@@ -117,6 +130,76 @@ class FormsKpi:
 
 
 @dataclass(frozen=True)
+class LifeEventKpi:
+    """The stays of one life event's visits against its target (Kumamoto's measure: a move-in in 79 minutes)."""
+
+    #: the life event's id; None for visits that named no life event
+    life_event: str | None
+    name: str
+    #: the name up to its explanation in brackets (転入（区外から…） → 転入), for charts
+    short: str
+    target_stay_min: float
+    tickets: int
+    finished: int
+    stay: Summary
+    #: finished visits whose stay was within the target
+    within_target: int
+    #: visits that sat at a booth
+    one_stop: int
+
+    @property
+    def within_target_share(self) -> float | None:
+        return self.within_target / self.finished if self.finished else None
+
+    @property
+    def on_target(self) -> bool | None:
+        """The mean stay is within the target (None without a finished visit)."""
+        return None if self.stay.mean is None else self.stay.mean <= self.target_stay_min
+
+
+@dataclass(frozen=True)
+class ReceptionKpi:
+    """The visits received one way: seated at a booth (one-stop), or going to the counters."""
+
+    #: one_stop | counter
+    kind: str
+    name: str
+    tickets: int
+    #: of which their procedures span two or more departments (counter groups, payment aside)
+    multi_department: int
+    finished: int
+    stay: Summary
+    #: the finished multi-department visits' stays: the comparison that matters
+    multi_stay: Summary
+    within_target: int
+
+    @property
+    def within_target_share(self) -> float | None:
+        return self.within_target / self.finished if self.finished else None
+
+
+@dataclass(frozen=True)
+class OneStopKpi:
+    """The one-stop floor's day: who sat at a booth, and the work that came to them."""
+
+    one_stop: ReceptionKpi
+    counter: ReceptionKpi
+    #: section services at a booth (take_request), and their waits (from the request opening to the take)
+    requests: int
+    request_wait: Summary
+    #: booth visits given up to the counters (hand_over)
+    hand_overs: int
+    #: pickup calls (later deliveries handed over)
+    pickups: int
+    #: visits whose payment step the self register closed (ticket_paid)
+    paid_at_register: int
+
+    @property
+    def has_booths(self) -> bool:
+        return bool(self.one_stop.tickets or self.requests)
+
+
+@dataclass(frozen=True)
 class DayKpi:
     day: str
     tickets: int
@@ -131,8 +214,9 @@ class DayKpi:
     ticket_wait: Summary
     service: Summary
     stay: Summary
+    #: the site's target (``Site.target_stay_min``), for visits whose life event sets none
     target_stay_min: float
-    #: finished tickets whose stay was within the target
+    #: finished tickets whose stay was within their own target (their life event's, else the site's)
     within_target: int
     no_shows: int
     transfers: int
@@ -143,6 +227,8 @@ class DayKpi:
     stay_bins: list[Bin]
     register: RegisterKpi
     forms: FormsKpi
+    life_events: list[LifeEventKpi]
+    reception: OneStopKpi
 
     @property
     def within_target_share(self) -> float | None:
@@ -153,12 +239,36 @@ class DayKpi:
         return bool(self.tickets or self.register.payments or self.forms.uses)
 
 
+def target_for(site: Site, life_event: str | None) -> float:
+    """The stay a visit is held to: its life event's target, else the site's."""
+    event = site.life_event_by_id.get(life_event) if life_event is not None else None
+    if event is not None and event.target_stay_min is not None:
+        return float(event.target_stay_min)
+    return float(site.target_stay_min)
+
+
+def within_target(site: Site, visit: Visit) -> bool | None:
+    """Whether a finished visit stayed within its target (None: not finished)."""
+    stay = visit.stay_min
+    return None if stay is None else stay <= target_for(site, visit.life_event)
+
+
+def departments(site: Site, visit: Visit) -> set[str]:
+    """The departments a visit needed: its procedures' own counter groups (the register's payment aside)."""
+    procedures = [site.procedure_by_id.get(p) for p in visit.procedures]
+    return {p.group for p in procedures if p is not None and p.routing != "register"}
+
+
+def stay_edges(target: float) -> tuple[float, ...]:
+    """The stay histogram's bin edges, with the target as one of them."""
+    return tuple(sorted({*STAY_BINS, target}))
+
+
 def compute(
     day_id: str,
     day: Day,
     site: Site,
     *,
-    target_stay_min: float = TARGET_STAY_MIN,
     form_titles: Mapping[str, str] | None = None,
 ) -> DayKpi:
     """Every KPI of one day (``day`` from :func:`~queue_service.history.read_day` of that day's journal)."""
@@ -167,6 +277,7 @@ def compute(
     finished = [v for v in visits if v.stay_min is not None]
     stays = [v.stay_min for v in finished if v.stay_min is not None]
     waits = [s.wait_min for s in services]
+    target = float(site.target_stay_min)
     return DayKpi(
         day=day_id,
         tickets=len(visits),
@@ -179,17 +290,81 @@ def compute(
         ticket_wait=summarise(v.wait_min for v in visits if v.services),
         service=summarise(m for s in services if (m := s.service_min) is not None),
         stay=summarise(stays),
-        target_stay_min=target_stay_min,
-        within_target=sum(m <= target_stay_min for m in stays),
+        target_stay_min=target,
+        within_target=sum(bool(within_target(site, v)) for v in finished),
         no_shows=sum(v.no_shows for v in visits),
         transfers=sum(v.transfers for v in visits),
         by_lang=dict(Counter(v.lang for v in visits).most_common()),
         groups=group_kpis(day, site),
         hours=hour_kpis(visits),
         wait_bins=histogram(waits, WAIT_BINS),
-        stay_bins=histogram(stays, STAY_BINS),
+        stay_bins=histogram(stays, stay_edges(target)),
         register=register_kpi(day.payments, site),
         forms=forms_kpi(day.forms, site, form_titles),
+        life_events=life_event_kpis(visits, site),
+        reception=one_stop_kpi(day, site),
+    )
+
+
+def _short(name: str) -> str:
+    return name.split("（")[0].split("(")[0].strip() or name
+
+
+def life_event_kpis(visits: Sequence[Visit], site: Site) -> list[LifeEventKpi]:
+    """One row per life event of the site (in the site's order), then one for visits naming none, then any
+    unknown life event seen in the journal (the site file changed since)."""
+    known = [e.id for e in site.life_events]
+    seen: list[str | None] = [*known, None]
+    seen += sorted({v.life_event for v in visits if v.life_event is not None} - set(known))
+    rows = []
+    for event in seen:
+        mine = [v for v in visits if v.life_event == event]
+        done = [v for v in mine if v.stay_min is not None]
+        found = site.life_event_by_id.get(event) if event is not None else None
+        name = found.names.ja if found is not None else (event or NO_LIFE_EVENT)
+        rows.append(
+            LifeEventKpi(
+                life_event=event,
+                name=name,
+                short=_short(name),
+                target_stay_min=target_for(site, event),
+                tickets=len(mine),
+                finished=len(done),
+                stay=summarise(m for v in done if (m := v.stay_min) is not None),
+                within_target=sum(bool(within_target(site, v)) for v in done),
+                one_stop=sum(v.one_stop for v in mine),
+            )
+        )
+    return rows
+
+
+def _reception(kind: str, name: str, visits: Sequence[Visit], site: Site) -> ReceptionKpi:
+    done = [v for v in visits if v.stay_min is not None]
+    multi = [v for v in visits if len(departments(site, v)) >= 2]
+    return ReceptionKpi(
+        kind=kind,
+        name=name,
+        tickets=len(visits),
+        multi_department=len(multi),
+        finished=len(done),
+        stay=summarise(m for v in done if (m := v.stay_min) is not None),
+        multi_stay=summarise(m for v in multi if (m := v.stay_min) is not None),
+        within_target=sum(bool(within_target(site, v)) for v in done),
+    )
+
+
+def one_stop_kpi(day: Day, site: Site) -> OneStopKpi:
+    """One-stop visits against the counters' (cancelled tickets aside: they were received neither way)."""
+    visits = [v for v in day.visits.values() if v.status != "cancelled"]
+    requests = [s for s in day.services() if s.kind == "request"]
+    return OneStopKpi(
+        one_stop=_reception("one_stop", "ワンストップ（ブースで受付）", [v for v in visits if v.one_stop], site),
+        counter=_reception("counter", "窓口を回る", [v for v in visits if not v.one_stop], site),
+        requests=len(requests),
+        request_wait=summarise(s.wait_min for s in requests),
+        hand_overs=sum(v.handed_over for v in visits),
+        pickups=sum(s.kind == "pickup" for s in day.services()),
+        paid_at_register=sum(v.paid_at is not None for v in day.visits.values()),
     )
 
 
@@ -321,11 +496,25 @@ TICKET_COLUMNS = (
     "滞在時間(分)",
     "不在",
     "転送",
+    "ライフイベント",
+    "目標滞在(分)",
+    "目標内",
+    "課の数",
+    "ブース",
+    "ブース着席",
+    "ブース退席",
+    "引継ぎ",
+    "セルフレジ精算時刻",
 )
 
 
-def ticket_rows(day_id: str, day: Day) -> list[list[str]]:
-    """One row per ticket, in issue order. The journal holds no personal data, and neither do these rows."""
+def _flag(value: bool | None) -> str:
+    return "" if value is None else ("1" if value else "0")
+
+
+def ticket_rows(day_id: str, day: Day, site: Site) -> list[list[str]]:
+    """One row per ticket, in issue order. The journal holds no personal data, and neither do these rows (the
+    reception's life event is an id; its answers and the concierge's note are not exported)."""
     rows = []
     for v in sorted(day.visits.values(), key=lambda v: (v.issued_at, v.number)):
         served = [m for s in v.services if (m := s.service_min) is not None]
@@ -346,6 +535,15 @@ def ticket_rows(day_id: str, day: Day) -> list[list[str]]:
                 _minutes(v.stay_min),
                 str(v.no_shows),
                 str(v.transfers),
+                v.life_event or "",
+                f"{target_for(site, v.life_event):g}",
+                _flag(within_target(site, v)),
+                str(len(departments(site, v))),
+                v.booth or "",
+                _clock(v.seated_at),
+                _clock(v.unseated_at),
+                "1" if v.handed_over else "0",
+                _clock(v.paid_at),
             ]
         )
     return rows
@@ -363,6 +561,9 @@ CALL_COLUMNS = (
     "結果",
     "待ち時間(分)",
     "対応時間(分)",
+    "種別",
+    "ブース",
+    "手続",
 )
 
 
@@ -383,6 +584,9 @@ def call_rows(day_id: str, day: Day) -> list[list[str]]:
             s.outcome,
             _minutes(s.wait_min),
             _minutes(s.service_min),
+            SERVICE_KIND_JA.get(s.kind, s.kind),
+            s.booth or "",
+            " ".join(s.procedures),
         ]
         for v, s in calls
     ]
@@ -449,6 +653,15 @@ DAY_COLUMNS = (
     "キャッシュレス比率",
     "申請書交付機利用",
     "申請書印刷枚数",
+    "ワンストップ来庁者",
+    "ワンストップ複数課",
+    "ワンストップ平均滞在(分)",
+    "窓口を回る来庁者",
+    "窓口を回る複数課",
+    "窓口を回る平均滞在(分)",
+    "出向回数",
+    "引継ぎ",
+    "セルフレジ精算",
 )
 
 
@@ -480,4 +693,50 @@ def day_row(kpi: DayKpi) -> list[str]:
         _share(kpi.register.cashless_share),
         str(kpi.forms.uses),
         str(kpi.forms.printed),
+        str(kpi.reception.one_stop.tickets),
+        str(kpi.reception.one_stop.multi_department),
+        _minutes(kpi.reception.one_stop.stay.mean),
+        str(kpi.reception.counter.tickets),
+        str(kpi.reception.counter.multi_department),
+        _minutes(kpi.reception.counter.stay.mean),
+        str(kpi.reception.requests),
+        str(kpi.reception.hand_overs),
+        str(kpi.reception.paid_at_register),
+    ]
+
+
+LIFE_EVENT_COLUMNS = (
+    "日付",
+    "ライフイベント",
+    "名称",
+    "目標滞在(分)",
+    "整理券数",
+    "完了",
+    "平均滞在(分)",
+    "滞在中央値(分)",
+    "滞在90%値(分)",
+    "目標内",
+    "目標内の割合",
+    "ワンストップ",
+)
+
+
+def life_event_rows(kpi: DayKpi) -> list[list[str]]:
+    """One row per life event (and one for visits naming none): the stays against each target."""
+    return [
+        [
+            kpi.day,
+            e.life_event or "",
+            e.name,
+            f"{e.target_stay_min:g}",
+            str(e.tickets),
+            str(e.finished),
+            _minutes(e.stay.mean),
+            _minutes(e.stay.median),
+            _minutes(e.stay.p90),
+            str(e.within_target),
+            _share(e.within_target_share),
+            str(e.one_stop),
+        ]
+        for e in kpi.life_events
     ]

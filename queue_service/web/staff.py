@@ -10,8 +10,8 @@ Routes (all under ``/staff``; everything but the login page needs a staff sessio
 ``GET  /staff``                dashboard of a day (``?day=YYYY-MM-DD``, default today)
 ``GET  /staff/report``         printable daily report (A4, one page)
 ``GET  /staff/charts/{n}.svg`` a chart of the day (also ``.png``; ``?size=small`` for the report):
-                               hourly, waits, stay, groups, cashless, forms
-``GET  /staff/csv/{kind}.csv`` tickets, calls, groups (of a day) or days (one row per journal day)
+                               hourly, waits, stay, groups, cashless, forms, lifeevents, reception
+``GET  /staff/csv/{kind}.csv`` tickets, calls, groups, life_events (of a day) or days (one row per journal day)
 ``GET  /staff/static/{file}``  the pages' CSS and the print button's script
 =============================  ==========================================================
 
@@ -65,6 +65,7 @@ CSV_KINDS = {
     "tickets": "整理券ごと",
     "calls": "呼出ごと",
     "groups": "窓口グループ別",
+    "life_events": "ライフイベント別",
     "days": "日別（全期間）",
 }
 
@@ -123,13 +124,13 @@ def make_staff_router(
     *,
     secret: str | None = None,
     auth: StaffAuth | None = None,
-    target_stay_min: float = kpi_mod.TARGET_STAY_MIN,
     form_titles: dict[str, str] | None = None,
 ) -> APIRouter:
     """The /staff pages for ``service`` (anything with ``site``, ``journal`` and ``lock``).
 
     ``secret`` signs the session cookies (default: ``MADOGUCHI_STAFF_SECRET`` or random per process);
-    ``form_titles`` names the form issuer's forms (default: the procedures that print each form)."""
+    ``form_titles`` names the form issuer's forms (default: the procedures that print each form). Stay targets
+    come from the site file: each life event's ``target_stay_min``, else the site's."""
     site = service.site
     auth = auth or StaffAuth(site.staff, secret=secret)
     env = _environment()
@@ -137,6 +138,7 @@ def make_staff_router(
     cache = _DayCache()
     router = APIRouter(prefix="/staff", include_in_schema=False)
     site_name = site.site.names.ja
+    booths = site.booth_group is not None  # the one-stop figures only where there is a one-stop floor
 
     # ------------------------------------------------------------ helpers
     def today() -> str:
@@ -152,7 +154,7 @@ def make_staff_router(
         result_day = read_day(entries, counter_groups)
         result = (
             result_day,
-            kpi_mod.compute(day, result_day, site, target_stay_min=target_stay_min, form_titles=form_titles),
+            kpi_mod.compute(day, result_day, site, form_titles=form_titles),
         )
         cache.put(day, count, result)
         return result
@@ -162,7 +164,7 @@ def make_staff_router(
             return service.journal.days()
 
     def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        html = env.get_template(name).render(site_name=site_name, **context)
+        html = env.get_template(name).render(site_name=site_name, booths=booths, **context)
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
     def session_of(request: Request) -> Session | None:
@@ -312,9 +314,10 @@ def make_staff_router(
         else:
             the_day, kpi = load(chosen)
             header, make_rows = {
-                "tickets": (kpi_mod.TICKET_COLUMNS, lambda: kpi_mod.ticket_rows(chosen, the_day)),
+                "tickets": (kpi_mod.TICKET_COLUMNS, lambda: kpi_mod.ticket_rows(chosen, the_day, site)),
                 "calls": (kpi_mod.CALL_COLUMNS, lambda: kpi_mod.call_rows(chosen, the_day)),
                 "groups": (kpi_mod.GROUP_COLUMNS, lambda: kpi_mod.group_rows(kpi)),
+                "life_events": (kpi_mod.LIFE_EVENT_COLUMNS, lambda: kpi_mod.life_event_rows(kpi)),
             }[kind]
             rows = make_rows()
             filename = f"madoguchi-{kind}-{chosen}.csv"

@@ -2,8 +2,13 @@
 ``/t/{token}/events``, ``/api/v1/tickets/{token}``.
 
 Privacy: a ticket is found by its token only (16 random bytes; compared in constant time); its page shows that
-ticket and counts of other people, never another ticket's number or token, no handover note, nothing personal.
-Every unknown token gets the same plain 404 page.
+ticket and counts of other people, never another ticket's number or token, no handover note, nothing of the
+reception (life event, answers, the concierge's note), nothing personal. Every unknown token gets the same plain
+404 page.
+
+One-stop (docs/one-stop.md): a resident seated at a booth is told to stay there and which sections are still to
+come; the booth's call is a call, a section's staff arriving is not (the resident is already there). A later
+delivery says it will be called once ready; a payment step says to pay at the self register.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 
 from kiosk.i18n import LANGUAGES, N_, gettext_for
 from kiosk.languages import Language
-from queue_service.engine.model import StepStatus, Ticket, TicketStatus
+from queue_service.engine.model import AT_BOOTH, Step, StepMode, StepStatus, Ticket, TicketStatus
 from queue_service.guidance import GuidanceItem
 from queue_service.web.api_models import CalledOut, StepOut, TicketStatusOut
 from queue_service.web.live import LiveHub, StreamLimits
@@ -53,6 +58,26 @@ def make_status_router(service, pages: SitePages, hub: LiveHub, streams: StreamL
                 found = t
         return found
 
+    def where(ticket: Ticket, step: Step, lang: str) -> tuple[str, int]:
+        """(place, floor) of a step as the resident sees it: the booth for what is served there, the register's
+        place for a payment, else the group and its counters."""
+        group = site.group_by_id[step.group]
+        if step.mode in AT_BOOTH and site.booth_group is not None:
+            booth = site.counter_by_id.get(ticket.booth) if ticket.booth is not None else None
+            if booth is not None:
+                return booth.names.get(lang), booth.floor
+            booths = site.group_by_id[site.booth_group]
+            return booths.names.get(lang), booths.floor
+        if step.mode is StepMode.REGISTER:
+            return group.names.get(lang), group.floor
+        # the step's group, not the procedure's: a transfer moves a step to another group
+        counters = tuple(c for c in site.counters if c.group == step.group)
+        return GuidanceItem(site.procedure_by_id[step.procedure], group, counters).place(lang), group.floor
+
+    def counter_out(counter_id: str, lang: str) -> CalledOut:
+        counter = site.counter_by_id[counter_id]
+        return CalledOut(counter=counter.id, counter_name=counter.names.get(lang), floor=counter.floor)
+
     def ticket_status(token: str, lang: str | None) -> TicketStatusOut | None:
         with service.lock:
             engine = service.core.engine
@@ -63,19 +88,19 @@ def make_status_router(service, pages: SitePages, hub: LiveHub, streams: StreamL
             lang = lang or ticket.lang
             steps = []
             for step in ticket.steps:
-                # the step's group, not the procedure's: a transfer moves a step to another group
-                group = site.group_by_id[step.group]
-                counters = tuple(c for c in site.counters if c.group == step.group)
-                place = GuidanceItem(site.procedure_by_id[step.procedure], group, counters)
+                place, floor = where(ticket, step, lang)
                 out = StepOut(
                     procedure=step.procedure,
-                    procedure_name=place.procedure.names.get(lang),
+                    procedure_name=site.procedure_by_id[step.procedure].names.get(lang),
                     group=step.group,
-                    group_name=group.names.get(lang),
-                    floor=group.floor,
-                    place=place.place(lang),
+                    group_name=site.group_by_id[step.group].names.get(lang),
+                    floor=floor,
+                    place=place,
                     status="later",
                     open_counters=engine.open_counters(step.group),
+                    mode=step.mode.value,  # type: ignore[arg-type]
+                    kind=step.kind.value,  # type: ignore[arg-type]
+                    ready=step.ready,
                 )
                 if step.status is StepStatus.DONE:
                     out.status = "done"
@@ -87,8 +112,15 @@ def make_status_router(service, pages: SitePages, hub: LiveHub, streams: StreamL
                 steps.append(out)
             called = None
             if ticket.status is TicketStatus.SERVING and ticket.counter is not None:
-                counter = site.counter_by_id[ticket.counter]
-                called = CalledOut(counter=counter.id, counter_name=counter.names.get(lang), floor=counter.floor)
+                # the booth's call seats the resident (the counter's service began as they were seated); after
+                # that, the booth's staff and the sections' staff come to where the resident already sits
+                since = engine.state.counters[ticket.counter].since
+                if ticket.booth is None or (ticket.counter == ticket.booth and since == ticket.seated_at):
+                    called = counter_out(ticket.counter, lang)
+            to_come = []
+            if ticket.booth is not None:
+                pending = [s for s in ticket.steps if s.status is StepStatus.PENDING and s.mode is StepMode.BOOTH]
+                to_come = list(dict.fromkeys(site.group_by_id[s.group].names.get(lang) for s in pending))
             return TicketStatusOut(
                 number=ticket.number,
                 lang=lang,  # type: ignore[arg-type]
@@ -97,6 +129,9 @@ def make_status_router(service, pages: SitePages, hub: LiveHub, streams: StreamL
                 est_wait_min=engine.ticket_wait(ticket, now),
                 steps=steps,
                 updated_at=now,
+                one_stop=ticket.one_stop and ticket.needs_booth,
+                booth=counter_out(ticket.booth, lang) if ticket.booth is not None else None,
+                to_come=to_come,
             )
 
     def ticket_lang(request: Request) -> str | None:

@@ -165,7 +165,120 @@ def test_status_shows_nothing_of_other_tickets_or_staff_notes(office):
             assert "2026" not in body.replace("2026-11-24T", "")  # no ticket ids (20261124-0001)
         assert (other if token == mine["token"] else mine)["token"] not in office.http.get(f"/t/{token}").text
     api = office.http.get(f"/api/v1/tickets/{mine['token']}").json()
-    assert set(api) == {"number", "lang", "status", "called", "est_wait_min", "steps", "updated_at"}
+    assert set(api) == {
+        "number",
+        "lang",
+        "status",
+        "called",
+        "est_wait_min",
+        "steps",
+        "updated_at",
+        "one_stop",
+        "booth",
+        "to_come",
+    }
+
+
+# ---------------------------------------------------------------- one-stop, pickup, register (issue 17)
+LANGS = ("ja", "ja-easy", "en", "zh", "ko", "vi", "pt")
+SEATED = "Please wait at {booth}. Staff will come to you in turn."
+READY_LATER = "We will call you when it is ready."
+PAY = "Pay at the self register (hold your ticket's QR code to it)."
+
+
+def _t(lang: str, message: str, **values) -> str:
+    """``message`` as the page writes it in ``lang`` (the kiosk's catalogs), HTML-escaped like the template."""
+    from markupsafe import escape
+
+    from kiosk.i18n import gettext_for
+
+    return str(escape(gettext_for(lang, message).format(**values)))
+
+
+def test_a_one_stop_resident_is_called_once_to_the_booth_then_told_to_stay_and_who_is_coming(office, site):
+    for c in ("b3", "c21", "c31"):
+        office.cmd(PANEL, "open_counter", counter=c)
+    issue = {"procedures": ["tennyu", "kokuho_kanyu", "kaigo_shikaku"], "life_event": "moving_in", "lang": "en"}
+    issue |= {"answers": {"kokuho": True, "over_65": True}, "note": "CONCIERGE-NOTE-NOT-FOR-RESIDENTS"}
+    mine = office.cmd("kiosk-concierge", "issue", **issue)["ticket"]
+    url = f"/t/{mine['token']}"
+
+    waiting = office.http.get(url).text  # not seated yet: the one-stop notice, no "come to the counter"
+    assert (
+        'id="one-stop"' in waiting and _t("en", "Please come to the counter when your number is called.") not in waiting
+    )
+    assert waiting.count(_t("en", "Staff will come to you")) == 3 and "One-stop booths" in waiting
+    assert office.http.get(f"/api/v1/tickets/{mine['token']}").json()["one_stop"] is True
+
+    office.cmd(PANEL, "call_next", counter="b3")  # the visit's one call: to the booth
+    called = office.http.get(url).text
+    assert 'id="called"' in called
+    assert _t("en", "Go to {counter} ({floor})", counter="One-stop booth B3", floor="1F") in called
+    office.clock.pass_(15)
+    office.cmd(PANEL, "complete", counter="b3")
+
+    for lang in LANGS:  # seated: stay at the booth; the two sections still to come, by name
+        page = office.http.get(f"{url}?lang={lang}").text
+        booth = site.counter_by_id["b3"].names.get(lang)
+        assert 'class="banner seated"' in page and _t(lang, SEATED, booth=booth) in page, lang
+        assert 'id="called"' not in page and 'id="wait"' not in page
+        for group in ("kokuho", "kaigo"):
+            assert f'<span class="pill">{site.group_by_id[group].names.get(lang)}</span>' in page
+        assert _t(lang, "Still to come:") in page
+    api = office.http.get(f"/api/v1/tickets/{mine['token']}").json()
+    assert api["booth"] == {"counter": "b3", "counter_name": "One-stop booth B3", "floor": 1} and api["called"] is None
+    assert api["to_come"] == ["National Health Insurance", "Long-term care insurance"]
+    assert [s["mode"] for s in api["steps"]] == ["front", "booth", "booth"]
+    assert all(s["place"] == "One-stop booth B3" for s in api["steps"])
+
+    office.cmd(PANEL, "take_request", counter="c21", ticket=mine["id"])  # 国保's staff come: no call
+    served = office.http.get(url).text
+    assert 'id="called"' not in served and 'class="banner serving"' in served
+    assert "One-stop booth B3 (1F)" in served and _t("en", "Now being served") in served
+    office.clock.pass_(10)
+    office.cmd(PANEL, "complete", counter="c21")
+    left = office.http.get(url).text
+    assert '<span class="pill">Long-term care insurance</span>' in left
+    assert '<span class="pill">National Health Insurance</span>' not in left
+    for body in (waiting, called, served, left, office.http.get(f"/api/v1/tickets/{mine['token']}").text):
+        assert "CONCIERGE-NOTE" not in body and "moving_in" not in body and "over_65" not in body
+
+
+def test_a_later_delivery_says_it_will_call_then_calls_and_a_payment_goes_to_the_register(office, site):
+    for c in ("c31", "c07"):
+        office.cmd(PANEL, "open_counter", counter=c)
+    mine = office.issue("kaigo_shikaku", "nofu", lang="ko")
+    url = f"/t/{mine['token']}"
+    office.cmd(PANEL, "call_next", counter="c31")
+    office.clock.pass_(10)
+    office.cmd(PANEL, "complete", counter="c31")  # the 被保険者証 is printed later: a pickup at 証明発行
+
+    for lang in LANGS:
+        page = office.http.get(f"{url}?lang={lang}").text
+        assert f'<p class="wait-big" id="wait">{_t(lang, READY_LATER)}</p>' in page, lang
+        assert _t(lang, "Pickup") in page and _t(lang, PAY) in page  # the payment step, in the list
+    api = office.http.get(f"/api/v1/tickets/{mine['token']}").json()
+    pickup = api["steps"][-1]
+    assert (pickup["kind"], pickup["ready"], pickup["group"], pickup["mode"]) == ("pickup", False, "shomei", "counter")
+
+    office.cmd(PANEL, "mark_ready", ticket=mine["id"], procedure="kaigo_shikaku")
+    ready = office.http.get(f"{url}?lang=en").text
+    assert (
+        f'id="wait">{_t("en", READY_LATER)}' not in ready and _t("en", "People ahead of you: {count}", count=0) in ready
+    )
+    office.cmd(PANEL, "call_next", counter="c07")  # called again, on the phone too
+    called = office.http.get(f"{url}?lang=en").text
+    assert 'id="called"' in called
+    assert _t("en", "Go to {counter} ({floor})", counter="Counter 7", floor="1F") in called
+    office.clock.pass_(2)
+    office.cmd(PANEL, "complete", counter="c07")
+
+    for lang in LANGS:  # done but for the payment: the register, not "all done"
+        page = office.http.get(f"{url}?lang={lang}").text
+        assert f'<div class="banner pay" id="state">{_t(lang, PAY)}</div>' in page, lang
+        assert _t(lang, "All done. Thank you for coming.") not in page
+    office.cmd("register-1f", "ticket_paid", token=mine["token"])
+    assert 'class="banner done"' in office.http.get(url).text
 
 
 def test_unknown_tokens_get_the_same_plain_404(office):

@@ -18,7 +18,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from queue_service.history import read_day
+from queue_service.history import Day, Visit, read_day
 from queue_service.service.core import QueueCore
 from queue_service.service.direct import CommandRejected, DirectClient
 from queue_service.service.journal import Journal
@@ -41,35 +41,46 @@ class Clock:
         return self.now
 
 
-#: (weight, procedures): what residents come for on an ordinary weekday.
+#: (weight, procedures, life event): what residents come for on an ordinary weekday. A life event marked one-stop in
+#: the site file seats the resident at a booth; the same procedures picked one by one go round the counters.
 VISIT_MIX = [
-    (20, ["juminhyo"]),
-    (7, ["inkan_shomei"]),
-    (5, ["koseki_shomei"]),
-    (9, ["shotoku_shomei"]),
-    (3, ["nozei_shomei"]),
-    (3, ["juminhyo", "nofu"]),
-    (9, ["tennyu"]),
-    (6, ["tennyu", "kokuho_kanyu"]),
-    (4, ["tennyu", "kokuho_kanyu", "jidou_teate", "kodomo_iryo"]),
-    (3, ["tennyu", "mynumber_card"]),
-    (2, ["tennyu", "inkan_toroku", "nenkin_kanyu"]),
-    (6, ["tenshutsu"]),
-    (3, ["tenshutsu", "kokuho_soushitsu"]),
-    (6, ["tenkyo"]),
-    (3, ["tenkyo", "kokuho_henko", "kaigo_shikaku"]),
-    (3, ["konin"]),
-    (2, ["konin", "setai_henko", "kokuho_henko"]),
-    (3, ["shussei", "jidou_teate", "kodomo_iryo"]),
-    (2, ["shibou", "kokuho_soushitsu", "sousai", "nenkin_shibou"]),
-    (3, ["kaigo_shikaku"]),
-    (4, ["jidou_teate_henko"]),
+    (20, ["juminhyo"], None),
+    (7, ["inkan_shomei"], None),
+    (5, ["koseki_shomei"], None),
+    (9, ["shotoku_shomei"], None),
+    (3, ["nozei_shomei"], None),
+    (3, ["juminhyo", "nofu"], None),
+    (3, ["tennyu"], "moving_in"),
+    (6, ["tennyu"], None),
+    (3, ["tennyu", "kokuho_kanyu"], "moving_in"),
+    (3, ["tennyu", "kokuho_kanyu"], None),
+    (2, ["tennyu", "kokuho_kanyu", "jidou_teate", "kodomo_iryo"], "moving_in"),
+    (1, ["tennyu", "kokuho_kanyu", "jidou_teate", "kodomo_iryo"], None),
+    (2, ["tennyu", "mynumber_card"], "moving_in"),
+    (1, ["tennyu", "inkan_toroku", "nenkin_kanyu"], "moving_in"),
+    (1, ["tennyu", "kaigo_shikaku"], "moving_in"),
+    (3, ["tenshutsu"], "moving_out"),
+    (2, ["tenshutsu", "kokuho_soushitsu"], "moving_out"),
+    (3, ["tenkyo"], "moving_within"),
+    (2, ["tenkyo", "kokuho_henko", "kaigo_shikaku"], "moving_within"),
+    (2, ["konin", "setai_henko", "koseki_shomei"], "marriage"),
+    (1, ["konin", "setai_henko", "kokuho_henko", "koseki_shomei"], "marriage"),
+    (2, ["shussei", "jidou_teate", "kodomo_iryo"], "birth"),
+    (1, ["shibou", "kokuho_soushitsu", "sousai", "nenkin_shibou"], "death"),
+    (3, ["kaigo_shikaku"], None),
+    (4, ["jidou_teate_henko"], None),
 ]
+#: The concierge's note on some one-stop tickets: it must never reach a KPI page or export.
+CONCIERGE_NOTE = "NOTE-NEVER-ON-KPI-PAGES"
 LANGS = [(86, "ja"), (5, "en"), (3, "zh"), (2, "vi"), (2, "ko"), (1, "pt"), (1, "ja-easy")]
 #: arrivals per minute by hour (the morning peak, the lunch dip)
 ARRIVALS = {8: 0.25, 9: 0.55, 10: 0.6, 11: 0.45, 12: 0.3, 13: 0.45, 14: 0.4, 15: 0.35, 16: 0.25}
-#: the counters staffed today (not every counter of the site is staffed every day)
-OPEN_COUNTERS = ["c01", "c02", "c03", "c04", "c05", "c07", "c08", "c09", "c21", "c23", "c24", "c31", "c32"]
+#: the counters staffed today (not every counter of the site is staffed every day), the four booths among them
+OPEN_COUNTERS = [
+    "c01", "c02", "c03", "c04", "c05", "c07", "c08", "c09", "c21", "c23", "c24", "c31", "c32", "b1", "b2", "b3", "b4",
+]  # fmt: skip
+#: Minutes a section's staff member takes to reach a booth (2F and 3F staff walk down).
+WALK_TO_BOOTH_MIN = 2.0
 CERTIFICATES = {"juminhyo", "inkan_shomei", "koseki_shomei", "shotoku_shomei", "nozei_shomei"}
 TRANSFER_TO = {"jumin": "koseki", "shomei": "zei", "kokuho": "nenkin", "kodomo": "kokuho", "koseki": "jumin"}
 WALK_IN_PAYEES = [
@@ -83,6 +94,18 @@ WALK_IN_PAYEES = [
 
 def _pick(rng: random.Random, weighted):
     return rng.choices([v for _, v in weighted], weights=[w for w, _ in weighted])[0]
+
+
+def answers_for(site, life_event: str | None, procedures: list[str]) -> dict[str, bool]:
+    """The kiosk's answers that lead to ``procedures`` for ``life_event`` (yes to what brought each one)."""
+    if life_event is None:
+        return {}
+    answers: dict[str, bool] = {}
+    for implied in site.life_event_by_id[life_event].procedures:
+        for question in implied.when:
+            if not question.startswith("!"):
+                answers.setdefault(question, implied.id in procedures)
+    return answers
 
 
 def _poisson(rng: random.Random, lam: float) -> int:
@@ -104,17 +127,30 @@ class _Desk:
 
 @dataclass
 class OfficeDay:
-    """What the simulation did (for assertions): ticket ids, payments sent, forms recorded."""
+    """What the simulation did (for assertions): ticket ids, payments sent, forms recorded, one-stop work."""
 
     day: str
     tickets: list[str] = field(default_factory=list)
     payments: list[dict] = field(default_factory=list)
     form_uses: list[list[str]] = field(default_factory=list)
+    #: ticket id → life event, for the tickets issued for one
+    life_events: dict[str, str] = field(default_factory=dict)
+    #: booth seatings, section services at booths (take_request), hand-overs, pickups marked ready, paid tickets
+    seated: int = 0
+    requests: int = 0
+    hand_overs: int = 0
+    ready: int = 0
+    paid: list[str] = field(default_factory=list)
 
 
 def fill_day(journal: Journal, site, day: date, *, seed: int = 1, until: time = time(19, 0), scale: float = 1.3):
     """Run a service day through the real QueueCore: residents arrive (8:30–17:00), counters call, serve,
     transfer and set aside no-shows, the form issuer prints, the self register takes fees and taxes.
+
+    One-stop: residents who name a one-stop life event are seated at a booth (b1–b4); the sections' counters
+    take the booths' requests before calling their own queue, and walk there; a booth sometimes hands its resident
+    over to the counters. Later deliveries are marked ready 15–45 minutes on and picked up at a counter; a visit
+    with a payment step pays at the self register, which closes it (``ticket_paid``).
     ``until`` stops the day early (a day still in progress)."""
     rng = random.Random(seed)
     clock = Clock(datetime.combine(day, time(8, 25), JST))
@@ -123,6 +159,8 @@ def fill_day(journal: Journal, site, day: date, *, seed: int = 1, until: time = 
     log = OfficeDay(day.isoformat())
     minutes = {p.id: p.minutes for p in site.procedures}
     panel = "panel-demo"
+    tokens: dict[str, str] = {}
+    mix = [(w, (procedures, event)) for w, procedures, event in VISIT_MIX]
 
     def send(device: str, verb: str, args: dict, seconds: int = 2) -> dict | None:
         clock.now += timedelta(seconds=seconds)
@@ -137,7 +175,7 @@ def fill_day(journal: Journal, site, day: date, *, seed: int = 1, until: time = 
     tx = 0
     later: list[tuple[datetime, str, str, dict]] = []  # (when, device, verb, args)
 
-    def pay(when: datetime, slips: list[dict], cashless_share: float) -> None:
+    def pay(when: datetime, slips: list[dict], cashless_share: float, token: str | None = None) -> None:
         nonlocal tx
         tx += 1
         cashless = rng.random() < cashless_share
@@ -154,6 +192,43 @@ def fill_day(journal: Journal, site, day: date, *, seed: int = 1, until: time = 
             args |= {"media": media, "brand": brand}
         later.append((when, "register-1f", "record_payment", args))
         log.payments.append(args)
+        if token is not None:  # the resident scanned the ticket at the register: its payment step closes
+            later.append((when + timedelta(seconds=20), "register-1f", "ticket_paid", {"token": token}))
+
+    def released(desk: _Desk, ticket: dict) -> None:
+        """What follows a service: a later delivery to be made ready, fees to pay at the register."""
+        for step in ticket["itinerary"]:
+            if step["kind"] == "pickup" and not step["ready"] and step["status"] == "pending":
+                when = clock.now + timedelta(minutes=rng.randint(15, 45))
+                later.append((when, panel, "mark_ready", {"ticket": ticket["id"], "procedure": step["procedure"]}))
+        if desk.outcome != "complete" or ticket["status"] != "done":
+            return
+        procs = [s["procedure"] for s in ticket["itinerary"]]
+        copies = sum(rng.randint(1, 2) for p in procs if p in CERTIFICATES and "nofu" not in procs)
+        slips = [{"kind": "fee", "payee": "shomei_fee", "amount": 300 * copies}] if copies else []
+        if "inkan_toroku" in procs:
+            slips.append({"kind": "fee", "payee": "inkan_fee", "amount": 300})
+        owes = any(s["mode"] == "register" and s["status"] != "done" for s in ticket["itinerary"])
+        if owes:
+            slips.append({"kind": "fee", "payee": "shomei_fee", "amount": 300 * rng.randint(1, 3)})
+        if slips:
+            token = tokens.get(ticket["id"]) if owes and rng.random() < 0.85 else None
+            pay(clock.now + timedelta(minutes=rng.randint(2, 6)), slips, 0.4, token)
+
+    def serve(desk: _Desk, ticket: dict, booth_service: bool) -> None:
+        serving = [s["procedure"] for s in ticket["itinerary"] if s["status"] == "serving"]
+        group = site.counter_by_id[desk.counter].group
+        roll = rng.random()
+        if roll < 0.04 and not booth_service:
+            desk.outcome, length = "no_show", 2.0
+        elif roll < 0.065 and group in TRANSFER_TO and not booth_service:
+            desk.outcome, length = "transfer", rng.uniform(2, 5)
+        else:
+            desk.outcome = "complete"
+            length = sum(minutes[p] for p in serving) * rng.lognormvariate(0, 0.35) + (2 if not serving else 0)
+            if booth_service:
+                length += WALK_TO_BOOTH_MIN
+        desk.ticket, desk.until = ticket, clock.now + timedelta(minutes=max(1.0, length))
 
     start = datetime.combine(day, time(8, 30), JST)
     close = datetime.combine(day, time(17, 0), JST)
@@ -165,14 +240,22 @@ def fill_day(journal: Journal, site, day: date, *, seed: int = 1, until: time = 
         # residents arrive
         if minute < close:
             for _ in range(_poisson(rng, ARRIVALS.get(minute.hour, 0.0) * scale)):
-                procedures = _pick(rng, VISIT_MIX)
+                procedures, event = _pick(rng, mix)
                 lang = _pick(rng, LANGS)
-                issued = send(
-                    "kiosk-1f", "issue", {"procedures": procedures, "lang": lang, "priority": rng.random() < 0.04}
-                )
+                args = {"procedures": procedures, "lang": lang, "priority": rng.random() < 0.04}
+                device = "kiosk-1f"
+                if event is not None:
+                    args |= {"life_event": event, "answers": answers_for(site, event, procedures)}
+                    if rng.random() < 0.3:  # received at the concierge desk, with a note for the staff
+                        device, args["note"] = "kiosk-concierge", CONCIERGE_NOTE
+                issued = send(device, "issue", args)
                 if issued is None:
                     continue
-                log.tickets.append(issued["ticket"]["id"])
+                ticket_id = issued["ticket"]["id"]
+                log.tickets.append(ticket_id)
+                tokens[ticket_id] = issued["ticket"]["token"]
+                if event is not None:
+                    log.life_events[ticket_id] = event
                 forms = list(dict.fromkeys(f for p in procedures for f in site.procedure_by_id[p].forms))
                 if forms and rng.random() < 0.6:
                     later.append(
@@ -191,14 +274,15 @@ def fill_day(journal: Journal, site, day: date, *, seed: int = 1, until: time = 
                     [{"kind": kind, "payee": payee, "amount": rng.randrange(low, high + 1, 100)}],
                     0.3,
                 )
-        # counters finish and call
+        # counters and booths finish, then take a booth's request or call
         for desk in desks:
+            runtime = core.engine.state.counters[desk.counter]
             if desk.ticket is not None and desk.until is not None and desk.until <= minute:
                 args = {"counter": desk.counter}
                 if desk.outcome == "transfer":
                     args["to_group"] = TRANSFER_TO[site.counter_by_id[desk.counter].group]
-                released = send(panel, desk.outcome, args)
-                ticket = (released or {}).get("ticket")
+                done = send(panel, desk.outcome, args)
+                ticket = (done or {}).get("ticket")
                 if desk.outcome == "no_show" and ticket and rng.random() < 0.6:
                     later.append(
                         (
@@ -208,39 +292,45 @@ def fill_day(journal: Journal, site, day: date, *, seed: int = 1, until: time = 
                             {"ticket": ticket["id"]},
                         )
                     )
-                if desk.outcome == "complete" and ticket and ticket["status"] == "done":
-                    procs = [s["procedure"] for s in ticket["itinerary"]]
-                    copies = sum(rng.randint(1, 2) for p in procs if p in CERTIFICATES and "nofu" not in procs)
-                    slips = [{"kind": "fee", "payee": "shomei_fee", "amount": 300 * copies}] if copies else []
-                    if "inkan_toroku" in procs:
-                        slips.append({"kind": "fee", "payee": "inkan_fee", "amount": 300})
-                    if slips:
-                        pay(clock.now + timedelta(minutes=rng.randint(2, 6)), slips, 0.4)
+                if ticket:
+                    released(desk, ticket)
+                handing = runtime.booth and ticket and ticket.get("booth") == desk.counter and rng.random() < 0.05
+                if handing and send(panel, "hand_over", {"counter": desk.counter}) is not None:
+                    log.hand_overs += 1  # to the counters after all
                 desk.ticket = desk.until = None
-            group = site.counter_by_id[desk.counter].group
-            if desk.ticket is None and core.engine.group_state(group, clock.now).waiting:
-                called = send(panel, "call_next", {"counter": desk.counter}, seconds=1)
-                ticket = (called or {}).get("ticket")
-                if ticket is None:
+            if desk.ticket is not None:
+                continue
+            if runtime.booth:
+                if runtime.seated is None and core.engine.group_state(runtime.group, clock.now).waiting:
+                    called = send(panel, "call_next", {"counter": desk.counter}, seconds=1)
+                    if called and called.get("ticket"):
+                        log.seated += 1
+                        serve(desk, called["ticket"], booth_service=False)
+                continue
+            requests = [r for g in runtime.groups for r in core.engine.requests_state(g).requests]
+            if requests:
+                oldest = min(requests, key=lambda r: r.since)
+                taken = send(panel, "take_request", {"counter": desk.counter, "ticket": oldest.ticket}, seconds=1)
+                if taken is not None:
+                    log.requests += 1
+                    serve(desk, taken["ticket"], booth_service=True)
                     continue
-                serving = [s["procedure"] for s in ticket["itinerary"] if s["status"] == "serving"]
-                roll = rng.random()
-                if roll < 0.04:
-                    desk.outcome, length = "no_show", 2.0
-                elif roll < 0.065 and group in TRANSFER_TO:
-                    desk.outcome, length = "transfer", rng.uniform(2, 5)
-                else:
-                    desk.outcome = "complete"
-                    length = sum(minutes[p] for p in serving) * rng.lognormvariate(0, 0.35)
-                desk.ticket, desk.until = ticket, clock.now + timedelta(minutes=max(1.0, length))
+            if core.engine.group_state(runtime.group, clock.now).waiting:
+                called = send(panel, "call_next", {"counter": desk.counter}, seconds=1)
+                if called and called.get("ticket"):
+                    serve(desk, called["ticket"], booth_service=False)
         # what was scheduled for this minute
         due = sorted((e for e in later if e[0] <= minute + timedelta(minutes=1)), key=lambda e: e[0])
         later = [e for e in later if e[0] > minute + timedelta(minutes=1)]
         for _, device, verb, args in due:
-            send(device, verb, args)
+            answer = send(device, verb, args)
             if verb == "record_payment" and not resent:  # a register that lost the reply sends it again
                 send(device, verb, args)
                 resent = True
+            if verb == "mark_ready" and answer is not None:
+                log.ready += 1
+            if verb == "ticket_paid" and answer is not None:
+                log.paid.append(answer["ticket"]["id"])
         if minute >= close and all(d.ticket is None for d in desks) and not later:
             waiting = core.engine.state.tickets.values()
             if not any(t.status.value in ("waiting", "serving") for t in waiting):
@@ -430,7 +520,7 @@ def test_form_titles_and_payments_counted_once(site):
 
 def test_ticket_and_call_rows(site, small_day):
     day, (a, b, c) = small_day
-    rows = kpi.ticket_rows("2026-11-24", day)
+    rows = kpi.ticket_rows("2026-11-24", day, site)
     assert len(rows[0]) == len(kpi.TICKET_COLUMNS)
     by_id = {r[1]: dict(zip(kpi.TICKET_COLUMNS, r, strict=True)) for r in rows}
     assert by_id[a["id"]]["滞在時間(分)"] == "42.0" and by_id[a["id"]]["窓口グループ"] == "jumin kokuho"
@@ -459,6 +549,107 @@ def test_a_simulated_day_is_consistent(site, office, groups_of):
     assert k.register.cashless == sum(p["method"] == "cashless" for p in office.full.payments)
     assert k.forms.uses == len(office.full.form_uses)
     assert k.forms.printed == sum(len(f) for f in office.full.form_uses)
+
+
+# ---------------------------------------------------------------- life events and one-stop (issue 17)
+def _visit(number: int, life_event: str | None, stay: float | None, booth: str | None = None, procedures=()):
+    """A visit as history reads it back, built by hand: issued at 9:00, done ``stay`` minutes later."""
+    issued = datetime(2026, 11, 24, 9, 0, tzinfo=JST)
+    visit = Visit(f"t{number}", number, issued, "ja", False, ["jumin"], life_event=life_event, booth=booth)
+    visit.procedures = list(procedures)
+    if stay is not None:
+        visit.status, visit.done_at = "done", issued + timedelta(minutes=stay)
+    return visit
+
+
+def test_stays_are_held_to_each_life_events_target_from_the_site_file(site):
+    assert not hasattr(kpi, "TARGET_STAY_MIN")  # no hard-coded target for everyone
+    assert kpi.target_for(site, "moving_in") == 79 and kpi.target_for(site, "moving_out") == 45
+    assert kpi.target_for(site, None) == site.target_stay_min == 79 and kpi.target_for(site, "gone") == 79
+    visits = [
+        _visit(1, "moving_in", 70, booth="b1"),
+        _visit(2, "moving_in", 79, booth="b2"),  # exactly on target: within
+        _visit(3, "moving_in", 100, booth="b1"),
+        _visit(4, "moving_in", None, booth="b3"),  # not finished: counted, no stay
+        _visit(5, "moving_out", 50),  # within the site's 79, not within moving_out's 45
+        _visit(6, "moving_out", 40),
+        _visit(7, None, 60),
+        _visit(8, "retired_event", 30),  # a life event the site file no longer has
+    ]
+    day = Day(visits={v.ticket: v for v in visits})
+    k = kpi.compute(DAY, day, site)
+    rows = {e.life_event: e for e in k.life_events}
+    assert [e.life_event for e in k.life_events] == [*(e.id for e in site.life_events), None, "retired_event"]
+    moving_in = rows["moving_in"]
+    assert (moving_in.name, moving_in.short, moving_in.target_stay_min) == (
+        "転入（区外から引っ越してきた）",
+        "転入",
+        79,
+    )
+    assert (moving_in.tickets, moving_in.finished, moving_in.within_target, moving_in.one_stop) == (4, 3, 2, 4)
+    assert moving_in.stay.mean == pytest.approx(83) and moving_in.stay.median == 79
+    assert moving_in.stay.p90 == pytest.approx(79 + 21 * 0.8) and moving_in.within_target_share == pytest.approx(2 / 3)
+    assert moving_in.on_target is False
+    assert (rows["moving_out"].target_stay_min, rows["moving_out"].within_target, rows["moving_out"].on_target) == (
+        45,
+        1,
+        True,
+    )
+    assert (rows[None].name, rows[None].target_stay_min, rows[None].within_target) == ("ライフイベントなし", 79, 1)
+    assert (rows["retired_event"].name, rows["retired_event"].target_stay_min) == ("retired_event", 79)
+    assert rows["birth"].tickets == 0 and rows["birth"].stay.mean is None and rows["birth"].on_target is None
+    # the day's share: each finished visit against its own target (5 of 7)
+    assert (k.finished, k.within_target) == (7, 5) and k.target_stay_min == 79
+
+    life_rows = kpi.life_event_rows(k)
+    assert len(life_rows[0]) == len(kpi.LIFE_EVENT_COLUMNS)
+    first = dict(zip(kpi.LIFE_EVENT_COLUMNS, life_rows[0], strict=True))
+    assert first["ライフイベント"] == "moving_in" and first["目標滞在(分)"] == "79" and first["平均滞在(分)"] == "83.0"
+    assert first["目標内の割合"] == "0.667" and first["ワンストップ"] == "4"
+
+
+def test_the_targets_and_the_stay_bins_follow_the_site_file(site):
+    data = site.model_dump(by_alias=True)
+    data["target_stay_min"] = 50
+    for event in data["life_events"]:
+        event["target_stay_min"] = None  # no life event sets its own: the site's applies to all
+    other = type(site).model_validate(data)
+    day = Day(visits={v.ticket: v for v in [_visit(1, "moving_out", 48), _visit(2, None, 55)]})
+    k = kpi.compute(DAY, day, other)
+    assert k.target_stay_min == 50 and {e.target_stay_min for e in k.life_events} == {50}
+    assert k.within_target == 1 and 50 in [b.low for b in k.stay_bins]
+    for name in ("stay", "lifeevents"):
+        assert charts.render(name, k, "svg").startswith(b"<?xml")
+
+
+def test_one_stop_and_counter_visits_of_a_simulated_day(site, office, groups_of):
+    day = read_day(office.journal.day_entries(DAY), groups_of)
+    k = kpi.compute(DAY, day, site)
+    r = k.reception
+    visits = [v for v in day.visits.values() if v.status != "cancelled"]
+    seated = [v for v in visits if v.booth is not None]
+    assert r.has_booths and r.one_stop.tickets == len(seated) > 20
+    assert r.one_stop.tickets + r.counter.tickets == len(visits)
+    assert all(v.life_event in {e.id for e in site.life_events if e.one_stop} for v in seated)
+    # a multi-department reception: two or more sections' procedures (the payment aside)
+    multi = [v for v in seated if len({site.procedure_by_id[p].group for p in v.procedures} - {"nofu"}) >= 2]
+    assert r.one_stop.multi_department == len(multi) > 0 and r.counter.multi_department > 0
+    assert r.requests == office.full.requests > 0 and r.hand_overs == office.full.hand_overs
+    assert r.pickups == sum(s.kind == "pickup" for s in day.services()) > 0
+    assert r.paid_at_register == len(set(office.full.paid)) > 0
+    assert r.request_wait.n == r.requests and r.request_wait.mean >= 0
+    assert sum(e.tickets for e in k.life_events) == k.tickets
+    assert sum(e.one_stop for e in k.life_events) == len([v for v in day.visits.values() if v.booth])
+    assert sum(e.within_target for e in k.life_events) == k.within_target
+    by_event = {e.life_event: e for e in k.life_events}
+    assert by_event["moving_in"].tickets == sum(e == "moving_in" for e in office.full.life_events.values())
+    # the booth's calls, the sections' services at the booths and the pickups are told apart
+    kinds = {s.kind for s in day.services()}
+    assert {"counter", "booth", "request", "pickup"} <= kinds
+    requests = [s for s in day.services() if s.kind == "request"]
+    assert all(s.booth in {"b1", "b2", "b3", "b4"} and s.group != "onestop" for s in requests)
+    for name in ("lifeevents", "reception"):
+        assert charts.render(name, k, "svg").startswith(b"<?xml") and charts.render(name, k, "png")[:4] == b"\x89PNG"
 
 
 # ---------------------------------------------------------------- login, session, lockout
@@ -595,7 +786,7 @@ def test_dashboard_shows_the_days_kpis_groups_and_picker(staff, site, office, gr
     assert f'<option value="{DAY}" selected>' in html and f'<option value="{NEXT_DAY}">' in html
     for name in charts.CHARTS:
         assert f"/staff/charts/{name}.svg?day={DAY}" in html
-    for kind in ("tickets", "calls", "groups", "days"):
+    for kind in ("tickets", "calls", "groups", "life_events", "days"):
         assert f"/staff/csv/{kind}.csv?day={DAY}" in html
     assert "<script>" not in html  # CSP: no inline script
 
@@ -667,6 +858,78 @@ def test_csv_tickets_calls_groups_and_days(staff, site, office, groups_of):
     assert tuple(days[0]) == kpi.DAY_COLUMNS and [row[0] for row in days[1:]] == [DAY, NEXT_DAY]
     assert days[1][1] == str(k.tickets) and days[1][19] == f"{k.register.cashless_share:.3f}"
     assert staff.get("/staff/csv/secrets.csv").status_code == 404
+
+
+def test_dashboard_and_report_show_stays_by_life_event_and_the_one_stop_floor(staff, site, office, groups_of):
+    k = kpi.compute(DAY, read_day(office.journal.day_entries(DAY), groups_of), site)
+    html = staff.get(f"/staff?day={DAY}").text
+    for e in k.life_events:
+        if e.life_event is not None or e.tickets:
+            assert f'data-event="{e.life_event or ""}"' in html and f">{e.name}</th>" in html
+    moving_in = next(e for e in k.life_events if e.life_event == "moving_in")
+    assert f'<td class="{"ok" if moving_in.on_target else "over"}">{moving_in.stay.mean:.1f}</td>' in html
+    moving_out = next(e for e in k.life_events if e.life_event == "moving_out")
+    assert ">45分</td>" in html and moving_out.target_stay_min == 45  # each life event's own target
+    r = k.reception
+    assert 'data-reception="one_stop"' in html and f"<td>{r.one_stop.tickets}</td>" in html
+    assert f"ブースへの出向 <b>{r.requests}</b>回" in html and f"セルフレジで精算 <b>{r.paid_at_register}</b>件" in html
+    for name in ("lifeevents", "reception"):
+        assert f"/staff/charts/{name}.svg?day={DAY}" in html
+    assert f"/staff/csv/life_events.csv?day={DAY}" in html
+
+    report = staff.get(f"/staff/report?day={DAY}").text
+    assert 'id="report-events"' in report and f">{moving_in.name}</th>" in report
+    assert f"ワンストップ {r.one_stop.tickets}人" in report and f"出向 {r.requests}回" in report
+    for e in k.life_events:  # only the life events of the day, to keep the sheet on one page
+        assert (f">{e.name}</th>" in report) == bool(e.tickets)
+
+
+def test_csv_of_life_events_and_the_one_stop_columns(staff, site, office, groups_of):
+    day = read_day(office.journal.day_entries(DAY), groups_of)
+    k = kpi.compute(DAY, day, site)
+    events = _csv(staff.get(f"/staff/csv/life_events.csv?day={DAY}"))
+    assert tuple(events[0]) == kpi.LIFE_EVENT_COLUMNS and [row[1] for row in events[1:]] == [
+        e.life_event or "" for e in k.life_events
+    ]
+    assert sum(int(row[4]) for row in events[1:]) == k.tickets
+
+    tickets = [
+        dict(zip(kpi.TICKET_COLUMNS, row, strict=True))
+        for row in _csv(staff.get(f"/staff/csv/tickets.csv?day={DAY}"))[1:]
+    ]
+    for row in tickets:
+        visit = day.visits[row["整理券ID"]]
+        assert row["ライフイベント"] == (visit.life_event or "") and row["ブース"] == (visit.booth or "")
+        assert row["目標滞在(分)"] == f"{kpi.target_for(site, visit.life_event):g}"
+        assert row["目標内"] == (
+            "" if visit.stay_min is None else str(int(visit.stay_min <= float(row["目標滞在(分)"])))
+        )
+    assert sum(row["目標内"] == "1" for row in tickets) == k.within_target
+    assert sum(bool(row["セルフレジ精算時刻"]) for row in tickets) == k.reception.paid_at_register
+
+    calls = [
+        dict(zip(kpi.CALL_COLUMNS, row, strict=True)) for row in _csv(staff.get(f"/staff/csv/calls.csv?day={DAY}"))[1:]
+    ]
+    assert sum(row["種別"] == "出向（ブース）" for row in calls) == k.reception.requests
+    assert {row["ブース"] for row in calls if row["種別"] == "ブース呼出"} <= {"b1", "b2", "b3", "b4"}
+
+    days = _csv(staff.get("/staff/csv/days.csv"))
+    first = dict(zip(days[0], days[1], strict=True))
+    assert first["ワンストップ来庁者"] == str(k.reception.one_stop.tickets) and first["出向回数"] == str(
+        k.reception.requests
+    )
+
+
+def test_the_concierges_note_never_reaches_a_kpi_page_or_export(staff, office):
+    """The journal holds the note (in the issue's args today, in the panels' replies); the staff pages never show
+    it, on the day (NEXT_DAY is in progress) nor later."""
+    for day in (DAY, NEXT_DAY):
+        assert any(CONCIERGE_NOTE in e.args + e.reply for e in office.journal.day_entries(day))
+        pages = [f"/staff?day={day}", f"/staff/report?day={day}", "/staff/csv/days.csv"]
+        pages += [f"/staff/csv/{kind}.csv?day={day}" for kind in ("tickets", "calls", "groups", "life_events")]
+        for path in pages:
+            r = staff.get(path)
+            assert r.status_code == 200 and CONCIERGE_NOTE not in r.content.decode("utf-8-sig"), path
 
 
 def test_a_day_in_progress_updates_when_the_journal_grows(site, tmp_path):
@@ -758,3 +1021,21 @@ def test_a_login_posted_from_another_origin_is_refused(app):
     assert null.status_code == 403
     same = client.post("/staff/login", data=form, headers={"Origin": "http://testserver"}, follow_redirects=False)
     assert same.status_code == 303
+
+
+def test_a_site_without_booths_shows_no_one_stop_figures(site, office):
+    data = site.model_dump(by_alias=True)
+    booths = {c["id"] for c in data["counters"] if c["group"] == site.booth_group}
+    data["groups"] = [g for g in data["groups"] if not g["booths"]]
+    data["counters"] = [c for c in data["counters"] if c["id"] not in booths]
+    data["devices"] = [d for d in data["devices"] if not set(d["counters"]) & booths]
+    for procedure in data["procedures"]:
+        if procedure["routing"] in ("booth", "front"):
+            procedure["routing"] = "counter"
+    classic = type(site).model_validate(data)
+    assert classic.booth_group is None
+    client = TestClient(_app(classic, office.journal, secret="test-secret"), base_url="http://testserver")
+    client.post("/staff/login", data={"account": "kanri", "password": PASSWORD})
+    html = client.get(f"/staff?day={DAY}").text
+    assert 'id="event-table"' in html and 'id="reception-table"' not in html
+    assert 'id="report-onestop"' not in client.get(f"/staff/report?day={DAY}").text

@@ -272,3 +272,76 @@ def test_guide_in_two_languages_and_the_pre_entry_qr(chromium, office, site, tmp
         "new_address": "東京都さくら区桜町一丁目2番3号",
         "phone": "03-1234-5678",
     }
+
+
+def test_status_page_of_a_one_stop_visit_with_a_pickup_and_the_register(chromium, office, devices):
+    """Issue 17, on the resident's phone, live: called once to booth B3, told to stay there and which sections
+    are still to come while their staff come, told the 被保険者証 is called when ready and then called, told to
+    pay at the self register, and done once it closes the payment step."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    _service, base, _key = office
+    kiosk, panel, register = devices("kiosk-1f"), devices("panel-demo"), devices("register-1f")
+    for counter in ("b3", "c21", "c31", "c07"):
+        panel.request("open_counter", {"counter": counter})
+    issue = {"procedures": ["tennyu", "kokuho_kanyu", "kaigo_shikaku", "nofu"], "lang": "en"}
+    issue |= {"life_event": "moving_in", "answers": {"kokuho": True, "over_65": True}}
+    mine = kiosk.request("issue", issue)["ticket"]
+
+    chromium.get(f"{base}/t/{mine['token']}")
+    wait = WebDriverWait(chromium, 30, ignored_exceptions=(StaleElementReferenceException,))
+
+    def live(text: str) -> str:
+        """The live part's text once it says ``text`` (pushed by the event stream)."""
+
+        def says(driver) -> str | None:
+            shown = driver.find_element(By.ID, "live").text
+            return shown if text in shown else None
+
+        return wait.until(says)
+
+    page = live("We will call you to a one-stop booth")
+    assert "Please come to the counter" not in page and page.count("Staff will come to you") == 3
+    no_sideways_scroll(chromium)
+    shot(chromium, "status-onestop-waiting")
+
+    panel.request("call_next", {"counter": "b3"})
+    assert "Go to One-stop booth B3 (1F)" in live("Your number is called")
+    shot(chromium, "status-onestop-called")
+    panel.request("complete", {"counter": "b3"})
+    seated = live("Please wait at One-stop booth B3. Staff will come to you in turn.")
+    assert "Still to come:" in seated and "National Health Insurance" in seated
+    assert chromium.find_elements(By.ID, "called") == [] and not chromium.title.startswith("▶ ")
+    no_sideways_scroll(chromium)
+    shot(chromium, "status-onestop-seated")
+    chromium.find_element(By.LINK_TEXT, "日本語").click()
+    wait.until(lambda d: "国民健康保険" in d.find_element(By.ID, "to-come").text)
+    no_sideways_scroll(chromium)
+    shot(chromium, "status-onestop-seated-ja")
+    chromium.find_element(By.LINK_TEXT, "English").click()
+    live("Still to come:")
+
+    panel.request("take_request", {"counter": "c21", "ticket": mine["id"]})  # the staff come: no call
+    served = live("Now being served")
+    assert "One-stop booth B3 (1F)" in served and chromium.find_elements(By.ID, "called") == []
+    shot(chromium, "status-onestop-served")
+    panel.request("complete", {"counter": "c21"})
+    panel.request("take_request", {"counter": "c31", "ticket": mine["id"]})
+    panel.request("complete", {"counter": "c31"})
+    pickup = live("We will call you when it is ready.")
+    assert "Pickup" in pickup and "Pay at the self register" in pickup
+    no_sideways_scroll(chromium)
+    shot(chromium, "status-pickup-waiting")
+
+    panel.request("mark_ready", {"ticket": mine["id"], "procedure": "kaigo_shikaku"})
+    panel.request("call_next", {"counter": "c07"})
+    assert "Go to Counter 7 (1F)" in live("Your number is called")
+    panel.request("complete", {"counter": "c07"})
+    live("Pay at the self register (hold your ticket's QR code to it).")
+    assert chromium.find_element(By.CSS_SELECTOR, ".banner.pay").is_displayed()
+    no_sideways_scroll(chromium)
+    shot(chromium, "status-pay-at-register")
+    register.request("ticket_paid", {"token": mine["token"]})
+    live("All done. Thank you for coming.")

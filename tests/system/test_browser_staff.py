@@ -168,7 +168,7 @@ def test_staff_dashboard_report_and_csv_in_chromium(server, browser, downloads):
     tickets = int(re.sub(r"\D", "", driver.find_element(By.CSS_SELECTOR, "#kpi-tickets .big").text))
     assert tickets > 100
     rows = driver.find_elements(By.CSS_SELECTOR, "#group-table tbody tr")
-    assert len(rows) == 10 and "住民異動" in rows[0].text
+    assert len(rows) == 11 and "住民異動" in rows[0].text  # the site's groups, the one-stop booths' among them
     assert _images_loaded(driver) == []
     _no_horizontal_overflow(driver)
     _shot(driver, "04-dashboard")
@@ -220,3 +220,68 @@ def test_staff_dashboard_report_and_csv_in_chromium(server, browser, downloads):
     _wait(driver, "return location.pathname === '/staff/login'")
     driver.get(f"{base}/staff")
     assert "/staff/login" in driver.current_url
+
+
+def _log_in(driver, base: str, path: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{base}{path}")
+    if "/staff/login" in driver.current_url:
+        driver.find_element(By.ID, "account").send_keys("kanri")
+        driver.find_element(By.ID, "password").send_keys("sakura-demo-2026")
+        driver.find_element(By.ID, "login-submit").click()
+        _wait(driver, "return document.querySelector('.day-title') !== null || document.getElementById('report')")
+
+
+def test_stay_by_life_event_and_the_one_stop_floor_in_chromium(server, browser):
+    """Issue 17: the stays by life event against each one's target, one-stop against the counters, on the
+    dashboard (wide and narrow) and on the printed daily report (still one A4 page)."""
+    from selenium.webdriver.common.by import By
+
+    base, today = server
+    yesterday = (today - timedelta(days=1)).isoformat()
+    driver = browser
+    _log_in(driver, base, f"/staff?day={yesterday}")
+    events = driver.find_elements(By.CSS_SELECTOR, "#event-table tbody tr")
+    texts = [row.text for row in events]
+    assert len(events) >= 7 and texts[0].startswith("転入（区外から引っ越してきた） 79分")
+    assert any(t.startswith("転出（区外へ引っ越す） 45分") for t in texts)
+    assert texts[-1].startswith("ライフイベントなし 79分")
+    mean = driver.find_element(By.CSS_SELECTOR, "#event-table tbody tr:first-child td:nth-of-type(4)")
+    color = mean.value_of_css_property("color")
+    assert mean.get_attribute("class") in ("ok", "over") and color in ("rgba(10, 122, 85, 1)", "rgba(179, 71, 0, 1)")
+    one_stop = driver.find_element(By.CSS_SELECTOR, '#reception-table tr[data-reception="one_stop"]').text
+    seated = int(one_stop.split()[1])
+    assert one_stop.startswith("ワンストップ（ブースで受付）") and seated > 10
+    assert "ブースへの出向" in driver.find_element(By.ID, "onestop-work").text
+    assert _images_loaded(driver) == []
+    for name in ("lifeevents", "reception"):
+        assert driver.find_element(By.CSS_SELECTOR, f"#chart-{name} img").get_property("naturalWidth") > 600
+    _no_horizontal_overflow(driver)
+    driver.execute_script("document.getElementById('events-title').scrollIntoView()")
+    _shot(driver, "08-dashboard-life-events")
+    driver.set_window_size(800, 1000)
+    _no_horizontal_overflow(driver)
+    _shot(driver, "09-dashboard-life-events-narrow")
+    driver.set_window_size(1366, 900)
+
+    driver.get(f"{base}/staff/report?day={yesterday}")
+    _wait(driver, "return document.getElementById('report') !== null")
+    rows = driver.find_elements(By.CSS_SELECTOR, "#report-events tbody tr")
+    assert 6 <= len(rows) <= 8 and "転入" in rows[0].text
+    assert f"ワンストップ {seated}人" in driver.find_element(By.ID, "report-onestop").text
+    sheet = driver.execute_script(
+        "const r = document.getElementById('report'); return [r.scrollHeight, r.clientHeight, r.scrollWidth,"
+        " r.clientWidth]"
+    )
+    assert sheet[0] <= sheet[1] + 1 and sheet[2] <= sheet[3] + 1, f"the report overflows its A4 sheet: {sheet}"
+    pdf = base64.b64decode(
+        driver.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True, "printBackground": True})["data"]
+    )
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
+    (ARTIFACTS / "staff-report-onestop.pdf").write_bytes(pdf)
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    driver.set_window_size(794, 1123)
+    _shot(driver, "10-report-life-events-print")
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    driver.set_window_size(1366, 900)
