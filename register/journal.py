@@ -124,6 +124,21 @@ class Journal:
         """Transactions closed as paid that the queue service has not acknowledged yet (the bus outbox)."""
         return self._transactions_having(f"SUM({_CLOSED_AS}) > 0 AND SUM(step = 'published') = 0", ("paid",))
 
+    def tickets_unsent(self) -> list[str]:
+        """Paid transactions for a scanned ticket whose ``ticket_paid`` the queue service has not answered yet."""
+        return self._transactions_having(
+            f"SUM({_CLOSED_AS}) > 0 AND SUM(step = 'ticket') > 0 AND SUM(step = 'ticket_done') = 0", ("paid",)
+        )
+
+    def ticket_answers(self, limit: int = 50) -> list[Step]:
+        """The latest ``ticket_done`` steps (how the service answered ``ticket_paid``), newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, tx, step, data, at FROM step WHERE step = 'ticket_done' ORDER BY seq DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [Step(seq, t, s, json.loads(d), datetime.fromisoformat(a)) for seq, t, s, d, a in rows]
+
     def paid_slip_keys(self) -> set[str]:
         """The keys of every slip (not fee) of a transaction that took the money (a ``paid`` step), whether
         or not it was closed since: the same bill scanned again is refused, today or any later day.

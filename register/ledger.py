@@ -26,6 +26,12 @@ Steps and their data (``docs/register.md`` has the full table):
 ``note``           ``code`` (+ data): something staff must hear about, shown on the staff screen
 ``closed``         ``result``: paid | cancelled | aborted
 ``published``      the queue service acknowledged record_payment
+``ticket``         ``token`` (+ ``number`` when known): the resident scanned their ticket; once paid, the payment
+                   closes the ticket's payment step (``ticket_paid``). Journaled before any device acts.
+``ticket_intent``  ``ticket_paid`` is about to be sent for the first time (a later ``nothing_to_pay`` is then
+                   most likely this send's own effect, its reply lost)
+``ticket_done``    ``result``: closed | already_closed | an error code of the service (``nothing_to_pay``,
+                   ``unknown_ticket``, ``ticket_closed``, ...); ``number``, ``finished`` (the visit is over)
 =================  ============================================================================
 """
 
@@ -78,6 +84,13 @@ class TxRecord:
     notes: list[dict[str, Any]] = field(default_factory=list)
     closed: str | None = None
     published: bool = False
+    #: The resident's ticket (its token), when they scanned it for this payment.
+    ticket: str | None = None
+    ticket_number: int | None = None
+    #: ``ticket_paid`` was sent at least once.
+    ticket_sent: bool = False
+    #: How the queue service answered ``ticket_paid`` (``ticket_done``); None while it is still to be sent.
+    ticket_result: str | None = None
 
     @property
     def credited(self) -> int:
@@ -154,6 +167,14 @@ class TxRecord:
             self.closed = d["result"]
         elif name == "published":
             self.published = True
+        elif name == "ticket":
+            self.ticket = d["token"]
+            self.ticket_number = d.get("number")
+        elif name == "ticket_intent":
+            self.ticket_sent = True
+        elif name == "ticket_done":
+            self.ticket_result = d["result"]
+            self.ticket_number = d.get("number", self.ticket_number)
         else:
             raise ValueError(f"transaction {self.id}: unknown journal step {name!r}")
 

@@ -6,6 +6,10 @@ Before the first resident, :meth:`Register.recover` settles whatever a crash lef
 read what it did (PIN). The register does not need the queue service: paid transactions wait in
 the journal (the outbox) until the broker is back, so the out-of-service cover is never raised
 for the bus; the register closes itself (start / help screens) when its devices cannot be used.
+
+The resident may also scan their ticket's QR code, before or after the slips (never taken for a slip,
+:func:`register.ticket.read_ticket`): the payment is then recorded for it, which closes the visit's payment
+step (:class:`register.app.flow.TicketDesk` decides what the screens say; the outbox sends ``ticket_paid``).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from kivy.clock import Clock
-from kivy.properties import BooleanProperty, NumericProperty
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 
 from kiosk.bus.contract import Role
 from kiosk.config.device import DeviceConfig
@@ -25,7 +29,7 @@ from kiosk.ui.lang import tr
 from kiosk.ui.link import on_main
 from kiosk.ui.shell import KioskShell
 from kiosk.ui.wedge import WedgeScanner
-from register.app.flow import AfterPayment, DeviceHealth
+from register.app.flow import AfterPayment, DeviceHealth, TicketDesk, TicketScan
 from register.app.payment import PaymentFlow
 from register.app.screens.cart import CartScreen
 from register.app.screens.cash import CashScreen
@@ -37,12 +41,15 @@ from register.app.screens.pin import PinScreen
 from register.app.screens.returned import ReturnedScreen
 from register.app.screens.staff import StaffScreen
 from register.app.screens.start import StartScreen
-from register.app.texts import FEE_MESSAGES, scan_message
+from register.app.texts import FEE_MESSAGES, scan_message, ticket_problem
+from register.app.ticket_lookup import look_up
 from register.cart import Cart
 from register.checkout import Checkout, RecoveryReport, Register, Settlement
+from register.outbox import TICKET_CLOSED, TicketAnswer
 from register.setup import register_for
 from register.slips.model import SlipError
 from register.slips.policy import SlipRefused, refusal_params
+from register.ticket import read_ticket
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +81,12 @@ class RegisterApp(KioskShell):
     #: Paid transactions the outbox cannot report at all (set aside): staff must look (the staff screen says
     #: so, and presence carries ``payments_set_aside``).
     set_aside_payments = NumericProperty(0)
+    #: What the screens say about the resident's scanned ticket ("" for none), and in which tone.
+    ticket_line = StringProperty("")
+    ticket_tone = StringProperty("fg")
+    #: Paid tickets the queue service has not answered for yet; today's tickets it did not close (staff screen).
+    pending_tickets = NumericProperty(0)
+    ticket_problems = ListProperty([])
 
     def __init__(self, device: DeviceConfig, site: Site, register: Register | None = None, **kw) -> None:
         super().__init__(device, site, **kw)
@@ -98,12 +111,19 @@ class RegisterApp(KioskShell):
         self._scan_problem: tuple[HomeScreen | CartScreen, str, tuple[str, dict[str, str]]] | None = None
         self._done_event = None
         self._work = ThreadPoolExecutor(max_workers=1, thread_name_prefix="register-devices")
+        #: The resident's ticket, if they scanned it (forgotten with the cart); lookups on their own thread.
+        self._lookups = ThreadPoolExecutor(max_workers=1, thread_name_prefix="register-lookup")
+        routing = {p.id: p.routing for p in site.procedures}
+        self.tickets = TicketDesk(
+            device.status_url, lambda url: look_up(url, routing), self._look_up_off_screen, self._show_ticket
+        )
 
     # ------------------------------------------------------------ building
     def make_screens(self):
         self._title()
         tr.bind(lang=lambda *_: self._title())
         tr.bind(lang=lambda *_: self._retell_scan())
+        tr.bind(lang=lambda *_: self.tickets.retell())
         self.wedge = WedgeScanner(lambda: self.sm.current in ("home", "cart"), self.scanned)
         if self.device.scanner:
             from register.scanner import SerialScanner
@@ -138,6 +158,7 @@ class RegisterApp(KioskShell):
             self.link.bus,
             on_sent=lambda _tx: self._count_pending(),
             on_set_aside=lambda tx, reason: on_main(self._payment_set_aside, tx, reason),
+            on_ticket=lambda answer: on_main(self._ticket_answered, answer),
         )
         self.outbox.start()
         self._count_pending()
@@ -302,13 +323,20 @@ class RegisterApp(KioskShell):
 
     # ------------------------------------------------------------ scanning
     def scanned(self, text: str) -> None:
-        """A code from the scanner: a slip for the cart, or why not (in the resident's language)."""
+        """A code from the scanner: the resident's ticket, a slip for the cart, or why not (in the resident's
+        language)."""
         if self.sm.current not in ("home", "cart"):
             log.info("scan ignored on screen %s", self.sm.current)
             return
+        home, cart = self.screen("home"), self.screen("cart")
+        code = read_ticket(text)
+        if code is not None:
+            home.message = cart.message = ""
+            self._scan_problem = None
+            self.tickets.scanned(code)
+            return
         if self.cart is None:
             self.cart = self.new_cart()
-        home, cart = self.screen("home"), self.screen("cart")
         home.message = cart.message = ""
         self._scan_problem = None
         problem: tuple[str, dict[str, str]]  # (code, params) for scan_message
@@ -330,6 +358,38 @@ class RegisterApp(KioskShell):
         self._scan_problem = (where, where.message, problem)
         if self.cart.lines:
             self.goto("cart")
+
+    # ------------------------------------------------------------ the resident's ticket (flow.TicketDesk decides)
+    def _look_up_off_screen(self, work, done) -> None:
+        """A ticket lookup on its own thread (never behind a device, nor a device behind it)."""
+
+        def finished(future) -> None:
+            try:
+                result = future.result()
+            except Exception:  # noqa: BLE001 - a lookup is a nicety: never let it break the register
+                log.exception("ticket lookup failed")
+                result = None
+            on_main(done, result)
+
+        self._lookups.submit(work).add_done_callback(finished)
+
+    def _ticket_answered(self, answer: TicketAnswer) -> None:
+        """The queue service answered ``ticket_paid`` (from the outbox): the staff counts, and the done screen."""
+        self._count_pending()
+        self.tickets.answered(answer)
+
+    def _show_ticket(self, scan: TicketScan | None) -> None:
+        line = scan.line() if scan is not None else None
+        if line is None:
+            self.ticket_line = ""
+            return
+        message, params, tone = line
+        self.ticket_line = tr._(message).format(**params)
+        self.ticket_tone = tone
+
+    @property
+    def ticket(self) -> TicketScan | None:
+        return self.tickets.ticket
 
     def _retell_scan(self) -> None:
         """The resident switched language: the refusal on screen follows."""
@@ -360,6 +420,7 @@ class RegisterApp(KioskShell):
             return
         self.cart = None
         self.staff_cart = False
+        self.tickets.forget()
         self.screen("cart").message = ""
         self.screen("home").message = ""
         self.screen("cart").refresh()
@@ -380,7 +441,8 @@ class RegisterApp(KioskShell):
         return "staff" if self.staff_cart else "self"
 
     def pay_cash(self) -> None:
-        if self.cash_ok and self.cart is not None and self.payment.pay_cash(self.cart, self._mode()):
+        if self.cash_ok and self.cart is not None and self.payment.pay_cash(self.cart, self._mode(), self.ticket):
+            self.tickets.paying(self.checkout.tx if self.checkout else None)
             self.screen("cart").message = ""
             self.goto("cash")
 
@@ -388,7 +450,12 @@ class RegisterApp(KioskShell):
         self.payment.cancel_cash()
 
     def pay_cashless(self) -> None:
-        if self.cashless_ok and self.cart is not None and self.payment.pay_cashless(self.cart, self._mode()):
+        if (
+            self.cashless_ok
+            and self.cart is not None
+            and self.payment.pay_cashless(self.cart, self._mode(), self.ticket)
+        ):
+            self.tickets.paying(self.checkout.tx if self.checkout else None)
             self.screen("cart").message = ""
             self.goto("cashless")
 
@@ -417,6 +484,7 @@ class RegisterApp(KioskShell):
         """Show what :func:`~register.app.flow.after_settlement` decided."""
         record = settlement.record
         if after.paid:
+            self.tickets.paid(done_screen=after.screen == "done")
             self.last_paid_tx = record.id
             if self.outbox is not None:
                 self.outbox.kick()
@@ -447,6 +515,7 @@ class RegisterApp(KioskShell):
         """Staff: settle what is open (recovery), then back to service."""
         self._show_health(self.health.minus("register_needs_staff"))
         self.staff = False
+        self.tickets.forget()
         self.start_up()
 
     def returned_ok(self) -> None:
@@ -464,6 +533,7 @@ class RegisterApp(KioskShell):
             return
         self.cart = None
         self.staff_cart = False
+        self.tickets.forget()
         self.screen("home").message = ""
         self.screen("cart").refresh()
         self.goto("home")
@@ -566,18 +636,26 @@ class RegisterApp(KioskShell):
         if self.outbox is None:
             return
         outbox = self.outbox
+        zone = self.site.zone
 
-        def set_count(n: int) -> None:
-            self.pending_payments = n
+        def set_counts(payments: int, tickets: int, problems: list[tuple]) -> None:
+            self.pending_payments, self.pending_tickets = payments, tickets
+            self.ticket_problems = [ticket_problem(*row) for row in problems]
 
         def work() -> None:
-            on_main(set_count, len(outbox.pending()))
+            today = datetime.now(zone).date()
+            problems = [
+                (s.data.get("number"), s.data["result"], s.tx, f"{s.at.astimezone(zone):%H:%M}")
+                for s in outbox.journal.ticket_answers()
+                if s.data["result"] not in TICKET_CLOSED and s.at.astimezone(zone).date() == today
+            ]
+            on_main(set_counts, len(outbox.pending()), len(outbox.pending_tickets()), problems)
 
         self._work.submit(work)
 
     # ------------------------------------------------------------ idle
     def needs_reset(self) -> bool:
-        return self.cart is not None or self.staff
+        return self.cart is not None or self.ticket is not None or self.staff
 
     def on_idle(self) -> None:
         current = self.sm.current
@@ -592,6 +670,7 @@ class RegisterApp(KioskShell):
             return
         self.cart = None
         self.staff_cart = False
+        self.tickets.forget()
         self.screen("home").message = ""
         self.screen("cart").message = ""
         self.screen("cart").refresh()
@@ -606,6 +685,7 @@ class RegisterApp(KioskShell):
         if self.scanner is not None:
             self.scanner.stop()
         self._work.shutdown(wait=False, cancel_futures=True)
+        self._lookups.shutdown(wait=False, cancel_futures=True)
         for dev in (self.register.changer, self.register.terminal):
             if dev is not None:
                 try:

@@ -5,6 +5,10 @@ Device calls block (a changer accepting notes, a terminal waiting for a card), s
 ``Runner``: ``run(work, done, failed)`` calls ``work()`` on the register's device thread and ``done(result)``
 or ``failed(exception)`` where the view may be touched (Kivy's thread in the app, the caller's in tests).
 ``on_main`` brings a changer's credit callback to that same place.
+
+A payment may be for the resident's ticket (they scanned its QR code): the ``ticket`` step is journaled with the
+transaction, before any device acts, so whatever happens next (a crash, a lost reply) the outbox sends
+``ticket_paid`` once the transaction is paid, and never for one that was not.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
 from kiosk.i18n import N_
-from register.app.flow import AfterPayment, after_settlement
+from register.app.flow import AfterPayment, TicketScan, after_settlement
 from register.cart import Cart
 from register.checkout import Checkout, CheckoutError, Register, Settlement
 
@@ -53,9 +57,10 @@ class PaymentFlow:
         self.inserted = 0
 
     # ------------------------------------------------------------ cash
-    def pay_cash(self, cart: Cart, mode: str) -> bool:
-        """Start taking notes and coins for ``cart``; False when there is nothing to pay or a payment runs."""
-        checkout = self._begin(cart, mode)
+    def pay_cash(self, cart: Cart, mode: str, ticket: TicketScan | None = None) -> bool:
+        """Start taking notes and coins for ``cart`` (for ``ticket``, if the resident scanned one); False when
+        there is nothing to pay or a payment runs."""
+        checkout = self._begin(cart, mode, ticket)
         if checkout is None:
             return False
         self._show_cash("starting", 0)
@@ -92,8 +97,8 @@ class PaymentFlow:
         self.run(checkout.cancel_cash, self._settled, self._failed)
 
     # ------------------------------------------------------------ cashless
-    def pay_cashless(self, cart: Cart, mode: str) -> bool:
-        checkout = self._begin(cart, mode)
+    def pay_cashless(self, cart: Cart, mode: str, ticket: TicketScan | None = None) -> bool:
+        checkout = self._begin(cart, mode, ticket)
         if checkout is None:
             return False
         self._show_cashless("waiting")
@@ -134,11 +139,14 @@ class PaymentFlow:
         self.view.back_to_cart(PAYMENT_FAILED)
 
     # ------------------------------------------------------------ helpers
-    def _begin(self, cart: Cart | None, mode: str) -> Checkout | None:
+    def _begin(self, cart: Cart | None, mode: str, ticket: TicketScan | None) -> Checkout | None:
         if cart is None or not cart.lines or self.checkout is not None:
             return None
         self.checkout = self.register.begin(cart, mode=mode)
         log.info("checkout %s: %d lines, %d yen", self.checkout.tx, len(cart.lines), self.checkout.total)
+        if ticket is not None and ticket.attached:
+            self.register.append(self.checkout.tx, "ticket", ticket.journal())
+            log.info("checkout %s is for ticket %s (%s)", self.checkout.tx, ticket.number or "?", ticket.code.short)
         return self.checkout
 
     def _show_cash(self, state: CashState, inserted: int) -> None:

@@ -50,6 +50,13 @@ RECOVERY_EVENTS = {
     "sale_pending_no_terminal": N_("the payment terminal does not answer"),
     "cash_pending_no_changer": N_("the cash machine does not answer"),
 }
+#: Why the queue service did not close a ticket's payment step (``ticket_done`` results), for the staff screen.
+TICKET_PROBLEMS = {
+    "nothing_to_pay": N_("no payment step was open on it"),
+    "unknown_ticket": N_("not a ticket of today"),
+    "ticket_closed": N_("the ticket was cancelled"),
+    "invalid": N_("its code could not be sent"),
+}
 RESULTS = {
     "paid": N_("paid"),
     "cancelled": N_("cancelled"),
@@ -84,3 +91,10 @@ def brands(media: str) -> str:
     from register.cashless.protocol import BRANDS
 
     return ", ".join(name for name, m in BRANDS.items() if m.value == media)
+
+
+def ticket_problem(number: int | None, result: str, tx: str, at: str) -> str:
+    """One line of the staff screen: a paid transaction whose ticket the queue service did not close."""
+    why = TICKET_PROBLEMS.get(result)
+    text = tr._("Ticket {number}: {why}").format(number=number or "?", why=tr._(why) if why else result)
+    return f"{at}  {text}  ({tx})"
