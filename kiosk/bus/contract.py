@@ -141,6 +141,10 @@ class Topics:
         """rev 2: who a group calls next."""
         return f"{self.root}/queue/state/coming/{group}"
 
+    def pickups_state(self, group: str) -> str:
+        """rev 2: the later deliveries a group hands over (its back office marks them ready)."""
+        return f"{self.root}/queue/state/pickups/{group}"
+
     def booth_state(self, booth: str) -> str:
         """rev 2: who sits at a booth."""
         return f"{self.root}/queue/state/booth/{booth}"

@@ -362,6 +362,22 @@ class ComingState(Message):
     coming: list[ComingTicket]
 
 
+class Pickup(Message):
+    """A later delivery waiting to be handed over: callable once ``ready``."""
+
+    ticket: TicketId
+    number: int
+    procedure: Id
+    ready: bool
+
+
+class PickupsState(Message):
+    """``{root}/queue/state/pickups/{group}`` (rev 2), retained: the later deliveries the group hands over."""
+
+    group: Id
+    pickups: list[Pickup]
+
+
 class BoothState(Message):
     """``{root}/queue/state/booth/{booth}`` (rev 2), retained: who sits at a booth and who serves them."""
 

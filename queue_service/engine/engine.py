@@ -48,6 +48,8 @@ from kiosk.bus.schemas import (
     IssueArgs,
     Message,
     PaymentResult,
+    Pickup,
+    PickupsState,
     ReadyArgs,
     Reception,
     RecordFormsArgs,
@@ -401,6 +403,8 @@ class QueueEngine:
     def _do_recall(self, args: CounterArgs, ctx: Context, role: Role) -> Outcome:
         counter = self._counter(args.counter, ctx.device)
         ticket = self._serving(counter)
+        if counter.away_at is not None:
+            raise CommandError("at_booth", f"{counter.id}'s staff serve number {ticket.number} at {counter.away_at}")
         event = self._announce(ticket, counter, ctx.now, recall=True)
         return Outcome(TicketResult(ticket=self.ticket_view(ticket, ctx.now, note=True)), called=[event])
 
@@ -623,6 +627,11 @@ class QueueEngine:
             expected = sum(self.times.minutes(s.procedure) for s in ticket.steps if s.status is StepStatus.SERVING)
             elapsed = (now - counter.since).total_seconds() / 60
             left += max(expected - elapsed, expected * 0.1)
+        if group == self.site.booth_group:  # a seated resident holds the booth while the sections come
+            for counter in self.state.counters.values():
+                if counter.booth and counter.seated is not None and counter.serving is None:
+                    seated = self.state.tickets[counter.seated]
+                    left += sum(self.times.minutes(s.procedure) for s in seated.steps if s.open and s.mode in AT_BOOTH)
         return left
 
     def _open_counters(self, group: str) -> int:
@@ -666,8 +675,14 @@ class QueueEngine:
             for g in dict.fromkeys(s.group for s in ticket.steps)
             if self._callable_steps(ticket, g)
         ]
+        if self._waits_for_booth(ticket) and self.site.booth_group is not None:
+            waits.append(self._wait_at(self.site.booth_group, now, ticket))
         known = [w for w in waits if w is not None]
         return min(known) if known else None
+
+    @staticmethod
+    def _waits_for_booth(ticket: Ticket) -> bool:
+        return ticket.status is TicketStatus.WAITING and ticket.booth is None and ticket.needs_booth
 
     def open_counters(self, group: str) -> int:
         """How many of ``group``'s counters are open now."""
@@ -679,6 +694,12 @@ class QueueEngine:
         called yet (its prerequisites first) or the ticket is not in the queues."""
         if ticket.status not in (TicketStatus.WAITING, TicketStatus.SERVING):
             return None
+        booths = self.site.booth_group
+        if step.mode in AT_BOOTH and booths is not None:  # a one-stop step: the resident waits for a booth
+            if not self._waits_for_booth(ticket):
+                return None
+            ahead = sum(1 for o in self.state.tickets.values() if self._waits_for_booth(o) and self._ahead(o, ticket))
+            return ahead, self._wait_at(booths, now, ticket)
         if step not in self._callable_steps(ticket, step.group):
             return None
         at_group = self._group_counter_ids(step.group)
@@ -740,7 +761,7 @@ class QueueEngine:
         """Whether ``ticket`` is counted in ``group``'s queue: for a booth, waiting for one; for a section, with
         a counter step pending there and not sitting at a booth."""
         if group == self.site.booth_group:
-            return ticket.status is TicketStatus.WAITING and ticket.booth is None and ticket.needs_booth
+            return self._waits_for_booth(ticket)
         return (
             ticket.status in (TicketStatus.WAITING, TicketStatus.SERVING)
             and ticket.booth is None
@@ -809,12 +830,28 @@ class QueueEngine:
             )
         return ComingState(group=group, coming=coming)
 
+    def pickups_state(self, group: str) -> PickupsState:
+        """The later deliveries ``group`` hands over, in issue order, from when their procedure is done (the pickup
+        step exists only then) until handed over; ``ready`` once the back office marked them."""
+        pickups = []
+        for ticket in self.state.tickets.values():
+            if ticket.status not in ACTIVE:
+                continue
+            for step in ticket.steps:
+                if step.kind is StepKind.PICKUP and step.group == group and step.open:
+                    pickups.append(
+                        Pickup(ticket=ticket.id, number=ticket.number, procedure=step.procedure, ready=step.ready)
+                    )
+        return PickupsState(group=group, pickups=pickups)
+
     def booth_state(self, booth_id: str) -> BoothState:
         booth = self.state.counters[booth_id]
         ticket = self.state.tickets.get(booth.seated) if booth.seated else None
         if ticket is None:
             return BoothState(booth=booth_id, number=None, seated_since=None, served_by=None, waiting_for=[])
-        waiting_for = list(dict.fromkeys(s.group for s in ticket.steps if s.open and s.mode is StepMode.BOOTH))
+        waiting_for = list(
+            dict.fromkeys(s.group for s in ticket.steps if s.status is StepStatus.PENDING and s.mode is StepMode.BOOTH)
+        )
         return BoothState(
             booth=booth_id,
             number=ticket.number,

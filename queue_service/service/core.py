@@ -223,6 +223,7 @@ class QueueCore:
             # rev 2: what a group's staff prepare for (v1 devices never subscribe to these)
             current[self.topics.requests_state(g.id)] = dump(e.requests_state(g.id))
             current[self.topics.coming_state(g.id)] = dump(e.coming_state(g.id))
+            current[self.topics.pickups_state(g.id)] = dump(e.pickups_state(g.id))
         for c in self.site.counters:
             if c.group == self.site.booth_group:
                 current[self.topics.booth_state(c.id)] = dump(e.booth_state(c.id))

@@ -164,13 +164,14 @@ class Journal:
         return [(p, m) for p, m in rows]
 
     def purge_notes_before(self, day: str) -> int:
-        """Staff notes are kept only for their day: strip them from older commands and replies."""
+        """Staff notes are kept only for their day: strip them from older commands and replies (the handover
+        note of ``complete``/``transfer``, the concierge's note of ``issue`` and the reception a panel got)."""
         with self._transaction():
             cur = self.db.execute(
                 """UPDATE journal
                    SET args = json_remove(args, '$.note'),
-                       reply = json_remove(reply, '$.result.ticket.note')
-                   WHERE day < ? AND (args LIKE '%"note":"%' OR reply LIKE '%"note":{%')""",
+                       reply = json_remove(reply, '$.result.ticket.note', '$.result.ticket.reception.note')
+                   WHERE day < ? AND (args LIKE '%"note":"%' OR reply LIKE '%"note":{%' OR reply LIKE '%"note":"%')""",
                 (day,),
             )
         return cur.rowcount

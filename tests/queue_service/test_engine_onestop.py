@@ -77,6 +77,10 @@ def test_called_once_to_a_booth_and_the_sections_come(desk):
         assert taken.called == [], "staff walk to the booth: nothing on the board"
         assert desk.engine.state.counters[counter].away_at == "b3"
         assert desk.engine.booth_state("b3").served_by == counter
+        assert group not in desk.engine.booth_state("b3").waiting_for, "they are here"
+        with pytest.raises(CommandError) as recall:
+            desk.do("recall", counter=counter)
+        assert recall.value.code == "at_booth", "a recall would call the seated resident to the section's counter"
         desk.complete(counter)
     # kaigo_shikaku is delivered later: the booth is free, the ticket waits for its pickup
     assert desk.engine.state.counters["b3"].seated is None
@@ -188,13 +192,18 @@ def test_a_later_delivery_is_called_again_when_ready(desk):
     ]
     assert after.status == "waiting"
     assert desk.call("c07") is None, "not before the back office marks it ready"
+    assert [(p.ticket, p.procedure, p.ready) for p in desk.engine.pickups_state("shomei").pickups] == [
+        (t.id, "kaigo_shikaku", False)
+    ]
     with pytest.raises(CommandError) as exc:
         desk.do("mark_ready", ticket=t.id, procedure="juminhyo")
     assert exc.value.code == "no_pickup"
     desk.do("mark_ready", ticket=t.id, procedure="kaigo_shikaku")
+    assert desk.engine.pickups_state("shomei").pickups[0].ready
     called = desk.do("call_next", counter="c07")
     assert called.result.ticket.id == t.id and called.called[0].counter == "c07"
     assert desk.complete("c07").status == "done"
+    assert desk.engine.pickups_state("shomei").pickups == []
 
 
 def test_the_register_closes_the_payment_step(desk):
@@ -255,11 +264,22 @@ def test_coming_next_lists_who_a_group_calls_with_what_reception_learned(desk):
 
 
 def test_group_state_counts_booth_waiters_at_the_booths_only(desk):
-    move_in(desk)
+    first = move_in(desk)
     now = desk.now
     assert desk.engine.group_state("onestop", now).waiting == 1
     assert desk.engine.group_state("kokuho", now).waiting == 0
     assert desk.engine.group_state("onestop", now).est_wait_min is not None
+    for booth in ("b2", "b3"):
+        desk.do("close_counter", counter=booth)
+    desk.call("b1")
+    desk.complete("b1")  # b1 stays held while the sections come: the next one-stop resident waits for it
+    later = move_in(desk)
+    engine, ticket = desk.engine, desk.engine.state.tickets[later.id]
+    assert later.est_wait_min and later.est_wait_min >= 30, "the sections' work at b1 is still to go"
+    step = ticket.steps[0]
+    assert engine.standing(ticket, step, desk.now) == (0, later.est_wait_min)
+    seated = engine.state.tickets[first.id]
+    assert engine.standing(seated, seated.steps[1], desk.now) is None, "seated: the staff come, no queue"
 
 
 def test_a_v1_device_never_receives_a_rev_2_field(site, tmp_path):
@@ -309,3 +329,20 @@ def test_replay_rebuilds_booths_requests_and_pickups(site, tmp_path):
         ("pickup", False),
     ]
     assert ticket.status is TicketStatus.SERVING and ticket.counter == "c21" and ticket.booth == "b1"
+
+
+def test_the_concierge_note_leaves_the_journal_with_its_day(site, tmp_path):
+    """Notes live for their day: after the day turns, no command or reply in the journal holds one."""
+    clock = [NOW]
+    core = QueueCore(site, Journal(tmp_path / "journal.db"), clock=lambda: clock[0])
+    bus = DirectClient(core)
+    bus.request("panel-demo", "open_counter", {"counter": "b1"})
+    issue = {"procedures": MOVE_IN, "life_event": "moving_in", "answers": ANSWERS, "note": "通訳が必要"}
+    bus.request(KIOSK, "issue", issue)
+    assert bus.request("panel-demo", "call_next", {"counter": "b1"})["ticket"]["reception"]["note"] == "通訳が必要"
+    rows = lambda: core.journal.db.execute("SELECT args || reply FROM journal").fetchall()  # noqa: E731
+    assert any("通訳" in r[0] for r in rows())
+    clock[0] = NOW.replace(day=NOW.day + 1)
+    QueueCore(site, core.journal, clock=lambda: clock[0])  # a restart on the next day purges
+    assert not any("通訳" in r[0] for r in rows())
+    assert any("moving_in" in r[0] for r in rows()), "the life event (an id, for the KPIs) stays"
