@@ -202,6 +202,7 @@ def start_register(args, broker: LocalBroker, state: Path, printer, processes: P
         cashless_terminal=f"cat:{links / 'terminal'}",
         scanner=f"serial:{links / 'scanner'}",
         payments_journal=state / "payments.db",
+        status_url=f"http://127.0.0.1:{args.http_port}/t/{{token}}",  # the ticket QR it recognises
         concierge_pin=hash_pin(DEMO_PIN),
         screen={**windows, "width": 1280, "height": 800},
     )

@@ -14,7 +14,16 @@ ROLE_KEYS: dict[Role, frozenset[str]] = {
     Role.BOARD: frozenset({"floors", "chime", "screen"}),
     Role.FORMS: frozenset({"form_printer", "card_reader", "preentry_key", "screen"}),
     Role.REGISTER: frozenset(
-        {"printer", "cash_changer", "cashless_terminal", "scanner", "payments_journal", "concierge_pin", "screen"}
+        {
+            "printer",
+            "cash_changer",
+            "cashless_terminal",
+            "scanner",
+            "payments_journal",
+            "status_url",  # the tickets' QR address: a scanned ticket closes the visit's payment step
+            "concierge_pin",
+            "screen",
+        }
     ),
 }
 
