@@ -221,7 +221,8 @@ class QueueEngine:
         number = self._allocate_number()
         seq = len(self.state.tickets) + 1
         ticket_id = f"{self.state.day.replace('-', '')}-{seq:04d}"
-        one_stop = self.site.is_one_stop(args.procedures, args.life_event)
+        # not one-stop once the booths have closed for the day (before they open, the resident waits for one)
+        one_stop = self.site.is_one_stop(args.procedures, args.life_event) and not self.state.booths_closed
         steps = [self._new_step(p, one_stop) for p in order_by_precedence(args.procedures, self.requires)]
         ticket = Ticket(
             id=ticket_id,
@@ -254,6 +255,8 @@ class QueueEngine:
     def _do_open_counter(self, args: CounterArgs, ctx: Context, role: Role) -> Outcome:
         counter = self._counter(args.counter, ctx.device)
         counter.open = True
+        if counter.booth:
+            self.state.booths_closed = False
         return Outcome(CounterResult(counter=counter.id, open=True))
 
     def _do_close_counter(self, args: CounterArgs, ctx: Context, role: Role) -> Outcome:
@@ -261,7 +264,27 @@ class QueueEngine:
         if counter.serving is not None or counter.seated is not None:
             raise CommandError("still_serving", f"counter {counter.id} must finish its visit before closing")
         counter.open = False
+        if counter.booth and not self._booths_open():
+            self.state.booths_closed = True
+            self._to_counters_when_booths_close()
         return Outcome(CounterResult(counter=counter.id, open=False))
+
+    def _booths_open(self) -> bool:
+        return any(c.booth and c.open for c in self.state.counters.values())
+
+    def _to_counters_when_booths_close(self) -> None:
+        """The last booth closed: residents still waiting for one go to the sections' counters instead."""
+        for ticket in self.state.tickets.values():
+            if ticket.booth is None and ticket.status in (TicketStatus.WAITING, TicketStatus.ABSENT):
+                self._steps_to_counters(ticket)
+
+    def _steps_to_counters(self, ticket: Ticket) -> None:
+        """A visit's booth and front steps become ordinary counter steps at their sections' groups."""
+        for step in ticket.steps:
+            if step.open and step.mode in AT_BOOTH:
+                step.status, step.mode = StepStatus.PENDING, StepMode.COUNTER
+                if step.group == self.site.booth_group:
+                    step.group = self.site.procedure_by_id[step.procedure].group
 
     def _do_call_next(self, args: CounterArgs, ctx: Context, role: Role) -> Outcome:
         counter = self._counter(args.counter, ctx.device)
@@ -552,11 +575,7 @@ class QueueEngine:
         ticket = self.state.tickets[booth.seated]
         if ticket.status is TicketStatus.SERVING and ticket.counter != booth.id:
             raise CommandError("ticket_in_service", f"ticket {ticket.number} is being served by {ticket.counter}")
-        for step in ticket.steps:
-            if step.open and step.mode in AT_BOOTH:
-                step.status, step.mode = StepStatus.PENDING, StepMode.COUNTER
-                if step.group == self.site.booth_group:
-                    step.group = self.site.procedure_by_id[step.procedure].group
+        self._steps_to_counters(ticket)
         if booth.serving == ticket.id:
             self._release(booth, ticket, TicketStatus.WAITING)
         self._settle_seat(ticket)

@@ -152,5 +152,7 @@ class DayState:
     next_number: int = 0
     #: Forms printed by the form issuers today: (form id, language) → count. Anonymous.
     forms_used: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: Every booth was closed after being open: new one-stop visits go to the counters (the booths' day is over).
+    booths_closed: bool = False
     #: Payments recorded by the self registers today, by transaction id (the idempotency key).
     payments: dict[str, RecordPaymentArgs] = field(default_factory=dict)

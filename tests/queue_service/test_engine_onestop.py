@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from queue_service.engine import CommandError, StepStatus, TicketStatus
+from queue_service.engine.model import StepMode
 from queue_service.service.core import QueueCore
 from queue_service.service.direct import DirectClient
 from queue_service.service.journal import Journal
@@ -346,3 +347,23 @@ def test_the_concierge_note_leaves_the_journal_with_its_day(site, tmp_path):
     QueueCore(site, core.journal, clock=lambda: clock[0])  # a restart on the next day purges
     assert not any("通訳" in r[0] for r in rows())
     assert any("moving_in" in r[0] for r in rows()), "the life event (an id, for the KPIs) stays"
+
+
+def test_once_the_booths_close_a_one_stop_visit_goes_to_the_counters(site):
+    """Late in the day, with the booths closed, nobody is left waiting for a seat that will not come; before
+    they open in the morning, an early one-stop resident waits for one."""
+    desk = Desk(site)
+    early = move_in(desk)
+    assert early.itinerary[0].mode == "front", "the booths have not opened yet: wait for one"
+    desk.open("b1", "c01", "c21")
+    assert desk.call("b1").id == early.id
+    desk.do("hand_over", counter="b1")
+    waiting = move_in(desk)
+    desk.do("close_counter", counter="b1")  # the last booth closes: its queue goes to the sections' counters
+    assert {s.mode for s in desk.engine.state.tickets[waiting.id].steps} == {StepMode.COUNTER}
+    assert desk.call("c01").id == early.id
+    desk.complete("c01")
+    assert desk.call("c01").id == waiting.id
+    later = move_in(desk)
+    assert [s.mode for s in later.itinerary] == ["counter"] * 4, "issued with every booth closed: classic"
+    assert [s.group for s in later.itinerary][0] == "jumin"
