@@ -9,8 +9,9 @@ print forms, pay slips. Tickets and receipts are saved as PNGs, forms as PDFs.
 
 The demo is one process group: Ctrl-C, SIGTERM or SIGHUP to it, or closing any window, stops
 every process it started (:class:`~madoguchi.local.Processes`) and it says which.
-``--narrate`` instead walks three residents through the office in the terminal, on the same
-processes (no display needed).
+``--narrate`` instead walks four residents through the office in the terminal, on the same
+processes (no display needed): three with one ticket at the classic counters, then the same move-in as
+a one-stop visit (called once to a booth; the sections take its requests).
 """
 
 from __future__ import annotations
@@ -339,7 +340,17 @@ def walk(site: Site, broker: LocalBroker) -> None:
         except CommandFailed as exc:
             say("panel", f"c24: call next again → refused: {exc.code} ({exc.message})")
         complete("c24")
-        for t in (a, b, c):
+
+        say("demo", "the same move-in as a one-stop visit: called once to a booth, the sections come to it")
+        panel.request("open_counter", {"counter": "b1"})
+        d = issue(site, kiosk, "転入 one-stop (children, NHI)", moving_in, life_event="moving_in")
+        call("b1")  # seated at booth B1; the booth's staff do 転入届 themselves
+        complete("b1")
+        for counter in ("c21", "c24"):
+            t = panel.request("take_request", {"counter": counter, "ticket": d["id"]})["ticket"]
+            say("panel", f"{counter}: request from booth {t['booth']} taken → #{t['number']} for {here(site, t)}")
+            complete(counter)
+        for t in (a, b, c, d):
             final = panel.request("reprint", {"ticket": t["id"]})["ticket"]
             say("kiosk", f"ticket #{final['number']}: {final['status']}")
     finally:
@@ -347,13 +358,19 @@ def walk(site: Site, broker: LocalBroker) -> None:
             b_.stop()
 
 
-def issue(site: Site, kiosk: Bus, label: str, procedures: list[str], priority: bool = False) -> dict:
-    t = kiosk.request("issue", {"procedures": procedures, "lang": "ja", "priority": priority})["ticket"]
+def issue(
+    site: Site, kiosk: Bus, label: str, procedures: list[str], priority: bool = False, life_event: str | None = None
+) -> dict:
+    args = {"procedures": procedures, "lang": "ja", "priority": priority}
+    if life_event is not None:
+        args["life_event"] = life_event
+    t = kiosk.request("issue", args)["ticket"]
     wait = "—" if t["est_wait_min"] is None else f"about {t['est_wait_min']} min"
     say("kiosk", f"ticket #{t['number']}{' (優先 priority)' if priority else ''}: {label}; first call in {wait}")
     for i, step in enumerate(t["itinerary"], 1):
         p, g = site.procedure_by_id[step["procedure"]], site.group_by_id[step["group"]]
-        say("kiosk", f"   {i}. {p.names.ja} / {p.names.en} — {g.names.ja} {g.floor}F")
+        where = "staff come to the booth" if step.get("mode") == "booth" else f"{g.names.ja} {g.floor}F"
+        say("kiosk", f"   {i}. {p.names.ja} / {p.names.en} — {where}")
     return t
 
 
