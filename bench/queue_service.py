@@ -93,9 +93,7 @@ def workload(site: Site, counters: list[str], tickets: int, seed: int) -> list[l
     the self register closes, no later delivery waiting for the back office."""
     served_groups = {g for c in counters for g in site.counter_by_id[c].groups}
     candidates = [
-        p.id
-        for p in site.procedures
-        if p.group in served_groups and p.routing != "register" and p.delivery != "later"
+        p.id for p in site.procedures if p.group in served_groups and p.routing != "register" and p.delivery != "later"
     ]
     rng = random.Random(seed)
     return [rng.sample(candidates, rng.choice((1, 1, 2, 3))) for _ in range(tickets)]

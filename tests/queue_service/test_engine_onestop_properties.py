@@ -12,10 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiosk.config import load_site
-from queue_service.engine import CommandError
 from tests.conftest import EXAMPLE_SITE
 from tests.desk import KIOSK, Desk
-from tests.queue_service.test_engine_properties import check_call, check_invariants, fingerprint
+from tests.queue_service.test_engine_properties import play_day, play_refusals
 
 SITE = load_site(EXAMPLE_SITE)
 BOOTHS = ["b1", "b2"]
@@ -114,22 +113,15 @@ def run(desk: Desk, op: tuple, issued: list[str]):
     return desk.do(verb, counter=op[1])
 
 
+ISSUING = ("visit", "errand")
+
+
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(day)
 def test_random_one_stop_days_keep_the_queues_promises(ops):
     desk = Desk(SITE)
     desk.open(*COUNTERS)
-    issued: list[str] = []
-    for op in ops:
-        try:
-            outcome = run(desk, op, issued)
-        except CommandError:
-            outcome = None
-        if outcome is not None and op[0] in ("visit", "errand"):
-            issued.append(outcome.result.ticket.id)
-        if outcome is not None and op[0] == "call_next" and outcome.result.ticket is not None:
-            check_call(desk, outcome)
-        check_invariants(desk, issued)
+    play_day(desk, ops, run, ISSUING)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -137,13 +129,4 @@ def test_random_one_stop_days_keep_the_queues_promises(ops):
 def test_refused_one_stop_commands_change_nothing(ops):
     desk = Desk(SITE)
     desk.open(*COUNTERS[::2])
-    issued: list[str] = []
-    for op in ops:
-        before = fingerprint(desk)
-        try:
-            outcome = run(desk, op, issued)
-        except CommandError:
-            assert fingerprint(desk) == before, f"refused {op} changed the state"
-            continue
-        if outcome is not None and op[0] in ("visit", "errand"):
-            issued.append(outcome.result.ticket.id)
+    play_refusals(desk, ops, run, ISSUING)
