@@ -108,6 +108,18 @@ def _shot(driver, name: str) -> Path:
     return path
 
 
+def _report_on_a4(driver) -> bytes:
+    """The report fits its A4 sheet (nothing scrolls) and prints: the PDF's bytes."""
+    sheet = driver.execute_script(
+        "const r = document.getElementById('report'); return [r.scrollHeight, r.clientHeight, r.scrollWidth,"
+        " r.clientWidth]"
+    )
+    assert sheet[0] <= sheet[1] + 1 and sheet[2] <= sheet[3] + 1, f"the report overflows its A4 sheet: {sheet}"
+    return base64.b64decode(
+        driver.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True, "printBackground": True})["data"]
+    )
+
+
 def _images_loaded(driver) -> list[str]:
     """The src of every image that did not load (an empty list when all did)."""
     _wait(driver, "return Array.from(document.images).every(i => i.complete)")
@@ -197,14 +209,7 @@ def test_staff_dashboard_report_and_csv_in_chromium(server, browser, downloads):
     assert _images_loaded(driver) == []
     assert driver.find_element(By.CSS_SELECTOR, "[data-print]").is_displayed()  # the script ran (CSP allows it)
     _shot(driver, "06-report")
-    sheet = driver.execute_script(
-        "const r = document.getElementById('report'); return [r.scrollHeight, r.clientHeight, r.scrollWidth,"
-        " r.clientWidth]"
-    )
-    assert sheet[0] <= sheet[1] + 1 and sheet[2] <= sheet[3] + 1, f"the report overflows its A4 sheet: {sheet}"
-    pdf = base64.b64decode(
-        driver.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True, "printBackground": True})["data"]
-    )
+    pdf = _report_on_a4(driver)
     (ARTIFACTS / "staff-report.pdf").write_bytes(pdf)
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})  # what the paper gets
     driver.set_window_size(794, 1123)  # A4 at 96 dpi
@@ -270,14 +275,7 @@ def test_stay_by_life_event_and_the_one_stop_floor_in_chromium(server, browser):
     rows = driver.find_elements(By.CSS_SELECTOR, "#report-events tbody tr")
     assert 6 <= len(rows) <= 8 and "転入" in rows[0].text
     assert f"ワンストップ {seated}人" in driver.find_element(By.ID, "report-onestop").text
-    sheet = driver.execute_script(
-        "const r = document.getElementById('report'); return [r.scrollHeight, r.clientHeight, r.scrollWidth,"
-        " r.clientWidth]"
-    )
-    assert sheet[0] <= sheet[1] + 1 and sheet[2] <= sheet[3] + 1, f"the report overflows its A4 sheet: {sheet}"
-    pdf = base64.b64decode(
-        driver.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True, "printBackground": True})["data"]
-    )
+    pdf = _report_on_a4(driver)
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
     (ARTIFACTS / "staff-report-onestop.pdf").write_bytes(pdf)
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
