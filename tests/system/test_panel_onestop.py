@@ -1,6 +1,7 @@
 """The call panel on the one-stop floor (issue 17), driven through its real screens under Xvfb against the real
 broker and queue service: a move-in called once to booth B3, three sections' staff coming to it in turn, a later
-delivery marked ready and called at the pickup counter, and a booth handing a visit over to the counters.
+delivery listed at the pickup counter (the same after the panel restarts), marked ready and called there, and a
+booth handing a visit over to the counters.
 
 The panel's Kivy-free view state (dispatch, reception, pickups, itinerary) is tested first, on the real engine's
 states, without a window. Screenshots: build/test-artifacts/ui/onestop-*.png.
@@ -15,7 +16,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kiosk.bus.schemas import VERB_ARGS, BoardState, CalledEvent, ComingState, GroupState, RequestsState
+from kiosk.bus.schemas import (
+    VERB_ARGS,
+    BoardState,
+    CalledEvent,
+    ComingState,
+    GroupState,
+    PickupsState,
+    RequestsState,
+)
 from kiosk.i18n import gettext_for
 from queue_service.engine.engine import CommandError, Context, QueueEngine
 from tests.conftest import EXAMPLE_SITE
@@ -23,7 +32,7 @@ from tests.harness import Watcher
 from tests.system.test_ui_apps import Run, Stack, _wait_for
 from ticket_machine.panel_app.dispatch import booth_line, can_recall, error_text, request_lines, serving_place
 from ticket_machine.panel_app.itinerary import itinerary_lines, serving_now
-from ticket_machine.panel_app.pickups import PickupBook
+from ticket_machine.panel_app.pickups import hands_over, pickup_groups, pickup_lines, to_mark
 from ticket_machine.panel_app.reception import coming_sections, reception_lines
 
 #: The move-in of the brief: three sections' steps at the booth (kokuho, kodomo, kaigo) after the front step.
@@ -60,6 +69,9 @@ class Office:
             {c.id: e.counter_state(c.id) for c in site.counters},
             {c.id: e.booth_state(c.id) for c in site.counters if c.group == site.booth_group},
         )
+
+    def pickups(self):
+        return {g.id: self.engine.pickups_state(g.id) for g in self.site.groups}
 
 
 @pytest.fixture
@@ -149,43 +161,51 @@ def test_view_reception_and_coming_next_show_the_life_event_and_answers(site, of
     assert [s.group for s in sections] == ["kodomo", "kokuho"]
 
 
-def test_view_pickup_is_not_markable_until_the_section_is_done(site, office):
+def test_view_pickups_are_the_queue_services_list_and_a_restart_shows_the_same(site, office):
     ticket = _move_in(office)
-    book = PickupBook(site, site.counter_by_id["c07"])
-    assert book.hands_over and book.watched_groups == {"kaigo"}
-    assert not PickupBook(site, site.counter_by_id["c21"]).hands_over
+    c07 = site.counter_by_id["c07"]
+    assert hands_over(site, c07) and pickup_groups(site, c07) == ("shomei",)
+    assert not hands_over(site, site.counter_by_id["c21"])
 
-    def seen():
-        requests, coming, counters, booths = office.states()
-        for state in [*requests.values(), *coming.values()]:
-            (book.see_requests if isinstance(state, RequestsState) else book.see_coming)(state)
-        return [(p.markable, p.text.split("\n")[1]) for p in book.lines(requests, coming, counters, booths, "ja")]
+    def shown(states=None, lang="ja"):
+        states = office.pickups() if states is None else states
+        return [(p.key, p.markable, p.text.split("\n")[1]) for p in pickup_lines(site, c07, states, lang)]
 
+    key = f"ready-{ticket.number}-kaigo_shikaku"
     office.do("call_next", "panel-b3", counter="b3")
     office.do("complete", "panel-b3", 1, counter="b3")
-    assert seen() == [(False, ja("Not done yet: waiting at {group}").format(group="介護保険"))]
-    office.do("take_request", "panel-c21", 2, counter="c21", ticket=ticket.id)
-    assert seen()[0][0] is False  # seated, served by another section: the booth still waits for kaigo
-    office.do("complete", "panel-c21", 3, counter="c21")
-    office.do("take_request", "panel-c31", 4, counter="c31", ticket=ticket.id)
-    assert seen() == [(False, ja("Not done yet: being served by {counter}").format(counter="31番窓口"))]
-    done = office.do("complete", "panel-c31", 5, counter="c31").ticket
-    assert seen() == [(True, ja("Done: mark it ready when the document is here."))]
-    book.see_ticket(done)  # a reply with the pickup step: certainly done
-    assert [p.key for p in book.lines(*office.states(), "ja")] == [f"ready-{ticket.number}-kaigo_shikaku"]
-    tomorrow = PickupBook(site, site.counter_by_id["c07"])
-    tomorrow.see_ticket(done)
-    tomorrow.new_day("2026-04-02")  # yesterday's tickets are gone (the queue service reset its day)
-    assert tomorrow.lines(*office.states(), "ja") == []
-    marked = office.do("mark_ready", "panel-c07", 6, ticket=ticket.id, procedure="kaigo_shikaku").ticket
-    book.see_ticket(marked)
-    assert book.lines(*office.states(), "ja") == []
+    office.do("take_request", "panel-c31", 2, counter="c31", ticket=ticket.id)
+    assert shown() == []  # kaigo is serving it: no pickup step yet, nothing to mark
+    office.do("complete", "panel-c31", 3, counter="c31")
+    to_mark_line = (key, True, ja("Done: mark it ready when the document is here."))
+    assert shown() == [to_mark_line]
+    head = pickup_lines(site, c07, office.pickups(), "ja")[0].text.split("\n")[0]
+    assert head == ja("Number {number}: {procedure}").format(
+        number=ticket.number, procedure="介護保険 資格取得・住所変更"
+    )
+
+    # a restarted panel has nothing but the retained message: built from it alone, the list is the same
+    retained = office.engine.pickups_state("shomei").model_dump_json()
+    restarted = {"shomei": PickupsState.model_validate_json(retained)}
+    assert shown(restarted) == [to_mark_line]
+    assert to_mark(pickup_lines(site, c07, restarted, "ja")) == 1
+    # another group's message (another counter's pickups) never shows here
+    assert shown({"kaigo": PickupsState.model_validate_json(retained)}) == []
+
+    office.do("mark_ready", "panel-c07", 4, ticket=ticket.id, procedure="kaigo_shikaku")
+    ready = (key, False, ja("Ready: the resident is called here with “Call next”."))
+    assert shown() == [ready] and to_mark(pickup_lines(site, c07, office.pickups(), "ja")) == 0
+    office.do("take_request", "panel-c21", 5, counter="c21", ticket=ticket.id)
+    office.do("complete", "panel-c21", 6, counter="c21")
     office.do("take_request", "panel-c24", 7, counter="c24", ticket=ticket.id)
     office.do("complete", "panel-c24", 8, counter="c24")  # the booth is done: the resident may leave it
     called = office.do("call_next", "panel-c07", 9, counter="c07").ticket  # called again, to pick it up
     assert serving_now(site, called, "ja") == "▶ " + ja("Pickup: {procedure}").format(
         procedure="介護保険 資格取得・住所変更"
     )
+    assert shown() == [ready]  # listed until handed over
+    office.do("complete", "panel-c07", 10, counter="c07")
+    assert shown() == []
 
 
 # ----------------------------------------------------------------- the panels under Xvfb
@@ -246,9 +266,13 @@ def test_move_in_called_once_to_booth_b3_three_sections_come_and_the_pickup_is_c
         _wait_for(lambda: flag.exists() or booth.proc.poll() is not None, "the resident seated at B3", timeout=120)
         kokuho = stack.panel("panel-c21", "panel_take", number=number, tag="c21-kokuho", large_text=1)
         kodomo = stack.panel("panel-c24", "panel_take", size=LARGE, number=number, tag="c24-kodomo")
-        kaigo = stack.panel("panel-c31", "panel_take", number=number, tag="c31-kaigo")
+        kaigo = stack.panel("panel-c31", "panel_take", number=number, tag="c31-kaigo", try_recall=1)
         at_booth = booth.result(timeout=300)
-        picked = pickup.result(timeout=300)
+        listed = pickup.result(timeout=300)
+        # the pickup panel restarts: its list comes back from the queue service's retained topic alone
+        picked = stack.panel(
+            "panel-c07", "panel_pickup", number=number, procedure="kaigo_shikaku", tag="c07-shomei", mark=1
+        )
     finally:
         kiosk.stop()
 
@@ -281,9 +305,16 @@ def test_move_in_called_once_to_booth_b3_three_sections_come_and_the_pickup_is_c
     assert f"Number {other['number']}" in side or f"{other['number']}番" in side
     assert "国民健康保険に加入している（加入する）方がいますか？ はい" in side
 
-    # the pickup: not markable while kaigo served it, marked ready, then called at the shomei counter
-    assert picked["not_done"]["disabled"] is True
-    assert picked["called"]["id"] == ticket["id"]
+    # a recall reaching the queue service while kaigo's staff are at the booth is refused, in words
+    assert str(number) in kaigo["recall_message"] and "ワンストップ B3" in kaigo["recall_message"]
+    assert "at_booth" not in kaigo["recall_message"]
+
+    # the pickup: listed once kaigo was done, the same after a restart, marked ready, called at the shomei counter
+    assert listed["pickup_count"] == 1 and any(str(number) in row for row in listed["rows"])
+    assert picked["rows"] == listed["rows"] and picked["pickup_count"] == 1
+    assert str(number) in picked["marked_message"] and picked["pickup_count_ready"] == 0
+    assert any(str(number) in row for row in picked["ready_rows"]) and picked["ready_rows"] != picked["rows"]
+    assert picked["called"]["id"] == ticket["id"] and picked["rows_after"] == []
     last = picked["called"]["itinerary"][-1]
     assert last["kind"] == "pickup" and last["status"] == "serving" and last["group"] == "shomei"
 

@@ -703,6 +703,14 @@ def panel_take(app, ui, params):
     ui.result["taken"] = app.ticket.model_dump(mode="json")
     ui.result["left"] = _left(app)
     ui.result["recall_disabled"] = ui.find("recall").disabled
+    if params.get("try_recall"):
+        # the button is off; should a recall reach the queue service anyway (a panel behind on the booths' state),
+        # its refusal (at_booth) is said in words
+        app.recall()
+        yield ui.until(lambda: app.message and not app.busy, "the recall refused")
+        yield ui.frames(3)
+        yield ui.shot(f"onestop-{tag}-02c-recall-refused")
+        ui.result["recall_message"] = app.message
     if params.get("large_text"):
         yield ui.tap("a11y")
         yield ui.frames(3)
@@ -720,27 +728,34 @@ def panel_take(app, ui, params):
 
 
 def panel_pickup(app, ui, params):
-    """The pickup counter: a later delivery shows as not done while the section serves it, is marked ready once
-    done, and the resident is called here again to pick it up."""
+    """The pickup counter lists a later delivery once its procedure is done (the queue service's pickups topic),
+    with 「準備完了」. With ``mark=1`` (run as a restarted panel: the list comes from the retained topic alone) it
+    marks it ready, the row stays as ready, the resident is called here again, and once handed over the row goes."""
     number, procedure, timeout = int(params["number"]), params["procedure"], float(params.get("timeout", 240))
-    tag = params.get("tag", app.counter_id)
+    tag, mark = params.get("tag", app.counter_id), params.get("mark") == "1"
+    key, step = f"ready-{number}-{procedure}", "02-restarted" if mark else "01"
     yield from _panel_open(app, ui)
-    yield ui.until(lambda: any(p.number == number for p in app.pickup_lines()), "the expected pickup", timeout=timeout)
+    rows = app.sm.get_screen("pickups").ids.rows
+    yield ui.until(lambda: any(p.key == key for p in app.pickup_lines()), "the expected pickup", timeout=timeout)
+    yield ui.frames(3)
+    yield ui.shot(f"onestop-{tag}-{step}-counter")
+    ui.result["pickup_count"] = app.pickup_count
     yield ui.tap("pickups")
     yield ui.screen("pickups")
+    yield ui.until(lambda: ui.find(key, must=False) is not None, "the row's 「準備完了」")
     yield ui.frames(3)
-    yield ui.shot(f"onestop-{tag}-01-pickup-not-done")
-    key = f"ready-{number}-{procedure}"
-    ui.result["not_done"] = {"disabled": ui.find(key).disabled, "text": _texts(app.sm.get_screen("pickups").ids.rows)}
-    yield ui.until(lambda: not ui.find(key).disabled, "the procedure to be done", timeout=timeout)
-    yield ui.frames(3)
-    yield ui.shot(f"onestop-{tag}-02-pickup-done")
-    ui.result["done_text"] = _texts(app.sm.get_screen("pickups").ids.rows)
+    yield ui.shot(f"onestop-{tag}-{step}-pickups")
+    ui.result["rows"] = _texts(rows)
+    if not mark:
+        return
     yield ui.tap(key)
     yield ui.until(lambda: app.message and not app.busy, "the pickup marked ready")
+    yield ui.until(lambda: ui.find(key, must=False) is None, "the row shown as ready (nothing left to mark)")
     yield ui.frames(3)
     yield ui.shot(f"onestop-{tag}-03-marked")
     ui.result["marked_message"] = app.message
+    ui.result["ready_rows"] = _texts(rows)
+    ui.result["pickup_count_ready"] = app.pickup_count
     yield ui.tap("pickups-back")
     yield ui.screen("counter")
     yield ui.tap("call-next")
@@ -754,6 +769,8 @@ def panel_pickup(app, ui, params):
     yield ui.tap("complete-confirm")
     yield ui.screen("counter")
     yield ui.until(lambda: app.ticket is None and app.serving_number is None, "the counter to be free")
+    yield ui.until(lambda: not app.pickup_lines(), "the pickup handed over (off the list)")
+    ui.result["rows_after"] = [p.text for p in app.pickup_lines()]
 
 
 def panel_hand_over(app, ui, params):

@@ -22,6 +22,7 @@ from kiosk.bus.schemas import (
     ComingState,
     CounterState,
     GroupState,
+    PickupsState,
     RequestsState,
     TicketView,
     ticket_of,
@@ -30,8 +31,15 @@ from kiosk.config.device import DeviceConfig
 from kiosk.config.site import Counter, Site
 from kiosk.ui.lang import tr
 from kiosk.ui.shell import KioskShell
-from ticket_machine.panel_app.dispatch import booth_line, can_recall, error_text, is_booth, serving_place
-from ticket_machine.panel_app.pickups import PickupBook
+from ticket_machine.panel_app.dispatch import (
+    booth_line,
+    can_recall,
+    counter_name,
+    error_text,
+    is_booth,
+    serving_place,
+)
+from ticket_machine.panel_app.pickups import PickupLine, hands_over, pickup_lines, to_mark
 from ticket_machine.panel_app.screens.absent import AbsentScreen
 from ticket_machine.panel_app.screens.complete import CompleteScreen
 from ticket_machine.panel_app.screens.counter import CounterScreen
@@ -71,7 +79,7 @@ class CallPanelApp(KioskShell):
     #: A section serving at a booth: "ワンストップ B3で対応中"; recall is then off (it would call them here).
     place_text = StringProperty("")
     recall_ok = BooleanProperty(True)
-    #: A pickup counter: later deliveries it hands over, and how many are known not ready yet.
+    #: A pickup counter: whether it hands over later deliveries, and how many wait to be marked ready.
     hands_over = BooleanProperty(False)
     pickup_count = NumericProperty(0)
 
@@ -87,7 +95,8 @@ class CallPanelApp(KioskShell):
         self.requests: dict[str, RequestsState] = {}
         self.coming: dict[str, ComingState] = {}
         self.booths: dict[str, BoothState] = {}
-        self.pickups: PickupBook | None = None
+        #: the queue service's list of later deliveries per group (retained: the same after a restart)
+        self.pickups: dict[str, PickupsState] = {}
         self._changed = Clock.create_trigger(self._refresh, 0.05)
         #: the code of the last refusal shown in ``message`` (a booth clears a stale "occupied" by itself)
         self._refusal = ""
@@ -138,13 +147,7 @@ class CallPanelApp(KioskShell):
 
     def _new_counter(self) -> None:
         c = self.counter
-        self.pickups = PickupBook(self.site, c) if c is not None else None
-        self.hands_over = self.pickups is not None and self.pickups.hands_over
-        if self.pickups is not None:
-            for state in self.requests.values():
-                self.pickups.see_requests(state)
-            for coming in self.coming.values():
-                self.pickups.see_coming(coming)
+        self.hands_over = c is not None and hands_over(self.site, c)
         self.seated = None
 
     # ------------------------------------------------------------ retained state
@@ -156,6 +159,7 @@ class CallPanelApp(KioskShell):
         self.link.listen(topics.requests_state("+"), RequestsState, self._requests_state)
         self.link.listen(topics.coming_state("+"), ComingState, self._coming_state)
         self.link.listen(topics.booth_state("+"), BoothState, self._booth_state)
+        self.link.listen(topics.pickups_state("+"), PickupsState, self._pickups_state)
 
     def _counter_state(self, _topic: str, state: CounterState) -> None:
         self.counter_states[state.counter] = state
@@ -168,14 +172,14 @@ class CallPanelApp(KioskShell):
 
     def _requests_state(self, _topic: str, state: RequestsState) -> None:
         self.requests[state.group] = state
-        if self.pickups is not None:
-            self.pickups.see_requests(state)
         self._changed()
 
     def _coming_state(self, _topic: str, state: ComingState) -> None:
         self.coming[state.group] = state
-        if self.pickups is not None:
-            self.pickups.see_coming(state)
+        self._changed()
+
+    def _pickups_state(self, _topic: str, state: PickupsState) -> None:
+        self.pickups[state.group] = state
         self._changed()
 
     def _booth_state(self, _topic: str, state: BoothState) -> None:
@@ -231,16 +235,21 @@ class CallPanelApp(KioskShell):
             self.seated_number = None
             self.can_hand_over = False
         self.place_text = serving_place(self.site, c, self.ticket, tr.lang)
-        self.recall_ok = can_recall(c, self.ticket)
-        if self.pickups is not None:
-            self.pickups.new_day(self.now().date().isoformat())
-            self.pickup_count = sum(1 for p in self.pickup_lines() if p.markable)
+        self.recall_ok = can_recall(c, self.ticket) and self._away_at() is None
+        self.pickup_count = to_mark(self.pickup_lines())
         self.desk_rev += 1
 
-    def pickup_lines(self):
-        if self.pickups is None:
-            return []
-        return self.pickups.lines(self.requests, self.coming, self.counter_states, self.booths, tr.lang)
+    def pickup_lines(self) -> list[PickupLine]:
+        c = self.counter
+        return [] if c is None else pickup_lines(self.site, c, self.pickups, tr.lang)
+
+    def _away_at(self) -> str | None:
+        """The booth where this counter's staff serve now, from the booths' retained state (a restarted panel
+        has no ticket view of the visit it serves, but the booth still names who serves there)."""
+        for booth in self.booths.values():
+            if booth.served_by == self.counter_id and booth.booth != self.counter_id:
+                return booth.booth
+        return None
 
     def choose_counter(self, counter_id: str) -> None:
         self.counter_id = counter_id
@@ -268,7 +277,8 @@ class CallPanelApp(KioskShell):
             self.busy = False
             self._refusal = exc.code
             self.message_tone = "danger"
-            self.message = error_text(
+            said = self._at_booth_text() if exc.code == "at_booth" else None
+            self.message = said or error_text(
                 self.site,
                 exc.code,
                 getattr(exc, "message", str(exc)),
@@ -276,11 +286,18 @@ class CallPanelApp(KioskShell):
                 counter=self.counter,
                 booth=self.booths.get(self.counter_id),
             )
-            if verb == "mark_ready" and exc.code in ("unknown_ticket", "ticket_closed") and self.pickups is not None:
-                self.pickups.forget(args["ticket"], args["procedure"])
-                self._changed()
 
         self.link.request(verb, {"counter": self.counter_id, **args} if with_counter else args, ok, failed)
+
+    def _at_booth_text(self) -> str | None:
+        """A recall refused because this counter's staff serve the resident at a booth: the board would send
+        them away from their seat. Said with the booth's name and the number (None when neither is known)."""
+        booth = self.ticket.booth if self.ticket is not None and self.ticket.booth else self._away_at()
+        number = self.ticket.number if self.ticket is not None else self.serving_number
+        if booth is None or number is None:
+            return None
+        said = tr._("Not recalled: number {number} is seated at {booth}; serve them there, not at this counter.")
+        return said.format(number=number, booth=counter_name(self.site, booth, tr.lang))
 
     def say(self, text: str, tone: str = "ok") -> None:
         """Something worth telling the staff that is not a refusal ("handed over"; ``fg``: "nobody is waiting")."""
@@ -295,8 +312,6 @@ class CallPanelApp(KioskShell):
         self.ticket = view
         if self.at_booth and view.booth == self.counter_id:
             self.seated = view
-        if self.pickups is not None:
-            self.pickups.see_ticket(view)
         self._changed()
 
     def call_next(self) -> None:
@@ -318,8 +333,6 @@ class CallPanelApp(KioskShell):
 
     def _finished(self, view: TicketView) -> None:
         """The visit left this counter (completed, transferred, no-show): a booth keeps its seated resident."""
-        if self.pickups is not None:
-            self.pickups.see_ticket(view)
         if self.at_booth and view.booth == self.counter_id and self.seated is not None:
             # the reply carries no reception (panels get it when they call): keep the one from the call
             self.seated = view.model_copy(update={"reception": self.seated.reception, "note": self.seated.note})
@@ -371,8 +384,6 @@ class CallPanelApp(KioskShell):
         """The document of a later delivery is here: the ticket is called again to pick it up."""
 
         def ready(result: dict) -> None:
-            if self.pickups is not None:
-                self.pickups.forget(ticket_id, procedure)
             number = result["ticket"]["number"]
             self.say(tr._("Number {number} is ready to pick up: call it with “Call next”.").format(number=number))
             self._changed()
