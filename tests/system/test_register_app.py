@@ -41,22 +41,37 @@ FLOAT = {1000: 40, 500: 20, 100: 40, 50: 20, 10: 40, 5: 20, 1: 40}
 
 
 class RegisterStack:
-    """Broker, queue service, receipt printer, cash changer and payment terminal for one register."""
+    """Broker, queue service, receipt printer, cash changer and payment terminal for one register.
 
-    def __init__(self, site, state: Path, display: str) -> None:
+    ``module`` is the test module whose scenarios the app runs (``python -m <module>``); ``terminal`` the
+    payment terminal simulator; ``status_url`` the tickets' QR address the register may look tickets up at."""
+
+    def __init__(
+        self,
+        site,
+        state: Path,
+        display: str,
+        module: str = "tests.system.test_register_app",
+        terminal: CatSimulator | None = None,
+        status_url: bool = False,
+    ) -> None:
+        self.site = site
         self.state = state
         self.display = display
+        self.module = module
         self.broker = start_broker(site, state)
-        http = free_port()
-        self.service = start_service_process(self.broker, EXAMPLE_SITE, http)
-        wait_healthy(http, [self.service])
+        self.http = free_port()
+        self.service = start_service_process(self.broker, EXAMPLE_SITE, self.http)
+        wait_healthy(self.http, [self.service])
+        self.status_url = f"http://127.0.0.1:{self.http}/t/{{token}}" if status_url else None
         self.printer = EscposSimulator(state / "printed").start()
         self.changer = CcTalkSimulator(counts=FLOAT).start()
-        self.terminal = CatSimulator()
+        self.terminal = terminal or CatSimulator()
         self.journal = state / "payments.sqlite"
         (state / "flags").mkdir()
 
     def drive(self, scenario: str, wait: bool = True, **params):
+        extra = {"status_url": self.status_url} if self.status_url else {}
         config = self.broker.device_file(
             DEVICE,
             EXAMPLE_SITE,
@@ -66,10 +81,11 @@ class RegisterStack:
             cashless_terminal=f"cat:{self.terminal.path}",
             payments_journal=str(self.journal),
             concierge_pin=hash_pin(PIN),
+            **extra,
         )
         result = self.state / f"{scenario}.json"
         params.setdefault("flags", self.state / "flags")
-        cmd = [sys.executable, "-m", "tests.system.test_register_app", "register", str(config), scenario, str(result)]
+        cmd = [sys.executable, "-m", self.module, "register", str(config), scenario, str(result)]
         cmd += [f"{k}={v}" for k, v in params.items()]
         env = dict(os.environ, DISPLAY=self.display, SDL_AUDIODRIVER="dummy")
         log = self.state / f"{scenario}.log"

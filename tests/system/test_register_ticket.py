@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 import threading
 import urllib.request
@@ -31,67 +29,32 @@ from pathlib import Path
 
 import pytest
 
-from devkit.cash_changer import CcTalkSimulator
 from devkit.payment_terminal import CatSimulator
-from devkit.printer import EscposSimulator
 from devkit.slip_samples import sample_slips
 from kiosk.bus.client import CommandFailed
-from kiosk.pin import hash_pin
-from madoguchi.local import stop_process, wait_healthy
 from register.journal import Journal
 from register.ledger import replay
 from register.slips.scan import read_slip
 from tests.artifacts_dir import TEST_ARTIFACTS
-from tests.conftest import EXAMPLE_SITE
-from tests.harness import ROOT, free_port, start_broker, start_service_process
+from tests.system.test_register_app import PIN, RegisterStack
 from tests.system.test_ui_apps import Run
 
 pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb (scripts/install)")
 DEVICE = "register-1f"
-PIN = "2468"
 ARTIFACTS = TEST_ARTIFACTS / "register"
-FLOAT = {1000: 40, 500: 20, 100: 40, 50: 20, 10: 40, 5: 20, 1: 40}
 #: An earlier payment today whose ticket the service did not close (staff see it).
 EARLIER = "20261123-register-1f-00001"
 
 
-class TicketStack:
-    """Broker, queue service (MQTT and HTTP), printer, changer and terminal for one register."""
+class TicketStack(RegisterStack):
+    """The register's stack with the queue service's HTTP status API the register looks tickets up at."""
 
     def __init__(self, site, state: Path, display: str) -> None:
-        self.site = site
-        self.state = state
-        self.display = display
-        self.broker = start_broker(site, state)
-        self.http = free_port()
-        self.service = start_service_process(self.broker, EXAMPLE_SITE, self.http)
-        wait_healthy(self.http, [self.service])
-        self.status_url = f"http://127.0.0.1:{self.http}/t/{{token}}"
-        self.printer = EscposSimulator(state / "printed").start()
-        self.changer = CcTalkSimulator(counts=FLOAT).start()
-        self.terminal = CatSimulator(auto=("qr", "PayPay"))
-        self.journal = state / "payments.sqlite"
+        terminal = CatSimulator(auto=("qr", "PayPay"))
+        super().__init__(site, state, display, "tests.system.test_register_ticket", terminal, status_url=True)
 
-    def drive(self, scenario: str, **params) -> Run:
-        config = self.broker.device_file(
-            DEVICE,
-            EXAMPLE_SITE,
-            screen={"fullscreen": False, "width": 1280, "height": 800},
-            printer=f"tcp://127.0.0.1:{self.printer.port}",
-            cash_changer=f"cctalk:{self.changer.path}",
-            cashless_terminal=f"cat:{self.terminal.path}",
-            payments_journal=str(self.journal),
-            concierge_pin=hash_pin(PIN),
-            status_url=self.status_url,  # the same the ticket kiosks print: the register may look tickets up
-        )
-        result = self.state / f"{scenario}.json"
-        cmd = [sys.executable, "-m", "tests.system.test_register_ticket", "register", str(config), scenario]
-        cmd += [str(result), *(f"{k}={v}" for k, v in params.items())]
-        env = dict(os.environ, DISPLAY=self.display, SDL_AUDIODRIVER="dummy")
-        log = self.state / f"{scenario}.log"
-        with log.open("wb") as err:
-            proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stderr=err)
-        return Run(proc, result, log)
+    def drive(self, scenario: str, wait: bool = False, **params) -> Run:
+        return super().drive(scenario, wait=wait, **params)
 
     def status(self, token: str) -> dict:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.http}/api/v1/tickets/{token}", timeout=5) as answer:
@@ -101,13 +64,6 @@ class TicketStack:
         with sqlite3.connect(self.state / "queue.sqlite") as db:
             rows = db.execute("SELECT ok, reply FROM journal WHERE verb = ? ORDER BY seq", (verb,)).fetchall()
         return [(ok, json.loads(reply)) for ok, reply in rows]
-
-    def stop(self) -> None:
-        self.terminal.close()
-        self.changer.stop()
-        self.printer.stop()
-        stop_process(self.service)
-        self.broker.stop()
 
 
 @pytest.fixture
