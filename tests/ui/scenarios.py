@@ -502,6 +502,17 @@ def _type_into(ui, key: str, text: str):
     yield ui.frames()
 
 
+def _move_in_with_a_child_and_nhi(ui):
+    """The life event 転入 with children and national health insurance, no seal: on to the guidance."""
+    yield ui.tap("event-moving_in")
+    yield ui.screen("questions")
+    yield ui.tap("q-children-yes")
+    yield ui.tap("q-kokuho-yes")
+    yield ui.tap("q-seal-no")
+    yield ui.tap("questions-next")
+    yield ui.screen("guidance")
+
+
 def kiosk_one_stop_move_in(app, ui, params):
     """A resident moves in (child, national health insurance) at a self-service kiosk, in English: told before
     and after issue that they will be called to a one-stop booth and stay there."""
@@ -510,13 +521,7 @@ def kiosk_one_stop_move_in(app, ui, params):
     yield _in_service(app, ui)
     ui.result["locked"] = app.locked
     yield ui.tap("lang-en")
-    yield ui.tap("event-moving_in")
-    yield ui.screen("questions")
-    yield ui.tap("q-children-yes")
-    yield ui.tap("q-kokuho-yes")
-    yield ui.tap("q-seal-no")
-    yield ui.tap("questions-next")
-    yield ui.screen("guidance")
+    yield from _move_in_with_a_child_and_nhi(ui)
     yield ui.frames()
     yield ui.shot("kiosk-50-one-stop-guidance-en")
     guidance = app.sm.get_screen("guidance")
@@ -568,13 +573,7 @@ def kiosk_concierge_desk(app, ui, params):
     yield ui.screen("home")
     ui.result["unlocked"] = not app.locked
     yield ui.shot("kiosk-42-concierge-unlocked")
-    yield ui.tap("event-moving_in")
-    yield ui.screen("questions")
-    yield ui.tap("q-children-yes")
-    yield ui.tap("q-kokuho-yes")
-    yield ui.tap("q-seal-no")
-    yield ui.tap("questions-next")
-    yield ui.screen("guidance")
+    yield from _move_in_with_a_child_and_nhi(ui)
     yield ui.tap("note")
     yield ui.screen("note")
     note = app.sm.get_screen("note")
@@ -638,6 +637,16 @@ def _left(app) -> dict:
     }
 
 
+def _complete(ui, app=None):
+    """完了, confirmed; with ``app``, until the counter is free again."""
+    yield ui.tap("complete")
+    yield ui.screen("complete")
+    yield ui.tap("complete-confirm")
+    yield ui.screen("counter")
+    if app is not None:
+        yield ui.until(lambda: app.ticket is None and app.serving_number is None, "the counter to be free")
+
+
 def panel_booth(app, ui, params):
     """A booth's staff: see the move-in coming, call it once (seated), serve the front step, complete; the booth
     then waits for the sections (call next says so), shows who serves, and is freed when they are done."""
@@ -657,10 +666,7 @@ def panel_booth(app, ui, params):
     yield ui.shot(f"onestop-{tag}-02-called")
     ui.result["called"] = app.ticket.model_dump(mode="json")
     ui.result["called_left"] = _left(app)
-    yield ui.tap("complete")
-    yield ui.screen("complete")
-    yield ui.tap("complete-confirm")
-    yield ui.screen("counter")
+    yield from _complete(ui)
     yield ui.until(lambda: app.ticket is None and app.seated_number == number, "the resident seated, front done")
     yield ui.frames(3)
     yield ui.shot(f"onestop-{tag}-03-seated")
@@ -717,11 +723,7 @@ def panel_take(app, ui, params):
         yield ui.shot(f"onestop-{tag}-02b-at-booth-larger-text")
         yield ui.tap("a11y")
         yield ui.frames()
-    yield ui.tap("complete")
-    yield ui.screen("complete")
-    yield ui.tap("complete-confirm")
-    yield ui.screen("counter")
-    yield ui.until(lambda: app.ticket is None and app.serving_number is None, "the counter to be free")
+    yield from _complete(ui, app)
     yield ui.frames(3)
     yield ui.shot(f"onestop-{tag}-03-done")
     ui.result["side_after"] = _texts(app.sm.get_screen("counter").ids.side)
@@ -764,11 +766,7 @@ def panel_pickup(app, ui, params):
     yield ui.shot(f"onestop-{tag}-04-pickup-called")
     ui.result["called"] = app.ticket.model_dump(mode="json")
     ui.result["left"] = _left(app)
-    yield ui.tap("complete")
-    yield ui.screen("complete")
-    yield ui.tap("complete-confirm")
-    yield ui.screen("counter")
-    yield ui.until(lambda: app.ticket is None and app.serving_number is None, "the counter to be free")
+    yield from _complete(ui, app)
     yield ui.until(lambda: not app.pickup_lines(), "the pickup handed over (off the list)")
     ui.result["rows_after"] = [p.text for p in app.pickup_lines()]
 
@@ -780,10 +778,7 @@ def panel_hand_over(app, ui, params):
     yield ui.tap("call-next")
     yield ui.until(lambda: app.ticket is not None, "the called resident")
     ui.result["called"] = app.ticket.model_dump(mode="json")
-    yield ui.tap("complete")
-    yield ui.screen("complete")
-    yield ui.tap("complete-confirm")
-    yield ui.screen("counter")
+    yield from _complete(ui)
     yield ui.until(lambda: app.seated_number == number and app.can_hand_over, "the resident seated")
     yield ui.tap("hand-over")
     yield ui.screen("handover")
