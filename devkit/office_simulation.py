@@ -358,9 +358,17 @@ def _check_staffed(site: Site, staffing: Staffing) -> None:
 def mode_site(site: Site, config: OfficeDayConfig, mode: Mode) -> Site:
     """The site as ``mode`` runs it: in the one-stop modes with enough booth seats, the site's
     ``one_stop_min_groups`` if the config sets one, and in ``one_stop_proxy`` the ``proxy_procedures``
-    routed ``front``. A validated copy: the site file is never changed."""
+    routed ``front``; in the other modes with no one-stop life event, so a visit that carries its life event
+    (for the KPIs: stay by life event) still goes round the counters. A validated copy: the site file is
+    never changed."""
     if mode not in ONE_STOP_MODES:
-        return site
+        if not any(e.one_stop for e in site.life_events) and site.queue.one_stop_min_groups is None:
+            return site
+        classic = site.model_dump(by_alias=True)
+        classic["queue"]["one_stop_min_groups"] = None
+        for event in classic["life_events"]:
+            event["one_stop"] = False
+        return Site.model_validate(classic)
     if site.booth_group is None:
         raise ValueError(f"mode {mode!r} needs a site with booths")
     data = site.model_dump(by_alias=True)
@@ -787,7 +795,7 @@ class _Office:
 
     def issue(self, r: Resident, procedures: list[str]) -> TicketJson:
         args: dict[str, Any] = {"procedures": procedures, "lang": r.lang, "priority": r.priority}
-        if self.one_stop and r.visit != WALK_IN:
+        if r.visit != WALK_IN:  # the reception travels with every ticket; the mode's site decides the routing
             args |= {"life_event": r.visit, "answers": r.answers}
         ticket: TicketJson = self.send(KIOSK, "issue", args)["ticket"]
         self.owner[ticket["id"]] = r

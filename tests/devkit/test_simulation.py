@@ -226,7 +226,9 @@ def test_walking_is_counted_as_staff_time_and_in_the_stay(site, tmp_path):
 
 def test_the_one_stop_sites_are_validated_copies(site):
     proxy = mode_site(site, SMALL, "one_stop_proxy")
-    assert mode_site(site, SMALL, "one_ticket") is site
+    classic = mode_site(site, SMALL, "one_ticket")
+    assert not any(e.one_stop for e in classic.life_events), "one ticket: life events recorded, counters serve"
+    assert not classic.is_one_stop(["tennyu", "kokuho_kanyu"], "moving_in")
     assert {p.id for p in proxy.procedures if p.routing == "front"} >= set(SMALL.proxy_procedures)
     assert site.procedure_by_id["mynumber_card"].routing == "booth"  # the site itself is untouched
     seats = [c for c in proxy.counters if c.group == proxy.booth_group]
@@ -307,3 +309,10 @@ def test_bench_prints_every_table_and_checks_the_goal(site):
     assert "jumin 2, mynumber 1" in text  # the configuration it ran with
     walked = [statistics.fmean(d.walk_min() for d in bench.results[m]) for m in MODES]
     assert walked[:2] == [0, 0] and all(w > 0 for w in walked[2:])  # only the sections walk to booths
+
+
+def test_every_mode_records_the_life_event_for_the_kpis(days):
+    """The reception travels with the ticket in every way of working; only one-stop seats it at a booth."""
+    for mode, (result, _) in days.items():
+        events = {v.life_event for v in result.visits.visits.values()} - {None}
+        assert events, f"{mode}: no ticket carried its life event"
