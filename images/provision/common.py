@@ -13,6 +13,8 @@ ROLE_KEYS: dict[Role, frozenset[str]] = {
     Role.PANEL: frozenset({"counter", "screen"}),
     Role.BOARD: frozenset({"floors", "chime", "screen"}),
     Role.FORMS: frozenset({"form_printer", "card_reader", "preentry_key", "screen"}),
+    Role.DESK: frozenset({"counter", "form_printer", "card_reader", "preentry_key", "screen"}),
+    Role.EXIT: frozenset({"screen"}),
     Role.REGISTER: frozenset(
         {
             "printer",

@@ -28,6 +28,8 @@ class Role(StrEnum):
     BOARD = "board"  # call board (呼出表示盤): publishes nothing
     FORMS = "forms"  # form issuer (申請書自動交付機)
     REGISTER = "register"  # self register (フルセルフレジ)
+    DESK = "desk"  # counter desk: staff write the forms while they listen (書かない窓口 at the counter)
+    EXIT = "exit"  # exit screen: residents rate their visit on the way out (満足度)
     SERVICE = "service"  # the queue service: the only writer of state
 
 
@@ -56,6 +58,8 @@ class Verb(StrEnum):
     MARK_READY = "mark_ready"
     #: The self register closes the visit's payment step (the resident scanned the ticket's QR).
     TICKET_PAID = "ticket_paid"
+    #: A resident's satisfaction answers (1-5 per question of the site's survey): anonymous, one per ticket.
+    RECORD_SURVEY = "record_survey"
 
 
 #: The verbs each role may publish. The ACL is generated from this table and the
@@ -82,7 +86,10 @@ ROLE_VERBS: dict[Role, frozenset[Verb]] = {
     Role.BOARD: frozenset(),
     Role.FORMS: frozenset({Verb.RECORD_FORMS}),
     Role.REGISTER: frozenset({Verb.RECORD_PAYMENT, Verb.TICKET_PAID}),
-    Role.SERVICE: frozenset(),
+    Role.DESK: frozenset({Verb.RECORD_FORMS}),
+    Role.EXIT: frozenset({Verb.RECORD_SURVEY}),
+    #: the service's own web pages submit what residents answer on their phones (QueueService.submit)
+    Role.SERVICE: frozenset({Verb.RECORD_SURVEY}),
 }
 
 #: Roles that publish a retained presence message (and a will). Boards publish nothing.
@@ -144,6 +151,10 @@ class Topics:
     def pickups_state(self, group: str) -> str:
         """rev 2: the later deliveries a group hands over (its back office marks them ready)."""
         return f"{self.root}/queue/state/pickups/{group}"
+
+    def serving_state(self, counter: str) -> str:
+        """rev 2: what the visit a counter serves needs (the counter desk opens it): ids only."""
+        return f"{self.root}/queue/state/serving/{counter}"
 
     def booth_state(self, booth: str) -> str:
         """rev 2: who sits at a booth."""

@@ -158,6 +158,9 @@ class RecordPaymentArgs(Message):
     slips: list[PaidSlip] = Field(min_length=1, max_length=50)
     #: Args arrive as a JSON object, so the time is an ISO 8601 string (strict mode would refuse it).
     paid_at: datetime = Field(strict=False)
+    #: rev 2: how the register ran: the resident alone (full_self) or staff keying fees (semi_self): the cities
+    #: report the cashless share of each (Isesaki: semi-self 2 → 8 %).
+    register_mode: Literal["full_self", "semi_self"] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> RecordPaymentArgs:
@@ -165,6 +168,21 @@ class RecordPaymentArgs(Message):
             raise ValueError("total is not the sum of the slips")
         if (self.method == "cashless") != (self.media is not None):
             raise ValueError("media is given for cashless payments only, and always for them")
+        return self
+
+
+class SurveyArgs(Message):
+    """A resident's satisfaction answers: anonymous (question id → 1-5 stars), one answer per ticket. The ticket
+    is named by id (the phone page knows it) or by today's number (typed at the exit screen)."""
+
+    ticket: TicketId | None = None
+    number: int | None = Field(default=None, ge=0, le=99_999)
+    answers: dict[Id, Annotated[int, Field(ge=1, le=5)]] = Field(min_length=1, max_length=10)
+
+    @model_validator(mode="after")
+    def _one_ticket(self) -> SurveyArgs:
+        if (self.ticket is None) == (self.number is None):
+            raise ValueError("name the ticket by id or by number, one of the two")
         return self
 
 
@@ -186,6 +204,7 @@ VERB_ARGS: dict[Verb, type[Message]] = {
     Verb.HAND_OVER: CounterArgs,
     Verb.MARK_READY: ReadyArgs,
     Verb.TICKET_PAID: TicketPaidArgs,
+    Verb.RECORD_SURVEY: SurveyArgs,
 }
 
 
@@ -278,6 +297,13 @@ class RecordResult(Message):
     forms_today: int
 
 
+class SurveyResult(Message):
+    """Result of record_survey: today's answered surveys."""
+
+    recorded: bool
+    surveys_today: int
+
+
 class PaymentResult(Message):
     """Result of record_payment: ``recorded`` is false when this transaction was already recorded."""
 
@@ -360,6 +386,21 @@ class ComingState(Message):
 
     group: Id
     coming: list[ComingTicket]
+
+
+class ServingTicket(Message):
+    """``{root}/queue/state/serving/{counter}`` (rev 2), retained: the visit a counter serves now, for the counter
+    desk that writes its forms. Ids only: no name, nothing personal (the desk reads those from the card)."""
+
+    counter: Id
+    ticket: TicketId | None
+    number: int | None
+    lang: LANGUAGE | None
+    #: the procedures served in this sitting, then the visit's other open ones
+    serving: list[Id]
+    open: list[Id]
+    life_event: Id | None
+    answers: dict[Id, bool]
 
 
 class Pickup(Message):

@@ -176,6 +176,13 @@ class LifeEvent(Strict):
     one_stop: bool = False
 
 
+class SurveyQuestion(Strict):
+    """A satisfaction question (満足度), answered with 1-5 stars on the phone page or the exit screen."""
+
+    id: Id
+    text: Names
+
+
 class Device(Strict):
     """An appliance on the bus: its MQTT username is its id."""
 
@@ -319,12 +326,14 @@ class Site(Strict):
     register_settings: RegisterSettings | None = Field(default=None, alias="register")
     #: The stay every visit is compared with when its life event sets no target of its own (minutes).
     target_stay_min: int = Field(default=79, ge=1, le=600)
+    #: The satisfaction survey offered when a visit ends (empty: none).
+    survey: tuple[SurveyQuestion, ...] = Field(default=(), max_length=10)
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     @model_validator(mode="after")
     def _references(self) -> Site:
-        for name in ("groups", "counters", "procedures", "questions", "life_events", "devices", "staff"):
+        for name in ("groups", "counters", "procedures", "questions", "life_events", "devices", "staff", "survey"):
             _unique(name, getattr(self, name))
         groups = {g.id for g in self.groups}
         counters = {c.id for c in self.counters}
@@ -413,6 +422,10 @@ class Site(Strict):
     @cached_property
     def device_by_id(self) -> dict[str, Device]:
         return {d.id: d for d in self.devices}
+
+    @cached_property
+    def survey_by_id(self) -> dict[str, SurveyQuestion]:
+        return {q.id: q for q in self.survey}
 
     @cached_property
     def question_by_id(self) -> dict[str, Question]:

@@ -57,7 +57,10 @@ from kiosk.bus.schemas import (
     RecordResult,
     RequestsState,
     Serving,
+    ServingTicket,
     StepView,
+    SurveyArgs,
+    SurveyResult,
     TakeRequestArgs,
     TicketArgs,
     TicketPaidArgs,
@@ -610,6 +613,50 @@ class QueueEngine:
         if ticket.status is TicketStatus.WAITING and ticket.finished:
             ticket.status = TicketStatus.DONE
         return Outcome(TicketResult(ticket=self.ticket_view(ticket, ctx.now)))
+
+    def _do_record_survey(self, args: SurveyArgs, ctx: Context, role: Role) -> Outcome:
+        """Satisfaction answers, one per ticket (a second is refused: a resident answers once); anonymous."""
+        ticket = self._ticket(args.ticket) if args.ticket is not None else self._latest_with_number(args.number)
+        unknown = [q for q in args.answers if q not in self.site.survey_by_id]
+        if unknown:
+            raise CommandError("unknown_question", f"no survey question {', '.join(unknown)}")
+        if ticket.id in self.state.surveys:
+            raise CommandError("already_answered", f"ticket {ticket.number} has already answered the survey")
+        self.state.surveys[ticket.id] = dict(args.answers)
+        return Outcome(SurveyResult(recorded=True, surveys_today=len(self.state.surveys)))
+
+    def _latest_with_number(self, number: int | None) -> Ticket:
+        """Today's ticket with this printed number (the latest issued, numbers may wrap)."""
+        found = [t for t in self.state.tickets.values() if t.number == number]
+        if not found:
+            raise CommandError("unknown_ticket", f"no ticket number {number} today")
+        return found[-1]
+
+    def serving_state(self, counter_id: str) -> ServingTicket:
+        counter = self.state.counters[counter_id]
+        ticket = self.state.tickets.get(counter.serving) if counter.serving else None
+        if ticket is None:
+            return ServingTicket(
+                counter=counter_id,
+                ticket=None,
+                number=None,
+                lang=None,
+                serving=[],
+                open=[],
+                life_event=None,
+                answers={},
+            )
+        serving = [s.procedure for s in ticket.steps if s.status is StepStatus.SERVING]
+        return ServingTicket(
+            counter=counter_id,
+            ticket=ticket.id,
+            number=ticket.number,
+            lang=ticket.lang,  # type: ignore[arg-type]
+            serving=serving,
+            open=[s.procedure for s in ticket.steps if s.status is StepStatus.PENDING and s.procedure not in serving],
+            life_event=ticket.life_event,
+            answers=ticket.answers,
+        )
 
     def _do_reprint(self, args: TicketArgs, ctx: Context, role: Role) -> Outcome:
         ticket = self._ticket(args.ticket)

@@ -10,12 +10,14 @@ middle of is delivered again when it comes back, and its id makes that harmless.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import queue
 import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +27,8 @@ import paho.mqtt.client as mqtt
 
 from kiosk import watchdog
 from kiosk.bus.client import Bus, BusSettings
-from kiosk.bus.contract import Role
+from kiosk.bus.contract import REVISION, Role, Verb
+from kiosk.bus.schemas import Command, dump
 from kiosk.config.site import Site
 from queue_service.service.core import Inbound, Outbound, QueueCore
 from queue_service.service.http_guard import ConnectionLimits, guarded_protocol
@@ -48,6 +51,16 @@ class HttpSettings:
     #: 127.0.0.1, and anyone on the box could then pick the address the login lockout counts.
     trusted_proxies: tuple[str, ...] = ()
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)
+
+
+@dataclass
+class LocalCommand:
+    """The handle of a command submitted in-process (:meth:`QueueService.submit`): its waiter, not a broker's
+    message to acknowledge."""
+
+    cmd_id: str
+    done: threading.Event = field(default_factory=threading.Event)
+    reply: dict[str, Any] = field(default_factory=dict)
 
 
 class QueueService:
@@ -179,10 +192,11 @@ class QueueService:
                 break
         batch = [m for m in markers if isinstance(m, Inbound)]
         if batch:
-            out = self._process(batch)
+            out = self._answer_local(batch, self._process(batch))
             self._publish(out)
             for msg in batch:
-                self.bus.ack(msg.handle)
+                if not isinstance(msg.handle, LocalCommand):
+                    self.bus.ack(msg.handle)
             self.processed += len(batch)
             self.last_command_at = time.monotonic()
             self._changed()
@@ -191,6 +205,39 @@ class QueueService:
                 out = self.core.state_messages(force=True)
             self._publish(out)
         return any(m is _STOP for m in markers)
+
+    def submit(self, verb: Verb, args: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
+        """A command from the service's own web pages (a resident's survey answers on the phone page), as the
+        site's service device: the same worker, validation, engine and journal as a device's command, answered
+        in-process (the reply is not published). Returns the reply (``ok``, ``result``, ``error``)."""
+        device = self.site.service_device
+        if device is None:
+            raise RuntimeError("the site file has no device of role 'service'")
+        local = LocalCommand(str(uuid.uuid4()))
+        payload = dump(Command(id=local.cmd_id, device=device.id, args=args, rev=REVISION))
+        self.inbox.put(Inbound(self.core.topics.command(verb), payload, handle=local))
+        if not local.done.wait(timeout):
+            raise TimeoutError(f"{verb}: no answer from the queue worker in {timeout} s")
+        return local.reply
+
+    def _answer_local(self, batch: list[Inbound], out: list[Outbound]) -> list[Outbound]:
+        """Hand the replies of in-process commands to their waiters; the rest is published."""
+        local = {m.handle.cmd_id: m.handle for m in batch if isinstance(m.handle, LocalCommand)}
+        if not local:
+            return out
+        device = self.site.service_device
+        reply_topic = self.core.topics.reply(device.id) if device else None
+        kept = []
+        for message in out:
+            if message.topic == reply_topic:
+                reply = json.loads(message.payload)
+                waiter = local.get(reply.get("id"))
+                if waiter is not None:
+                    waiter.reply = reply
+                    waiter.done.set()
+                    continue
+            kept.append(message)
+        return kept
 
     def _process(self, batch: list[Inbound]) -> list[Outbound]:
         """The core's outcome for a batch. Should the batch fail as a whole (the core answers every bad

@@ -225,6 +225,7 @@ class QueueCore:
             current[self.topics.coming_state(g.id)] = dump(e.coming_state(g.id))
             current[self.topics.pickups_state(g.id)] = dump(e.pickups_state(g.id))
         for c in self.site.counters:
+            current[self.topics.serving_state(c.id)] = dump(e.serving_state(c.id))
             if c.group == self.site.booth_group:
                 current[self.topics.booth_state(c.id)] = dump(e.booth_state(c.id))
         out = []

@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from kiosk.bus.client import CommandFailed, CommandRefused
-from kiosk.bus.schemas import BoardState, CalledEvent, CounterState, GroupState, Presence, Reply
+from kiosk.bus.schemas import BoardState, CalledEvent, CounterState, GroupState, Presence, Reply, ServingTicket
 from tests.conftest import EXAMPLE_SITE
 from tests.harness import ROOT, Watcher, kill9
 
@@ -246,3 +246,33 @@ def test_bus_sockets_send_small_packets_without_delay(devices, broker):
     kiosk = devices("kiosk-1f")
     assert kiosk.client.socket().getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     assert "set_tcp_nodelay true" in (broker.state / "broker" / "mosquitto.conf").read_text()
+
+
+def test_the_services_own_pages_submit_through_the_worker_and_the_journal(service, devices):
+    """A resident's survey answers from the phone page go in-process (QueueService.submit) through the same
+    validation, engine and journal as a device's command; the exit screen sends the same verb over MQTT, by
+    the ticket's printed number. One answer per ticket."""
+    from kiosk.bus.contract import Verb
+
+    kiosk, panel, exit_screen = devices("kiosk-1f"), devices("panel-c07"), devices("exit-1f")
+    first = kiosk.request("issue", {"procedures": ["juminhyo"]})["ticket"]
+    second = kiosk.request("issue", {"procedures": ["juminhyo"]})["ticket"]
+    panel.request("open_counter", {"counter": "c07"})
+    serving = Watcher(panel, panel.topics.serving_state("c07"), ServingTicket)
+    called = panel.request("call_next", {"counter": "c07"})["ticket"]
+    serving.wait_for(lambda w: w.messages and w.messages[-1][1].ticket == called["id"])
+    assert serving.messages[-1][1].serving == ["juminhyo"], "the desk learns what the counter serves now"
+    panel.request("complete", {"counter": "c07"})
+
+    reply = service.submit(Verb.RECORD_SURVEY, {"ticket": first["id"], "answers": {"overall": 5, "waiting": 4}})
+    assert reply["ok"] and reply["result"] == {"recorded": True, "surveys_today": 1}
+    again = service.submit(Verb.RECORD_SURVEY, {"ticket": first["id"], "answers": {"overall": 1}})
+    assert not again["ok"] and again["error"]["code"] == "already_answered"
+    bad = service.submit(Verb.RECORD_SURVEY, {"ticket": first["id"], "answers": {"overall": 6}})
+    assert not bad["ok"] and bad["error"]["code"] == "invalid_args"
+    assert exit_screen.request("record_survey", {"number": second["number"], "answers": {"no_repeat": 3}}) == {
+        "recorded": True,
+        "surveys_today": 2,
+    }
+    rows = service.journal.db.execute("SELECT verb, ok FROM journal WHERE verb = 'record_survey'").fetchall()
+    assert rows == [("record_survey", 1), ("record_survey", 0), ("record_survey", 1)], "journaled like any command"
