@@ -60,6 +60,8 @@ class Verb(StrEnum):
     TICKET_PAID = "ticket_paid"
     #: A resident's satisfaction answers (1-5 per question of the site's survey): anonymous, one per ticket.
     RECORD_SURVEY = "record_survey"
+    #: The online guide was used (opened for a life event, or followed to its list of procedures): counts only.
+    RECORD_GUIDE_USE = "record_guide_use"
 
 
 #: The verbs each role may publish. The ACL is generated from this table and the
@@ -89,7 +91,7 @@ ROLE_VERBS: dict[Role, frozenset[Verb]] = {
     Role.DESK: frozenset({Verb.RECORD_FORMS}),
     Role.EXIT: frozenset({Verb.RECORD_SURVEY}),
     #: the service's own web pages submit what residents answer on their phones (QueueService.submit)
-    Role.SERVICE: frozenset({Verb.RECORD_SURVEY}),
+    Role.SERVICE: frozenset({Verb.RECORD_SURVEY, Verb.RECORD_GUIDE_USE}),
 }
 
 #: Roles that publish a retained presence message (and a will). Boards publish nothing.

@@ -186,6 +186,14 @@ class SurveyArgs(Message):
         return self
 
 
+class GuideUseArgs(Message):
+    """One use of the online guide (行かない窓口): which life event, and whether the resident reached the list of
+    procedures (``completed``). Counts only, for the KPIs (Isesaki: guide uses 400 → 2,000 a year)."""
+
+    life_event: Id | None = None
+    completed: bool = False
+
+
 VERB_ARGS: dict[Verb, type[Message]] = {
     Verb.ISSUE: IssueArgs,
     Verb.CALL_NEXT: CounterArgs,
@@ -205,6 +213,7 @@ VERB_ARGS: dict[Verb, type[Message]] = {
     Verb.MARK_READY: ReadyArgs,
     Verb.TICKET_PAID: TicketPaidArgs,
     Verb.RECORD_SURVEY: SurveyArgs,
+    Verb.RECORD_GUIDE_USE: GuideUseArgs,
 }
 
 
@@ -295,6 +304,12 @@ class RecordResult(Message):
 
     recorded: int
     forms_today: int
+
+
+class GuideUseResult(Message):
+    """Result of record_guide_use: today's guide uses."""
+
+    guide_uses_today: int
 
 
 class SurveyResult(Message):

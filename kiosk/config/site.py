@@ -304,6 +304,21 @@ class RegisterSettings(Strict):
         return self
 
 
+class KpiTargets(Strict):
+    """The targets a city reports against (the KPI pages colour each figure by them). Shares are 0-1."""
+
+    #: share of survey answers with 4 or 5 stars on the first question (Kumamoto: 79 → 85 %)
+    satisfaction_share: float | None = Field(default=None, ge=0, le=1)
+    #: cashless share of self-register payments, by count (Isesaki semi-self: 2 → 8 %)
+    cashless_share: float | None = Field(default=None, ge=0, le=1)
+    #: uses of the online guide per month (Isesaki: 400 → 2,000 a year)
+    guide_uses_per_month: int | None = Field(default=None, ge=0)
+    #: share of finished visits within their stay target
+    within_target_share: float | None = Field(default=None, ge=0, le=1)
+    #: visits served by two or more departments per month (Isesaki KPI ②)
+    multi_department_per_month: int | None = Field(default=None, ge=0)
+
+
 class StaffAccount(Strict):
     """A login for the staff KPI pages. ``password`` is a hash (``madoguchi hash-password``), never the password."""
 
@@ -326,6 +341,8 @@ class Site(Strict):
     register_settings: RegisterSettings | None = Field(default=None, alias="register")
     #: The stay every visit is compared with when its life event sets no target of its own (minutes).
     target_stay_min: int = Field(default=79, ge=1, le=600)
+    #: The targets the KPI pages compare with (the ``[kpi]`` section).
+    kpi: KpiTargets = KpiTargets()
     #: The satisfaction survey offered when a visit ends (empty: none).
     survey: tuple[SurveyQuestion, ...] = Field(default=(), max_length=10)
 

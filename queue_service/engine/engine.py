@@ -44,6 +44,8 @@ from kiosk.bus.schemas import (
     CounterResult,
     CounterState,
     GroupState,
+    GuideUseArgs,
+    GuideUseResult,
     HandoverNote,
     IssueArgs,
     Message,
@@ -624,6 +626,12 @@ class QueueEngine:
             raise CommandError("already_answered", f"ticket {ticket.number} has already answered the survey")
         self.state.surveys[ticket.id] = dict(args.answers)
         return Outcome(SurveyResult(recorded=True, surveys_today=len(self.state.surveys)))
+
+    def _do_record_guide_use(self, args: GuideUseArgs, ctx: Context, role: Role) -> Outcome:
+        if args.life_event is not None and args.life_event not in self.site.life_event_by_id:
+            raise CommandError("unknown_life_event", f"no life event {args.life_event!r}")
+        self.state.guide_uses += 1
+        return Outcome(GuideUseResult(guide_uses_today=self.state.guide_uses))
 
     def _latest_with_number(self, number: int | None) -> Ticket:
         """Today's ticket with this printed number (the latest issued, numbers may wrap)."""

@@ -154,6 +154,8 @@ class DayState:
     forms_used: dict[tuple[str, str], int] = field(default_factory=dict)
     #: Every booth was closed after being open: new one-stop visits go to the counters (the booths' day is over).
     booths_closed: bool = False
+    #: Uses of the online guide today (counts only).
+    guide_uses: int = 0
     #: Satisfaction answers today, by ticket id (one per ticket; anonymous: question id → stars).
     surveys: dict[str, dict[str, int]] = field(default_factory=dict)
     #: Payments recorded by the self registers today, by transaction id (the idempotency key).
