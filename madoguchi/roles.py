@@ -53,12 +53,19 @@ def self_register(device: DeviceConfig, site: Site) -> App:
     return RegisterApp(device, site)
 
 
+def exit_screen(device: DeviceConfig, site: Site) -> App:
+    from ticket_machine.exit_app.app import ExitScreenApp
+
+    return ExitScreenApp(device, site)
+
+
 APPS: dict[str, Callable[[DeviceConfig, Site], App]] = {
     "ticket": ticket_kiosk,
     "panel": call_panel,
     "board": call_board,
     "forms": form_issuer,
     "register": self_register,
+    "exit": exit_screen,
 }
 
 
