@@ -9,6 +9,14 @@ reception (life event, answers, the concierge's note), nothing personal. Every u
 One-stop (docs/one-stop.md): a resident seated at a booth is told to stay there and which sections are still to
 come; the booth's call is a call, a section's staff arriving is not (the resident is already there). A later
 delivery says it will be called once ready; a payment step says to pay at the self register.
+
+Satisfaction (満足度, issue 18): once the visit is done, the page offers the site's survey (``site.survey``: 1-5
+stars per question) as a plain form, outside the live part (a live update must not wipe stars being chosen);
+``POST /t/{token}/survey`` records it through the service's worker and journal (``record_survey`` by ticket id,
+anonymous: the answers name no one), then the page thanks the resident. A second answer is refused by the engine
+and the page says it was already answered; a missing or bad star keeps every other choice and says what to fix.
+The form is posted from this page only (Origin/Referer checked, like the staff login); the token in the URL is
+the only key, as for the page itself.
 """
 
 from __future__ import annotations
@@ -21,11 +29,14 @@ import re
 import time
 import weakref
 from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 
+from kiosk.bus.contract import Verb
 from kiosk.i18n import LANGUAGES, N_, gettext_for
 from kiosk.languages import Language
 from queue_service.engine.model import AT_BOOTH, Step, StepMode, StepStatus, Ticket, TicketStatus
@@ -42,6 +53,38 @@ HEARTBEAT_SECONDS = 15.0
 STREAM_SECONDS = 300.0
 #: Without JavaScript the status page reloads itself this often.
 NOSCRIPT_REFRESH_SECONDS = 30
+#: The stars a survey answer may give.
+STARS = (1, 2, 3, 4, 5)
+
+#: The survey's words on the status page (status.html; the extractor reads .py files only).
+SURVEY_MESSAGES = (
+    N_("How was your visit?"),
+    N_("Please give 1 to 5 stars (5 is best). Anonymous: your answers are not linked to you."),
+    N_("Send my answers"),
+    N_("Thank you for your answers."),
+    N_("This ticket has already answered the survey. Thank you."),
+    N_("Please choose 1 to 5 stars for every question."),
+    N_("The survey opens when your visit is finished."),
+    N_("Your answers could not be recorded just now. Please try again."),
+    N_("{stars} of 5 stars"),
+)
+
+
+ALREADY = SURVEY_MESSAGES[4]
+BAD_STARS = SURVEY_MESSAGES[5]
+NOT_YET = SURVEY_MESSAGES[6]
+RETRY = SURVEY_MESSAGES[7]
+
+
+def same_origin(request: Request) -> bool:
+    """A browser's form post says where it came from (Origin, else Referer): only this site's own page may post
+    the survey. No header at all (a script, not a browser) is let through: it still needs the ticket's token."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if source is None:
+        return True
+    host = request.headers.get("host", "")
+    parts = urlsplit(source)  # "null" (an opaque origin) has no host: refused
+    return bool(host) and parts.netloc == host and parts.scheme in ("http", "https")
 
 
 def make_status_router(service, pages: SitePages, hub: LiveHub, streams: StreamLimits) -> APIRouter:
@@ -134,6 +177,47 @@ def make_status_router(service, pages: SitePages, hub: LiveHub, streams: StreamL
                 to_come=to_come,
             )
 
+    def survey_state(token: str) -> tuple[str | None, str]:
+        """(ticket id, survey state): "none" (the site has no survey, or the visit is not done), "open",
+        "answered"."""
+        with service.lock:
+            ticket = find(token)
+            if ticket is None:
+                return None, "none"
+            if ticket.id in service.core.engine.state.surveys:
+                return ticket.id, "answered"
+            if not site.survey or ticket.status is not TicketStatus.DONE:
+                return ticket.id, "none"
+            return ticket.id, "open"
+
+    def status_html(
+        request: Request,
+        token: str,
+        st: TicketStatusOut,
+        survey: str,
+        chosen: dict[str, int] | None = None,
+        message: str | None = None,
+        status: int = 200,
+    ) -> HTMLResponse:
+        questions = [(q.id, q.text.get(st.lang)) for q in site.survey] if survey == "open" else []
+        ctx = pages.names(st.lang) | {
+            "st": st,
+            "title": gettext_for(st.lang, "Your number") + f" {st.number}",
+            "events_url": f"/t/{token}/events?lang={st.lang}",
+            "self_url": f"/t/{token}?lang={st.lang}",
+            "refresh": NOSCRIPT_REFRESH_SECONDS,
+            "survey": survey,
+            "has_survey": bool(site.survey),
+            "survey_url": f"/t/{token}/survey",
+            "questions": questions,
+            "stars": STARS,
+            "chosen": chosen or {},
+            "survey_message": message,
+            # the answer to a POST: switching language would be a GET of the survey's URL
+            "show_langs": request.method == "GET",
+        }
+        return pages.html(request, "status.html", ctx, status=status, private=True)
+
     def ticket_lang(request: Request) -> str | None:
         asked = request.query_params.get("lang")
         return asked if asked in LANGUAGES else None
@@ -148,14 +232,44 @@ def make_status_router(service, pages: SitePages, hub: LiveHub, streams: StreamL
             lang = pick_lang(request)
             text = N_("This ticket is not known. A ticket is valid on the day it was issued only.")
             return pages.not_found(request, lang, N_("Ticket not found"), text, langs=False)
-        ctx = pages.names(st.lang) | {
-            "st": st,
-            "title": gettext_for(st.lang, "Your number") + f" {st.number}",
-            "events_url": f"/t/{token}/events?lang={st.lang}",
-            "self_url": f"/t/{token}?lang={st.lang}",
-            "refresh": NOSCRIPT_REFRESH_SECONDS,
-        }
-        return pages.html(request, "status.html", ctx, private=True)
+        _id, survey = await run_in_threadpool(survey_state, token)
+        return status_html(request, token, st, survey)
+
+    @router.post("/t/{token}/survey", response_class=HTMLResponse, include_in_schema=False)
+    async def survey_answer(token: str, request: Request) -> Response:
+        """The resident's stars: recorded once, then the page (303, so a reload does not post again)."""
+        form = await request.form()
+        asked = form.get("lang")
+        lang = asked if isinstance(asked, str) and asked in LANGUAGES else None
+        st = await run_in_threadpool(ticket_status, token, lang)
+        if st is None:
+            text = N_("This ticket is not known. A ticket is valid on the day it was issued only.")
+            return pages.not_found(request, pick_lang(request), N_("Ticket not found"), text, langs=False)
+        if not same_origin(request):
+            return Response("cross-origin form refused\n", 403, media_type="text/plain", headers=page_headers(True))
+        ticket_id, survey = await run_in_threadpool(survey_state, token)
+        if survey == "answered":
+            return status_html(request, token, st, survey, message=ALREADY, status=409)
+        if survey != "open" or ticket_id is None:
+            return status_html(request, token, st, survey, message=NOT_YET, status=409)
+        chosen: dict[str, int] = {}
+        for q in site.survey:
+            value = form.get(f"q_{q.id}")
+            if isinstance(value, str) and value.isdigit() and int(value) in STARS:
+                chosen[q.id] = int(value)
+        if len(chosen) != len(site.survey):
+            return status_html(request, token, st, survey, chosen, BAD_STARS, status=422)
+        args: dict[str, Any] = {"ticket": ticket_id, "answers": chosen}
+        try:
+            reply = await run_in_threadpool(service.submit, Verb.RECORD_SURVEY, args)
+        except TimeoutError:
+            return status_html(request, token, st, survey, chosen, RETRY, status=503)
+        if not reply.get("ok"):
+            code = (reply.get("error") or {}).get("code")
+            if code == "already_answered":
+                return status_html(request, token, st, "answered", message=ALREADY, status=409)
+            return status_html(request, token, st, survey, chosen, RETRY, status=422)
+        return RedirectResponse(f"/t/{token}?lang={st.lang}#survey", status_code=303, headers=page_headers(True))
 
     @router.get("/t/{token}/events", include_in_schema=False)
     async def status_events(token: str, request: Request) -> Response:

@@ -14,6 +14,15 @@
     if (d.called && !wasCalled && navigator.vibrate) navigator.vibrate([400, 150, 400, 150, 400]);
     document.title = d.called ? "▶ " + d.title : baseTitle;
     wasCalled = d.called;
+    // the visit just ended and the site asks for stars: load the page again, which now holds the survey form
+    // (outside the live part, so later updates cannot wipe a resident's choices)
+    if (d.status === "done" && live.getAttribute("data-status") !== "done" && live.getAttribute("data-survey") === "none") {
+      live.setAttribute("data-status", "done");
+      if (live.getAttribute("data-has-survey") === "1") {
+        source.close();
+        window.location.reload();
+      }
+    }
   });
   source.addEventListener("gone", function () {
     source.close();
