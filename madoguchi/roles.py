@@ -47,6 +47,12 @@ def form_issuer(device: DeviceConfig, site: Site) -> App:
     return FormIssuerApp(device, site, reader=simulated_reader(device))
 
 
+def counter_desk(device: DeviceConfig, site: Site) -> App:
+    from form_printer.desk_app.app import DeskApp
+
+    return DeskApp(device, site, reader=simulated_reader(device))
+
+
 def self_register(device: DeviceConfig, site: Site) -> App:
     from register.app.app import RegisterApp
 
@@ -64,6 +70,7 @@ APPS: dict[str, Callable[[DeviceConfig, Site], App]] = {
     "panel": call_panel,
     "board": call_board,
     "forms": form_issuer,
+    "desk": counter_desk,
     "register": self_register,
     "exit": exit_screen,
 }

@@ -1,0 +1,372 @@
+"""The counter desk app (``madoguchi kiosk desk``): the staff open the visit their counter serves, take the
+resident's data from the card (the resident types the PIN), a pre-entry QR or an ID document, ask each remaining
+field once, show the resident the filled forms and print them in one job for signature.
+
+Staff screens: visit, card, qr, fields. Resident screens (the staff turn the screen): pin, preview; they speak
+the visit's language (the ticket's), the staff screens the device's. Card and printer calls block, so they run
+on one worker thread. The visit's data is wiped when it is printed, cancelled, when the counter's visit changes
+(completed, handed over), when the card is taken away before it was read, and when the desk is idle.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from form_printer.card.protocol import CardError
+from form_printer.desk_app.screens.card import CardScreen
+from form_printer.desk_app.screens.fields import FieldsScreen
+from form_printer.desk_app.screens.pin import PinScreen
+from form_printer.desk_app.screens.preview import PreviewScreen
+from form_printer.desk_app.screens.qr import QrScreen
+from form_printer.desk_app.screens.visit import VisitScreen
+from form_printer.desk_app.visit import Desk, Source
+from form_printer.forms.spool import SpoolError
+from form_printer.issuer import CardReaderPort, LastTryUnconfirmed
+from form_printer.preentry import PreEntryError
+from form_printer.setup import issuer_for
+from kiosk.bus.client import BusError, CommandFailed, CommandRefused
+from kiosk.bus.contract import Role
+from kiosk.bus.schemas import ServingTicket
+from kiosk.config.device import DeviceConfig
+from kiosk.config.site import Site
+from kiosk.i18n import N_
+from kiosk.ui.lang import tr
+from kiosk.ui.link import on_main
+from kiosk.ui.shell import KioskShell
+from kiosk.ui.wedge import WedgeScanner
+
+log = logging.getLogger(__name__)
+
+# The form issuer's words for the same problems (same msgids, already translated). Not imported from
+# form_printer.app.app: that would load its screens' kv rules, which name classes the desk's screens share.
+CARD_MESSAGES = {
+    "wrong_pin": N_("Wrong PIN."),
+    "locked": N_("The PIN of this card is locked. Please go to the My Number Card counter with photo ID to unlock it."),
+    "not_mynumber": N_("This is not a My Number Card. Please use your My Number Card."),
+    "card_removed": N_("The card was moved before it could be read. Place it on the reader again."),
+    "reader_missing": N_("The card reader is not working. Please ask a member of staff."),
+    "card_error": N_("The card could not be read. Please ask a member of staff."),
+}
+PREENTRY_MESSAGES = {
+    "expired": N_("This QR code has expired. Please fill in the web form again, or write the form by hand."),
+    "tampered": N_("This QR code is not valid (it was changed or is from another site)."),
+    "wrong_site": N_("This QR code is not valid (it was changed or is from another site)."),
+    "malformed": N_("This is not a QR code from the city's web form."),
+    "unknown_field": N_("This QR code has answers this machine does not know. Please ask a member of staff."),
+    "no_key": N_("This machine cannot read pre-entry QR codes. Please ask a member of staff."),
+}
+
+#: The screens the resident looks at (in the visit's language).
+RESIDENT_SCREENS = ("pin", "preview")
+
+
+class DeskApp(KioskShell):
+    role = Role.DESK
+    home_screen = "visit"
+    show_languages = False
+
+    def __init__(self, device: DeviceConfig, site: Site, reader: CardReaderPort | None = None, **kw) -> None:
+        super().__init__(device, site, **kw)
+        entry = site.device_by_id.get(device.device)
+        counter = device.counter or (entry.counters[0] if entry is not None and entry.counters else None)
+        if counter is None:
+            raise ValueError(f"{device.device}: a counter desk needs its counter (counters = [...] in the site file)")
+        self.counter: str = counter
+        self.desk = Desk(issuer_for(device, site, on_printed=self._printed_counts, reader=reader))
+        self.reader_ok = True
+        self.confirmed_last_try = False
+        self.pending_counts: list[dict] = []
+        self._work = ThreadPoolExecutor(max_workers=1, thread_name_prefix="desk-card-printer")
+
+    def make_screens(self):
+        known = self.site.counter_by_id.get(self.counter)
+        counter = known.names.get("ja") if known is not None else ""
+        self.title_text = tr._("Counter desk: {counter}").format(counter=counter or self.counter)
+        self.desk.issuer.reader.start(
+            lambda: on_main(self.card_arrived),
+            lambda: on_main(self.card_left),
+            lambda ok: on_main(self._reader_health, ok),
+        )
+        self.wedge = WedgeScanner(lambda: self.sm.current == "qr", self.scanned)
+        screens = [VisitScreen(), CardScreen(), PinScreen(), QrScreen(), FieldsScreen(), PreviewScreen()]
+        self.sm.bind(current=self._face)
+        return screens
+
+    def connect(self) -> None:
+        assert self.link is not None
+        self.link.listen(self.link.topics.serving_state(self.counter), ServingTicket, self.served)
+
+    def screen(self, name: str):
+        return self.sm.get_screen(name)
+
+    def _face(self, _sm, current: str) -> None:
+        """Resident screens speak the visit's language, staff screens the desk's."""
+        lang = self.device.screen.language
+        if current in RESIDENT_SCREENS and self.desk.serving is not None and self.desk.serving.lang:
+            lang = self.desk.serving.lang
+        if tr.lang != lang:
+            tr.switch(lang)
+
+    def _run(self, work, done, failed) -> None:
+        def job() -> None:
+            try:
+                result = work()
+            except Exception as exc:  # noqa: BLE001 - every failure is shown, none kills the desk
+                on_main(failed, exc)
+            else:
+                on_main(done, result)
+
+        self._work.submit(job)
+
+    def _update_service(self, *_a) -> None:
+        """In service = able to read cards and print; the counter's visit needs the queue service, shown on screen."""
+        self.in_service = self.reader_ok
+        if self.link is not None and self.link.broker_up and self.link.service_up:
+            self._send_counts()
+
+    def _reader_health(self, ok: bool) -> None:
+        self.reader_ok = ok
+        self._update_service()
+
+    # ------------------------------------------------------------ the counter's visit
+    def served(self, _topic: str, message: ServingTicket) -> None:
+        if self.desk.served(message):
+            self._forget_screens()
+            self.goto("visit")
+            self.screen("visit").notice = tr._("The visit was completed at the counter: its data was wiped.")
+        self._show_serving()
+
+    def _show_serving(self) -> None:
+        screen = self.screen("visit")
+        serving = self.desk.serving
+        forms = self.desk.offered_forms()
+        if serving is None or serving.ticket is None:
+            screen.serving_text = tr._("The counter serves nobody now.")
+            screen.forms_text = ""
+            screen.can_open = False
+            return
+        screen.serving_text = tr._("Now serving No. {number}").format(number=serving.number)
+        titles = [self.desk.issuer.templates[f].title for f in forms]
+        screen.forms_text = (
+            tr._("Forms: {forms}").format(forms="、".join(titles)) if titles else tr._("This visit has no forms.")
+        )
+        screen.can_open = bool(forms)
+
+    def open_visit(self, source: Source) -> None:
+        self.screen("visit").notice = ""
+        self.desk.open(source)
+        if source == "card":
+            self.screen("card").state = "waiting"
+            self.goto("card")
+            self._open_card(quiet=True)
+        elif source == "qr":
+            qr = self.screen("qr")
+            qr.state, qr.message = "waiting", ""
+            self.goto("qr")
+        else:
+            self.show_fields()
+
+    def switch_to_typed(self) -> None:
+        self.desk.issuer.end("typed instead")
+        if self.desk.visit is not None:
+            self.desk.visit.source = "typed"
+        self.show_fields()
+
+    # ------------------------------------------------------------ the card (same rules as the form issuer)
+    def card_arrived(self) -> None:
+        if self.sm.current == "card":
+            self._open_card(quiet=False)
+
+    def card_left(self) -> None:
+        if self.sm.current == "pin":  # taken away before it was read: nothing was read, back to the card
+            self.desk.issuer.end("card_removed")
+            self.screen("card").state = "waiting"
+            self.goto("card")
+        elif self.sm.current == "card" and self.screen("card").state == "error":
+            self.screen("card").state = "waiting"
+
+    def _open_card(self, quiet: bool) -> None:
+        card = self.screen("card")
+        card.state = "reading"
+        self.confirmed_last_try = False
+
+        def failed(exc: Exception) -> None:
+            if quiet and isinstance(exc, CardError) and exc.code == "card_removed":
+                card.state = "waiting"
+                return
+            self._card_problem(exc)
+
+        self._run(self.desk.issuer.open_card, self._card_opened, failed)
+
+    def _card_opened(self, tries: int) -> None:
+        if self.sm.current != "card":
+            return
+        pin = self.screen("pin")
+        pin.tries_left, pin.message, pin.last_try = tries, "", tries == 1
+        self.goto("pin")
+
+    def _card_problem(self, exc: Exception) -> None:
+        code = exc.code if isinstance(exc, CardError) else "card_error"
+        if not isinstance(exc, CardError):
+            log.exception("card: unexpected failure", exc_info=exc)
+        self.reader_ok = code != "reader_missing"
+        self._update_service()
+        self.desk.issuer.end(f"card {code}")
+        card = self.screen("card")
+        card.state, card.message = "error", tr._(CARD_MESSAGES[code])
+        self.goto("card")
+
+    def confirm_last_try(self) -> None:
+        self.confirmed_last_try = True
+        pin = self.screen("pin")
+        pin.last_try = False
+        pin.message = tr._("Last try: please check your PIN carefully.")
+
+    def pin_entered(self, pin: str) -> None:
+        screen = self.screen("pin")
+        screen.busy, screen.message = "verifying", ""
+        confirmed = self.confirmed_last_try
+
+        def done(_items) -> None:
+            screen.busy = ""
+            self.show_fields()
+
+        def failed(exc: Exception) -> None:
+            screen.busy = ""
+            if isinstance(exc, LastTryUnconfirmed):
+                screen.last_try = True
+            elif isinstance(exc, CardError) and exc.code == "wrong_pin":
+                screen.tries_left = exc.tries_left or 0
+                screen.message = tr._("Wrong PIN. Tries left: {n}").format(n=exc.tries_left)
+                self.confirmed_last_try = False
+                screen.last_try = exc.tries_left == 1
+            else:
+                self._card_problem(exc)
+
+        self._run(lambda: self.desk.issuer.enter_pin(pin, confirmed_last_try=confirmed), done, failed)
+
+    # ------------------------------------------------------------ pre-entry QR (keyboard-wedge scanner)
+    def scanned(self, text: str) -> None:
+        qr = self.screen("qr")
+        try:
+            fields = self.desk.issuer.scan_preentry(text)
+        except PreEntryError as e:
+            qr.state, qr.message = "bad", tr._(PREENTRY_MESSAGES.get(e.code, PREENTRY_MESSAGES["malformed"]))
+            return
+        except Exception:  # noqa: BLE001 - whatever a scanner types is an unreadable code
+            log.exception("a scanned pre-entry code could not be read")
+            qr.state, qr.message = "bad", tr._(PREENTRY_MESSAGES["malformed"])
+            return
+        qr.state = "ok"
+        qr.message = tr._("Read {n} answers from the resident's web form.").format(n=len(fields))
+
+    # ------------------------------------------------------------ fields, preview, print
+    def show_fields(self) -> None:
+        if self.desk.visit is None:
+            self.goto("visit")
+            return
+        titles = {f: self.desk.issuer.templates[f].title for f in self.desk.offered_forms()}
+        self.screen("fields").show(self.desk.asks(), titles, self.desk.visit.answers)
+        self.goto("fields")
+
+    def preview(self) -> None:
+        fields = self.screen("fields")
+        try:
+            self.desk.answer(fields.answers())
+        except ValueError:
+            bad = self.desk.check(fields.answers())
+            labels = {a.source: a.label for a in self.desk.asks()}
+            fields.message = tr._("Check these fields: {fields}").format(
+                fields="、".join(labels.get(s, s) for s in bad)
+            )
+            return
+
+        def done(forms) -> None:
+            self.screen("preview").show(forms)
+            self.goto("preview")
+
+        def failed(exc: Exception) -> None:
+            log.exception("rendering the forms failed", exc_info=exc)
+            fields.message = tr._("The forms could not be prepared.")
+
+        self._run(self.desk.prepare, done, failed)
+
+    def print_forms(self) -> None:
+        preview = self.screen("preview")
+        preview.state, preview.message = "printing", ""
+
+        def done(_job) -> None:
+            count = len(self.desk.visit.procedures) if self.desk.visit else 0
+            pages = len(self.desk.issuer.visit.rendered)
+            self.end_visit("printed")
+            self.screen("visit").notice = tr._("Printed {n} forms in one job. The resident's data was wiped.").format(
+                n=pages or count
+            )
+
+        def failed(exc: Exception) -> None:
+            if isinstance(exc, SpoolError):
+                log.warning("print job refused: %s", exc)
+            else:
+                log.exception("printing failed", exc_info=exc)
+            preview.state = "failed"
+            preview.message = tr._("The printer is not available. Try again, or ask a member of staff.")
+
+        self._run(self.desk.print_forms, done, failed)
+
+    # ------------------------------------------------------------ counts for the KPIs (form ids only)
+    def _printed_counts(self, form_ids: list[str]) -> None:
+        lang = self.desk.serving.lang if self.desk.serving is not None and self.desk.serving.lang else "ja"
+        on_main(self._queue_count, {"forms": list(form_ids), "lang": lang})
+
+    def _queue_count(self, args: dict) -> None:
+        self.pending_counts.append(args)
+        self._send_counts()
+
+    def _send_counts(self) -> None:
+        if self.link is None or not self.pending_counts:
+            return
+        args = self.pending_counts[0]
+
+        def ok(_result) -> None:
+            if self.pending_counts and self.pending_counts[0] is args:
+                self.pending_counts.pop(0)
+                self._send_counts()
+
+        def failed(exc: BusError) -> None:
+            if isinstance(exc, CommandFailed | CommandRefused):
+                log.warning("form counts dropped: %s %s", exc.code, exc)
+                if self.pending_counts and self.pending_counts[0] is args:
+                    self.pending_counts.pop(0)
+                    self._send_counts()
+            else:
+                log.info("form counts kept for later (%s)", exc.code)
+
+        self.link.request("record_forms", args, ok, failed)
+
+    # ------------------------------------------------------------ the end of a visit
+    def _forget_screens(self) -> None:
+        self.confirmed_last_try = False
+        self.wedge.clear()
+        self.screen("preview").forget()
+        self.screen("fields").forget()
+        pin = self.screen("pin")
+        pin.message, pin.last_try = "", False
+
+    def end_visit(self, why: str) -> None:
+        self._forget_screens()
+        self._run(lambda: self.desk.end(why), lambda _r: None, lambda exc: log.error("wipe failed: %r", exc))
+        self.goto("visit")
+
+    def needs_reset(self) -> bool:
+        return self.desk.holds_personal_data
+
+    def on_idle(self) -> None:
+        self.end_visit("idle")
+        super().on_idle()
+
+    def on_stop(self) -> None:
+        self.desk.issuer.reader.stop()
+        self.desk.end("stopped")
+        self._work.shutdown(wait=False, cancel_futures=True)
+        super().on_stop()

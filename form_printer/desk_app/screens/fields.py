@@ -1,0 +1,87 @@
+"""Staff side: every field still empty on the visit's forms, each asked once (typed, or a choice tapped).
+
+Text goes through Kivy's TextInput, so Japanese comes from the OS input method (IBus/fcitx on the desk's PC).
+The rows are built from :func:`form_printer.desk_app.fields.asks_for`: the labels are the forms' own.
+"""
+
+from __future__ import annotations
+
+from kivy.properties import StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.screenmanager import Screen
+from kivy.uix.textinput import TextInput
+
+from form_printer.desk_app.fields import Ask
+from kiosk.ui.lang import tr
+from kiosk.ui.shell import load_screen_kv
+from kiosk.ui.widgets import BigButton, Caption
+
+load_screen_kv(__file__)
+
+
+class FieldInput(TextInput):
+    key = StringProperty("")
+
+
+class FieldRow(BoxLayout):
+    """One question: the form's label (and which forms it goes on), then the input or the choices."""
+
+
+class FieldsScreen(Screen):
+    message = StringProperty("")
+
+    def show(self, asks: list[Ask], titles: dict[str, str], answers: dict[str, str]) -> None:
+        self.message = ""
+        self._inputs: dict[str, TextInput] = {}
+        self._choices: dict[str, str] = {}
+        self._buttons: dict[str, list[BigButton]] = {}
+        rows = self.ids.rows
+        rows.clear_widgets()
+        for ask in asks:
+            row = FieldRow()
+            where = (
+                "・".join(titles.get(f, f) for f in ask.forms) if len(ask.forms) < len(titles) else tr._("all forms")
+            )
+            row.add_widget(Caption(text=f"{ask.label}\n[size=14]{where}[/size]", markup=True, size_hint_x=0.32))
+            if ask.kind == "choice":
+                box = BoxLayout(spacing=6)
+                self._choices[ask.source] = answers.get(ask.source, "")
+                buttons = []
+                for value, label in ask.options:
+                    b = BigButton(key=f"choice-{ask.source}-{value}", text=label, font_base=20)
+                    b.choice = (ask.source, value)
+                    b.bind(on_release=lambda btn: self.choose(*btn.choice))
+                    buttons.append(b)
+                    box.add_widget(b)
+                self._buttons[ask.source] = buttons
+                row.add_widget(box)
+            else:
+                hint = tr._("YYYY-MM-DD") if ask.kind == "date" else ""
+                field = FieldInput(key=f"field-{ask.source}", text=answers.get(ask.source, ""), hint_text=hint)
+                self._inputs[ask.source] = field
+                row.add_widget(field)
+            rows.add_widget(row)
+        self._paint()
+        self.ids.scroll.scroll_y = 1
+
+    def choose(self, source: str, value: str) -> None:
+        self._choices[source] = "" if self._choices.get(source) == value else value
+        self._paint()
+
+    def _paint(self) -> None:
+        for source, buttons in self._buttons.items():
+            for b in buttons:
+                b.kind = "toggle_on" if b.choice[1] == self._choices.get(source) else "secondary"
+
+    def answers(self) -> dict[str, str]:
+        out = {s: w.text for s, w in self._inputs.items()}
+        out.update(self._choices)
+        return out
+
+    def forget(self) -> None:
+        """Drop every typed answer from the widgets (the visit ended)."""
+        for w in getattr(self, "_inputs", {}).values():
+            w.text = ""
+        self._inputs, self._choices, self._buttons = {}, {}, {}
+        self.ids.rows.clear_widgets()
+        self.message = ""

@@ -1,0 +1,49 @@
+"""Resident side: the filled forms, page by page, before they are printed for signature.
+
+The staff turn the screen (or the tablet) to the resident: one window, so the resident's pages never travel to a
+second process or display server. Textures come from in-memory PNGs, never files.
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from kivy.core.image import Image as CoreImage
+from kivy.properties import OptionProperty, StringProperty
+from kivy.uix.image import Image
+from kivy.uix.screenmanager import Screen
+
+from form_printer.forms.render import RenderedForm, preview_image
+from kiosk.ui.shell import load_screen_kv
+
+load_screen_kv(__file__)
+
+PAGE_PX = 620
+
+
+def texture_of(picture):
+    buffer = BytesIO()
+    picture.convert("L").save(buffer, format="PNG")
+    buffer.seek(0)
+    texture = CoreImage(buffer, ext="png").texture
+    buffer.close()
+    return texture
+
+
+class PreviewScreen(Screen):
+    state = OptionProperty("ready", options=["ready", "printing", "failed"])
+    message = StringProperty("")
+
+    def show(self, forms: list[RenderedForm]) -> None:
+        self.state, self.message = "ready", ""
+        pages = self.ids.pages
+        pages.clear_widgets()
+        for form in forms:
+            page = Image(fit_mode="contain")
+            page.key = f"page-{form.form_id}"
+            page.texture = texture_of(preview_image(form, PAGE_PX))
+            pages.add_widget(page)
+
+    def forget(self) -> None:
+        self.ids.pages.clear_widgets()
+        self.state, self.message = "ready", ""
