@@ -1,0 +1,308 @@
+"""The counter desk under Xvfb, on the real PC/SC stack (pcscd + vpcd + virtual card), the real broker and queue
+service (its counter really serves a move-in: issued, called at 1番), printing to the PDF spool. Three residents:
+a card (the resident types the PIN on the resident-facing pad), a pre-entry QR, no card (typed from an ID document).
+Then the privacy check: the card resident's name, address and birth date nowhere but on the paper.
+
+The scenarios run inside the app's process through tests/ui/driver.py (``python -m tests.system.test_desk_app``
+hands the driver this module's scenarios).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import threading
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from devkit.mynumber_card import load_residents
+from form_printer.preentry import make_payload, new_key
+from kiosk.bus.contract import Topics
+from tests.cards import READER
+from tests.conftest import EXAMPLE_SITE
+from tests.harness import ROOT
+
+MOVE_IN = ["tennyu", "inkan_toroku", "kokuho_kanyu", "jidou_teate"]
+MOVE_IN_FORMS = ["jumin_ido", "inkan_toroku", "kokuho_shikaku", "jidou_teate"]
+YAMADA = load_residents()["yamada"].items
+SECRETS = [
+    YAMADA.name,
+    YAMADA.name.replace("\u3000", ""),
+    YAMADA.address,
+    "桜町一丁目2番3号",
+    YAMADA.birth,
+    "1985-04-12",
+    "昭和60年4月12日",
+    "さくら区梅田一丁目",  # the new address the staff typed
+    "090-1111-2222",  # the phone number the staff typed
+]
+TYPED = {
+    "field-pre.phone": "090-1111-2222",
+    "field-pre.new_address": "東京都さくら区梅田一丁目1番1号",
+    "field-pre.move_date": "2026-04-01",
+    "field-pre.name_kana": "やまだ たろう",
+}
+NO_CARD = {
+    "field-card.name": "佐藤 花子",
+    "field-card.address": "東京都さくら区緑が丘三丁目3番3号",
+    "field-card.birth": "1990-05-06",
+    "field-pre.phone": "080-3333-4444",
+}
+SIZE = (1280, 800)
+
+
+# ---------------------------------------------------------------- scenarios (run inside the app's process)
+def _type(ui, answers: dict[str, str]):
+    for key, text in answers.items():
+        widget = ui.find(key)
+        widget.text = text  # what the keyboard (and the OS input method, for Japanese) leaves in the TextInput
+        yield ui.frames(1)
+
+
+def _open(app, ui, source: str, shot: str | None):
+    visit = app.sm.get_screen("visit")
+    yield ui.screen("visit")
+    yield ui.until(lambda: visit.can_open, "the counter's visit to be offered", timeout=30)
+    ui.result["offered"] = app.desk.offered_forms()
+    if shot:
+        yield ui.shot(shot)
+    yield ui.tap(f"source-{source}")
+
+
+def _print(app, ui, prefix: str):
+    yield ui.tap("fields-preview")
+    yield ui.screen("preview")
+    yield ui.shot(f"{prefix}-resident-preview")
+    yield ui.tap("print")
+    yield ui.screen("visit")
+    visit = app.sm.get_screen("visit")
+    yield ui.until(lambda: visit.notice, "the printed notice")
+    yield ui.until(lambda: not app.desk.holds_personal_data, "the visit to be wiped")
+    yield ui.shot(f"{prefix}-staff-printed")
+    ui.result["wiped"] = not app.desk.holds_personal_data and app.desk.visit is None
+    yield ui.until(lambda: not app.pending_counts, "the counts to reach the queue service")
+
+
+def desk_card(app, ui, params):
+    """Yamada moves in: the card on the desk's reader, a wrong PIN and the right one on the resident's pad, the
+    remaining fields typed by the staff, the preview turned to the resident, one print job."""
+    from tests.ui.scenarios import _card, _pin
+
+    yield from _open(app, ui, "card", "desk-01-staff-visit")
+    yield ui.screen("card")
+    yield ui.shot("desk-02-staff-card")
+    holder = _card(params, "yamada")
+    yield ui.screen("pin")
+    yield from _pin(ui, "9999")
+    pin = app.sm.get_screen("pin")
+    yield ui.until(lambda: pin.tries_left == 2 and pin.message, "the wrong PIN to be told")
+    yield ui.shot("desk-03-resident-pin-wrong")
+    from kiosk.ui.lang import tr
+
+    ui.result["pin_lang"] = tr.lang
+    yield from _pin(ui, "1234")
+    yield ui.screen("fields")
+    ui.result["staff_lang"] = tr.lang
+    ui.result["asked"] = [a.source for a in app.desk.asks()]
+    yield from _type(ui, TYPED)
+    yield ui.tap("choice-pre.join_reason-tennyu")
+    yield ui.frames()
+    fields = app.sm.get_screen("fields")
+    fields.ids.scroll.scroll_y = 1
+    yield ui.frames()
+    yield ui.shot("desk-04-staff-fields")
+    yield from _print(app, ui, "desk-05")
+    holder.remove()
+
+
+def desk_qr(app, ui, params):
+    """A resident with a pre-entry QR: its answers are not asked again; the name etc. are typed."""
+    from tests.ui.scenarios import _scan
+
+    yield from _open(app, ui, "qr", None)
+    yield ui.screen("qr")
+    _scan("]Q1" + Path(params["preentry_file"]).read_text().strip())
+    qr = app.sm.get_screen("qr")
+    yield ui.until(lambda: qr.state == "ok", "the pre-entry QR to be read")
+    yield ui.shot("desk-06-staff-qr")
+    yield ui.tap("qr-next")
+    yield ui.screen("fields")
+    ui.result["asked"] = [a.source for a in app.desk.asks()]
+    yield from _type(ui, {k: v for k, v in NO_CARD.items() if k != "field-pre.phone"})
+    yield ui.tap("choice-card.sex-1")
+    yield from _print(app, ui, "desk-07")
+
+
+def desk_typed(app, ui, params):
+    """A resident without a card: the staff type from the ID document; a bad date is refused first."""
+    yield from _open(app, ui, "typed", None)
+    yield ui.screen("fields")
+    ui.result["asked"] = [a.source for a in app.desk.asks()]
+    yield from _type(ui, {**NO_CARD, "field-card.birth": "1990-13-45"})
+    yield ui.tap("choice-card.sex-2")
+    yield ui.tap("fields-preview")
+    fields = app.sm.get_screen("fields")
+    yield ui.until(lambda: fields.message, "the bad date to be named")
+    ui.result["refused"] = fields.message
+    yield ui.shot("desk-08-staff-typed-bad-date")
+    yield from _type(ui, {"field-card.birth": NO_CARD["field-card.birth"]})
+    yield from _print(app, ui, "desk-09")
+
+
+# ---------------------------------------------------------------- the test side
+class Spy:
+    """Everything on the bus as the queue service sees it, plus the desk's reply topic."""
+
+    def __init__(self, broker, site_id: str) -> None:
+        topics = Topics(site_id)
+        self.payloads: list[tuple[str, bytes]] = []
+        self.clients = []
+        self._lock = threading.Lock()
+        for user, subscriptions in (
+            ("queue-service", [topics.all_commands, topics.all_statuses, topics.all_state, topics.all_events]),
+            ("desk-c01", [topics.reply("desk-c01")]),
+        ):
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"spy-{uuid.uuid4().hex[:8]}")
+            client.username_pw_set(user, broker.password(user))
+            subscribed = threading.Event()
+            client.on_connect = lambda c, *_a, subs=subscriptions: [c.subscribe(s, qos=1) for s in subs]
+            client.on_subscribe = lambda *_a, ev=subscribed: ev.set()
+            client.on_message = self._on
+            client.connect("127.0.0.1", broker.port)
+            client.loop_start()
+            assert subscribed.wait(10), f"spy as {user} could not subscribe"
+            self.clients.append(client)
+
+    def _on(self, _client, _userdata, message) -> None:
+        with self._lock:
+            self.payloads.append((message.topic, bytes(message.payload)))
+
+    def stop(self) -> None:
+        for client in self.clients:
+            client.loop_stop()
+            client.disconnect()
+
+
+@pytest.fixture
+def desk_stack(site, tmp_path, display, pcsc):
+    from tests.system.test_ui_apps import Stack
+
+    running = Stack(site, tmp_path, display)
+    key = tmp_path / "secrets" / "preentry.key"
+    key.touch(mode=0o600)
+    key.write_text(new_key() + "\n")
+    now = datetime.now(site.zone)
+    pre = {"phone": "090-5555-6666", "move_date": "2026-04-01", "new_address": "東京都さくら区桜台1-1"}
+    payload = make_payload(pre, bytes.fromhex(key.read_text().strip()), site.site.id, now + timedelta(days=3), now)
+    (tmp_path / "preentry.txt").write_text(payload)
+    running.settings = {"form_printer": f"pdf:{tmp_path / 'paper'}", "card_reader": READER, "preentry_key": str(key)}
+    spy = Spy(running.broker, site.site.id)
+    kiosk, panel = running.broker.bus("kiosk-1f"), running.broker.bus("panel-c01")
+    panel.request("open_counter", {"counter": "c01"})
+    running.serve = lambda: _serve(kiosk, panel)
+    yield running, spy
+    spy.stop()
+    kiosk.stop()
+    panel.stop()
+    pcsc.take_away()
+    running.stop()
+
+
+def _serve(kiosk, panel) -> dict:
+    """A move-in issued at the kiosk and called at 1番: the counter now serves it (the desk opens it)."""
+    ticket = kiosk.request("issue", {"procedures": MOVE_IN, "lang": "en"})["ticket"]
+    called = panel.request("call_next", {"counter": "c01"})["ticket"]
+    assert called["id"] == ticket["id"]
+    return ticket
+
+
+def drive(stack, scenario: str, **params) -> dict:
+    config = stack.broker.device_file(
+        "desk-c01",
+        EXAMPLE_SITE,
+        screen={"fullscreen": False, "width": SIZE[0], "height": SIZE[1]},
+        **stack.settings,
+    )
+    result = stack.state / f"desk-{scenario}.json"
+    cmd = [sys.executable, "-m", "tests.system.test_desk_app", "desk", str(config), scenario, str(result)]
+    cmd += [f"{k}={v}" for k, v in params.items()]
+    env = dict(os.environ, DISPLAY=stack.display, SDL_AUDIODRIVER="dummy")
+    log = stack.state / f"desk-{scenario}.log"
+    with log.open("wb") as err:
+        proc = subprocess.run(cmd, env=env, cwd=ROOT, stderr=err, timeout=180, check=False)
+    text = log.read_text(errors="replace")
+    assert result.exists(), f"the desk died without a result (rc {proc.returncode}):\n{text[-3000:]}"
+    out = json.loads(result.read_text())
+    assert out["ok"], out["error"]
+    assert "too much iteration done before the next frame" not in text, "layout loop in the desk's log"
+    return out
+
+
+def _pages(pdf: Path) -> int:
+    return len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf.read_bytes()))
+
+
+def _scan_for_secrets(where: Path, skip: Path) -> list[str]:
+    found = []
+    for path in where.rglob("*"):
+        if not path.is_file() or skip in path.parents:
+            continue
+        data = path.read_bytes()
+        found += [f"{path}: {s}" for s in SECRETS if s.encode("utf-8") in data]
+    return found
+
+
+def test_move_in_by_card_composed_in_one_pass_previewed_printed_and_nothing_personal_kept(desk_stack, pcsc):
+    stack, spy = desk_stack
+    stack.serve()
+    result = drive(stack, "desk_card", vpcd_port=pcsc.port)
+    assert result["offered"] == MOVE_IN_FORMS
+    assert not any(s.startswith("card.") for s in result["asked"]), "the card gave name, address, birth, sex"
+    assert len(result["asked"]) == len(set(result["asked"])), "each field asked once for the four forms"
+    assert result["pin_lang"] == "en" and result["staff_lang"] == "ja", (
+        "the resident's pad speaks the ticket's language"
+    )
+    assert result["wiped"]
+    (pdf,) = list((stack.state / "paper").glob("*.pdf"))  # one job
+    assert _pages(pdf) == 4
+    with sqlite3.connect(stack.state / "queue.sqlite") as db:
+        rows = db.execute("SELECT args FROM journal WHERE verb = 'record_forms'").fetchall()
+    assert [json.loads(r[0]) for r in rows] == [{"forms": MOVE_IN_FORMS, "lang": "en"}]
+    # privacy: state folder (journal, broker, the desk's own log), pcscd's log and the bus: none of it
+    assert _scan_for_secrets(stack.state, skip=stack.state / "paper") == []
+    assert [s for s in SECRETS if s.encode() in pcsc.daemon.log.read_bytes()] == []
+    assert [(t, p) for t, p in spy.payloads if any(s.encode() in p for s in SECRETS)] == []
+    assert any(t.endswith("/queue/cmd/record_forms") for t, _ in spy.payloads), "the spy saw nothing"
+
+
+def test_pre_entry_qr_then_a_resident_without_a_card(desk_stack):
+    stack, _spy = desk_stack
+    stack.serve()
+    qr = drive(stack, "desk_qr", preentry_file=stack.state / "preentry.txt")
+    assert "pre.phone" not in qr["asked"] and "pre.move_date" not in qr["asked"], "the QR answered them"
+    assert qr["asked"][:4] == ["card.name", "card.address", "card.birth", "card.sex"]
+    assert qr["wiped"]
+    typed = drive(stack, "desk_typed")
+    assert typed["asked"][:4] == ["card.name", "card.address", "card.birth", "card.sex"]
+    assert "生年月日" in typed["refused"]
+    assert typed["wiped"]
+    pdfs = sorted((stack.state / "paper").glob("*.pdf"))
+    assert [_pages(p) for p in pdfs] == [4, 4], "two visits, one job each"
+
+
+if __name__ == "__main__":
+    from tests.ui import driver, scenarios
+
+    for name in ("desk_card", "desk_qr", "desk_typed"):
+        setattr(scenarios, name, globals()[name])
+    role, config, scenario, result, *rest = sys.argv[1:]
+    sys.exit(driver.run(role, config, scenario, result, dict(kv.split("=", 1) for kv in rest)))
