@@ -3,7 +3,8 @@
 The journal keeps every accepted command with its time and its reply, so a day can be told
 ticket by ticket without any extra bookkeeping in the service: when each ticket was issued,
 when it was called at each counter group and by which counter, when each service ended, who did
-not show up, what was transferred, and what the registers and form issuers recorded. The KPI
+not show up, what was transferred, what the registers and form issuers recorded, the residents' survey
+answers (stars only: which ticket answered is not kept) and the online guide's uses. The KPI
 pages, the congestion forecast and the simulated office day all read days through this module.
 
 Definitions (also in docs/kpi.md):
@@ -147,6 +148,10 @@ class Day:
     visits: dict[str, Visit] = field(default_factory=dict)
     payments: list[dict[str, Any]] = field(default_factory=list)
     forms: list[dict[str, Any]] = field(default_factory=list)
+    #: Satisfaction answers (``record_survey`` accepted): question id → 1-5 stars each, anonymous (no ticket kept).
+    surveys: list[dict[str, int]] = field(default_factory=list)
+    #: Uses of the online guide (``record_guide_use``): the life event (or None) and whether the result was reached.
+    guide_uses: list[tuple[str | None, bool]] = field(default_factory=list)
 
     def services(self) -> list[Service]:
         return [s for v in self.visits.values() for s in v.services]
@@ -214,6 +219,10 @@ def read_day(entries: Iterable[JournalEntry], counter_groups: Mapping[str, str])
             day.payments.append(args)
         elif verb == "record_forms":
             day.forms.append(args)
+        elif verb == "record_survey":  # a refused second answer (already_answered) is not ok: skipped above
+            day.surveys.append({str(k): int(v) for k, v in (args.get("answers") or {}).items()})
+        elif verb == "record_guide_use":
+            day.guide_uses.append((args.get("life_event"), bool(args.get("completed", False))))
     return day
 
 

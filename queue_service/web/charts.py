@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import matplotlib
@@ -20,9 +20,11 @@ from matplotlib import font_manager, rc_context  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import PercentFormatter  # noqa: E402
 
+from kiosk.config.site import KpiTargets  # noqa: E402
 from kiosk.fonts import FontMissing, cjk_font  # noqa: E402
-from queue_service.web.kpi import MEDIA_JA, DayKpi  # noqa: E402
+from queue_service.web.kpi import MEDIA_JA, DayKpi, PeriodKpi  # noqa: E402
 
 #: Colours that stay apart for colour-blind readers (Okabe–Ito) and on a grey-scale printout.
 BLUE = "#0072B2"
@@ -293,3 +295,70 @@ CHARTS: dict[str, tuple[str, Callable[[Figure, DayKpi], None]]] = {
     "lifeevents": ("ライフイベント別の滞在時間と目標", _life_events),
     "reception": ("ワンストップと窓口を回る来庁者の滞在時間", _reception),
 }
+
+
+# ------------------------------------------------------------------ trends (across days, by month)
+#: the trend chart's size in inches (six small panels)
+TREND_SIZE = (9.6, 5.4)
+
+
+def render_trend(periods: Sequence[PeriodKpi], targets: KpiTargets, by: str, fmt: str = "svg") -> bytes:
+    """Six small panels over ``periods`` (days or months, oldest first): visits, median wait, stay within target,
+    cashless share, satisfaction, guide uses, each with its ``[kpi]`` target as a dashed line where one is set
+    (guide uses: the monthly target on the monthly chart only)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown chart format {fmt!r}")
+    with _lock, rc_context(_rc() | {"font.size": 8.5, "axes.titlesize": 9.5}):
+        fig = Figure(figsize=TREND_SIZE, dpi=100, layout="constrained")
+        _trend(fig, list(periods), targets, by)
+        out = io.BytesIO()
+        fig.savefig(out, format=fmt, dpi=150 if fmt == "png" else None, metadata=_metadata(fmt))
+    return out.getvalue()
+
+
+def _period_label(period: str, by: str) -> str:
+    if by == "month":
+        year, month = period.split("-")
+        return f"{year[2:]}/{int(month)}月"
+    _, month, day = period.split("-")
+    return f"{int(month)}/{int(day)}"
+
+
+def _trend(fig: Figure, periods: list[PeriodKpi], targets: KpiTargets, by: str) -> None:
+    word = "月別" if by == "month" else "日別"
+    if not periods:
+        return _empty(fig, f"{word}の推移")
+    axes = fig.subplots(2, 3, sharex=True)
+    xs = list(range(len(periods)))
+    labels = [_period_label(p.period, by) for p in periods]
+    guide_target = targets.guide_uses_per_month if by == "month" else None
+    panels: list[tuple[str, list[float | None], str, float | None, bool]] = [
+        ("来庁者（整理券数）", [float(p.tickets) for p in periods], "count", None, True),
+        ("待ち時間の中央値（分）", [p.wait.median for p in periods], "min", None, False),
+        ("滞在 目標内の割合", [p.within_target_share for p in periods], "share", targets.within_target_share, False),
+        ("キャッシュレス比率", [p.cashless_share for p in periods], "share", targets.cashless_share, False),
+        ("満足度（4・5の割合）", [p.satisfied_share for p in periods], "share", targets.satisfaction_share, False),
+        ("オンライン案内の利用", [float(p.guide_visits) for p in periods], "count", guide_target, True),
+    ]
+    for ax, (title, values, unit, target, bars) in zip(axes.flat, panels, strict=True):
+        ax.set_title(title)
+        if bars:
+            ax.bar(xs, [v or 0 for v in values], color=SKY, width=0.7)
+        else:
+            points = [(x, v) for x, v in zip(xs, values, strict=True) if v is not None]
+            if points:
+                ax.plot(*zip(*points, strict=True), color=BLUE, marker="o", markersize=3, linewidth=1.6)
+        if target is not None:
+            ax.axhline(target, color=VERMILION, linestyle="--", linewidth=1.2)
+        if unit == "share":
+            ax.set_ylim(0, 1.05)
+            ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        else:
+            ax.set_ylim(bottom=0)
+        if target is not None and unit != "share":
+            ax.set_ylim(top=max(ax.get_ylim()[1], target * 1.15))
+    step = max(1, len(xs) // 8)
+    for ax in axes[1]:
+        ax.set_xticks(xs[::step], labels[::step], rotation=0)
+    handles = [Line2D([], [], color=VERMILION, linestyle="--", linewidth=1.2, label="目標（site.toml の [kpi]）")]
+    fig.legend(handles=handles, loc="outside lower center", frameon=False, fontsize=8.5)

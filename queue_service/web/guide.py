@@ -4,17 +4,23 @@ The kiosk's life-event questions, the procedures, counters, floors and things to
 (:mod:`queue_service.guidance`), links to online applications, and optionally the signed pre-entry QR code of
 the form issuer (:mod:`form_printer.preentry`). Pre-entered form data is turned into a QR code in the answer to
 one POST and is neither stored nor logged.
+
+Each use is counted for the KPI pages (Isesaki's guide uses, docs/kpi.md): opening a life event's questions and
+reaching its result page each submit ``record_guide_use`` in-process (:meth:`QueueService.submit`), after the
+page has been sent (a background task), so a busy or stopped queue worker never slows or fails the page.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import logging
 from datetime import timedelta
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
+from kiosk.bus.contract import Verb
 from kiosk.i18n import LANGUAGES, N_, gettext_for
 from kiosk.languages import Language
 from queue_service.guidance import floors_in_order, guidance, questions_for
@@ -24,6 +30,25 @@ from queue_service.web.preentry_fields import PERSON_TITLES, FieldSpec, PreEntry
 
 #: A pre-entry QR code is valid this long.
 PREENTRY_DAYS = 14
+#: How long the background task waits for the queue worker to record a guide use.
+RECORD_TIMEOUT_S = 2.0
+
+log = logging.getLogger(__name__)
+
+
+def record_guide_use(service, life_event: str, completed: bool) -> None:
+    """Count one use of the guide (a background task: the page is already sent). Never raises: a failed count is
+    logged (the life event id and the error only) and the resident's page is unaffected."""
+    submit = getattr(service, "submit", None)
+    if submit is None:  # a service without in-process commands (tests' stand-ins)
+        return
+    try:
+        reply = submit(Verb.RECORD_GUIDE_USE, {"life_event": life_event, "completed": completed}, RECORD_TIMEOUT_S)
+    except Exception as exc:  # noqa: BLE001 - the count must never matter to the resident
+        log.warning("guide use of %s not recorded: %s", life_event, exc)
+        return
+    if not reply.get("ok"):
+        log.warning("guide use of %s refused: %s", life_event, reply.get("error"))
 
 
 def make_guide_router(service, pages: SitePages, preentry: PreEntryConfig | None) -> APIRouter:
@@ -105,18 +130,20 @@ def make_guide_router(service, pages: SitePages, preentry: PreEntryConfig | None
         )
 
     @router.get("/guide/{event_id}", response_class=HTMLResponse, include_in_schema=False)
-    def guide_questions(event_id: str, request: Request) -> HTMLResponse:
+    def guide_questions(event_id: str, request: Request, tasks: BackgroundTasks) -> HTMLResponse:
         lang = pick_lang(request)
         if event_id not in site.life_event_by_id:
             return pages.not_found(request, lang, N_("Page not found"), "")
+        tasks.add_task(record_guide_use, service, event_id, False)
         ev = event_out(event_id, lang, answers_from(request, event_id))
         return pages.html(request, "guide_questions.html", pages.names(lang) | {"title": ev.name, "event": ev})
 
     @router.get("/guide/{event_id}/result", response_class=HTMLResponse, include_in_schema=False)
-    def guide_result(event_id: str, request: Request) -> HTMLResponse:
+    def guide_result(event_id: str, request: Request, tasks: BackgroundTasks) -> HTMLResponse:
         lang = pick_lang(request)
         if event_id not in site.life_event_by_id:
             return pages.not_found(request, lang, N_("Page not found"), "")
+        tasks.add_task(record_guide_use, service, event_id, True)
         ctx = guide_ctx(lang, event_id, answers_from(request, event_id)) | {"values": {}, "errors": set()}
         return pages.html(request, "guide_result.html", ctx)
 

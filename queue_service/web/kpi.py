@@ -19,6 +19,13 @@ Every figure is defined in docs/kpi.md. In short:
 * **register**: payments at the self register, each transaction counted once (a register re-sends a
   payment until acknowledged); cashless share by number of payments and by amount.
 * **forms**: uses of the form issuer (one ``record_forms`` = one resident served) and forms printed, by type.
+* **satisfaction** (満足度, Kumamoto 79 → 85 %): the survey's answers per question, mean stars, the share of 4-5
+  stars on the site's first question against ``[kpi] satisfaction_share``, answers per finished ticket.
+* **guide uses** (オンライン窓口案内, Isesaki 400 → 2,000): a life event's questions opened, results reached.
+* **multi-department receptions** (複数課の受付, Isesaki KPI ②): visits whose procedures span two or more
+  departments.
+* **cashless by register mode**: full-self (the resident scans) and semi-self (staff keyed a fee: Isesaki 2 → 8 %).
+* **months** (:func:`period_kpi`): the figures a city reports each year, per month and per day, for the trend.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kiosk.config.site import Site
+from kiosk.config.site import KpiTargets, Site
 from queue_service.history import Day, Summary, Visit, summarise
 
 #: Lower edges of the waiting-time histogram's bins, in minutes (the last bin is open-ended).
@@ -56,6 +63,11 @@ LANG_JA = {
     "pt": "ポルトガル語",
 }
 MEDIA_JA = {"credit": "クレジットカード", "emoney": "電子マネー", "qr": "QRコード決済"}
+#: The register's modes (``register_mode`` of record_payment); "unknown": a payment recorded before rev 2.
+REGISTER_MODES = ("full_self", "semi_self", "unknown")
+REGISTER_MODE_JA = {"full_self": "フルセルフ", "semi_self": "セミセルフ", "unknown": "区分なし（旧記録）"}
+#: Stars counted as satisfied (満足・やや満足).
+SATISFIED_STARS = (4, 5)
 #: How a call or service took place (history.Service.kind), for the call CSV.
 SERVICE_KIND_JA = {
     "counter": "窓口",
@@ -105,6 +117,93 @@ class Bin:
 
 
 @dataclass(frozen=True)
+class RegisterModeKpi:
+    """The payments of one register mode: full-self (the resident alone) or semi-self (staff keyed a fee)."""
+
+    mode: str
+    payments: int
+    cashless: int
+
+    @property
+    def name(self) -> str:
+        return REGISTER_MODE_JA.get(self.mode, self.mode)
+
+    @property
+    def cashless_share(self) -> float | None:
+        return self.cashless / self.payments if self.payments else None
+
+
+@dataclass(frozen=True)
+class QuestionKpi:
+    """One survey question's answers: how many, the stars' spread, the mean, and the satisfied (4-5 stars)."""
+
+    question: str
+    text: str
+    answers: int
+    #: answers with 1, 2, 3, 4, 5 stars
+    stars: tuple[int, int, int, int, int]
+
+    @property
+    def mean(self) -> float | None:
+        return sum((i + 1) * n for i, n in enumerate(self.stars)) / self.answers if self.answers else None
+
+    @property
+    def satisfied(self) -> int:
+        return sum(self.stars[s - 1] for s in SATISFIED_STARS)
+
+    @property
+    def satisfied_share(self) -> float | None:
+        return self.satisfied / self.answers if self.answers else None
+
+
+@dataclass(frozen=True)
+class SurveyKpi:
+    """Satisfaction (満足度): the residents' answers (one per ticket), against ``[kpi] satisfaction_share``."""
+
+    #: residents who answered (record_survey accepted)
+    answers: int
+    #: the site's questions in its order, then any question id the site file no longer has
+    questions: list[QuestionKpi]
+    #: finished tickets of the day (the response rate's denominator)
+    finished: int
+    target_share: float | None
+
+    @property
+    def headline(self) -> QuestionKpi | None:
+        """The site's first question: the one the target is about (Kumamoto: satisfied with the visit)."""
+        return self.questions[0] if self.questions else None
+
+    @property
+    def satisfied_share(self) -> float | None:
+        return self.headline.satisfied_share if self.headline is not None else None
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.answers / self.finished if self.finished else None
+
+    @property
+    def on_target(self) -> bool | None:
+        share = self.satisfied_share
+        return None if share is None or self.target_share is None else share >= self.target_share
+
+
+@dataclass(frozen=True)
+class GuideKpi:
+    """Uses of the online guide (行かない窓口): life events' questions opened, and results reached."""
+
+    #: a life event's questions opened (record_guide_use, completed false)
+    visits: int
+    #: the result page reached (completed true)
+    completed: int
+    #: (life event id or "", name, visits, completed), most used first
+    by_event: list[tuple[str, str, int, int]]
+
+    @property
+    def completion_rate(self) -> float | None:
+        return self.completed / self.visits if self.visits else None
+
+
+@dataclass(frozen=True)
 class RegisterKpi:
     payments: int
     total_yen: int
@@ -117,6 +216,11 @@ class RegisterKpi:
     by_media: dict[str, int]
     #: (payee id, name, slips, yen), largest amount first
     by_payee: list[tuple[str, str, int, int]]
+    #: per register mode (full_self, semi_self, unknown): payments and cashless ones; modes without payments too
+    by_mode: list[RegisterModeKpi]
+
+    def mode(self, mode: str) -> RegisterModeKpi:
+        return next((m for m in self.by_mode if m.mode == mode), RegisterModeKpi(mode, 0, 0))
 
 
 @dataclass(frozen=True)
@@ -229,14 +333,35 @@ class DayKpi:
     forms: FormsKpi
     life_events: list[LifeEventKpi]
     reception: OneStopKpi
+    survey: SurveyKpi
+    guide: GuideKpi
+    #: the site's ``[kpi]`` targets
+    targets: KpiTargets
 
     @property
     def within_target_share(self) -> float | None:
         return self.within_target / self.finished if self.finished else None
 
     @property
+    def multi_department(self) -> int:
+        """Multi-department receptions (複数課の受付): visits, cancelled ones aside, whose procedures span two or more
+        departments (the register's payment aside), at a booth or round the counters."""
+        return self.reception.one_stop.multi_department + self.reception.counter.multi_department
+
+    @property
+    def stay_on_target(self) -> bool | None:
+        """The stay card's colour. With ``[kpi] within_target_share``: the share of finished visits within their
+        own target reaches it. Without: the mean stay is within the site's default target (the old rule)."""
+        if self.targets.within_target_share is not None:
+            share = self.within_target_share
+            return None if share is None else share >= self.targets.within_target_share
+        return None if self.stay.mean is None else self.stay.mean <= self.target_stay_min
+
+    @property
     def has_data(self) -> bool:
-        return bool(self.tickets or self.register.payments or self.forms.uses)
+        return bool(
+            self.tickets or self.register.payments or self.forms.uses or self.survey.answers or self.guide.visits
+        )
 
 
 def target_for(site: Site, life_event: str | None) -> float:
@@ -303,6 +428,39 @@ def compute(
         forms=forms_kpi(day.forms, site, form_titles),
         life_events=life_event_kpis(visits, site),
         reception=one_stop_kpi(day, site),
+        survey=survey_kpi(day.surveys, site, len(finished)),
+        guide=guide_kpi(day.guide_uses, site),
+        targets=site.kpi,
+    )
+
+
+def survey_kpi(surveys: Sequence[Mapping[str, int]], site: Site, finished: int) -> SurveyKpi:
+    """Each question's stars (the site's questions first, in its order; then ids the site file dropped)."""
+    ids = [q.id for q in site.survey]
+    ids += sorted({k for answer in surveys for k in answer} - set(ids))
+    rows = []
+    for qid in ids:
+        stars = [0, 0, 0, 0, 0]
+        for answer in surveys:
+            value = answer.get(qid)
+            if value is not None and 1 <= value <= 5:
+                stars[value - 1] += 1
+        found = site.survey_by_id.get(qid)
+        rows.append(
+            QuestionKpi(qid, found.text.ja if found is not None else qid, sum(stars), tuple(stars))  # type: ignore[arg-type]
+        )
+    return SurveyKpi(answers=len(surveys), questions=rows, finished=finished, target_share=site.kpi.satisfaction_share)
+
+
+def guide_kpi(uses: Sequence[tuple[str | None, bool]], site: Site) -> GuideKpi:
+    visits: Counter[str] = Counter(event or "" for event, completed in uses if not completed)
+    done: Counter[str] = Counter(event or "" for event, completed in uses if completed)
+    names = {e.id: e.names.ja for e in site.life_events}
+    order = sorted(set(visits) | set(done), key=lambda e: (-visits[e], -done[e], e))
+    return GuideKpi(
+        visits=sum(visits.values()),
+        completed=sum(done.values()),
+        by_event=[(e, names.get(e, e or NO_LIFE_EVENT), visits[e], done[e]) for e in order],
     )
 
 
@@ -437,6 +595,17 @@ def register_kpi(payments: Sequence[Mapping[str, Any]], site: Site) -> RegisterK
         for slip in p["slips"]:
             slips[slip["payee"]] += 1
             yen[slip["payee"]] += int(slip["amount"])
+    modes: Counter[str] = Counter()
+    modes_cashless: Counter[str] = Counter()
+    for p in paid:
+        mode = str(p.get("register_mode") or "unknown")
+        modes[mode] += 1
+        modes_cashless[mode] += p["method"] == "cashless"
+    by_mode = [
+        RegisterModeKpi(m, modes[m], modes_cashless[m])
+        for m in [*REGISTER_MODES, *sorted(set(modes) - set(REGISTER_MODES))]
+        if m != "unknown" or modes[m]
+    ]
     return RegisterKpi(
         payments=len(paid),
         total_yen=total,
@@ -446,6 +615,7 @@ def register_kpi(payments: Sequence[Mapping[str, Any]], site: Site) -> RegisterK
         cashless_share_yen=cashless_yen / total if total else None,
         by_media=dict(Counter(str(p.get("media")) for p in cashless).most_common()),
         by_payee=[(pid, payee_names.get(pid, pid), slips[pid], amount) for pid, amount in yen.most_common()],
+        by_mode=by_mode,
     )
 
 
@@ -662,6 +832,16 @@ DAY_COLUMNS = (
     "出向回数",
     "引継ぎ",
     "セルフレジ精算",
+    "複数課の受付",
+    "フルセルフ件数",
+    "フルセルフ キャッシュレス比率",
+    "セミセルフ件数",
+    "セミセルフ キャッシュレス比率",
+    "アンケート回答",
+    "満足度(4-5の割合)",
+    "回答率",
+    "案内 利用",
+    "案内 完了",
 )
 
 
@@ -702,6 +882,16 @@ def day_row(kpi: DayKpi) -> list[str]:
         str(kpi.reception.requests),
         str(kpi.reception.hand_overs),
         str(kpi.reception.paid_at_register),
+        str(kpi.multi_department),
+        str(kpi.register.mode("full_self").payments),
+        _share(kpi.register.mode("full_self").cashless_share),
+        str(kpi.register.mode("semi_self").payments),
+        _share(kpi.register.mode("semi_self").cashless_share),
+        str(kpi.survey.answers),
+        _share(kpi.survey.satisfied_share),
+        _share(kpi.survey.response_rate),
+        str(kpi.guide.visits),
+        str(kpi.guide.completed),
     ]
 
 
@@ -739,4 +929,153 @@ def life_event_rows(kpi: DayKpi) -> list[list[str]]:
             str(e.one_stop),
         ]
         for e in kpi.life_events
+    ]
+
+
+# ------------------------------------------------------------------ trends: per day and per month
+@dataclass(frozen=True)
+class PeriodKpi:
+    """The figures a city reports, over a day or a month (``period``: ``YYYY-MM-DD`` or ``YYYY-MM``).
+
+    Counts add up over the period's days; the median wait is over every call of the period (not a mean of daily
+    medians); shares are of the period's totals (not a mean of daily shares)."""
+
+    period: str
+    #: journal days of the period with any record
+    days: int
+    tickets: int
+    finished: int
+    within_target: int
+    wait: Summary
+    multi_department: int
+    payments: int
+    cashless: int
+    semi_self: int
+    semi_self_cashless: int
+    surveys: int
+    #: answers to the site's first question, and those with 4-5 stars
+    satisfaction_answers: int
+    satisfied: int
+    guide_visits: int
+    guide_completed: int
+
+    @property
+    def within_target_share(self) -> float | None:
+        return self.within_target / self.finished if self.finished else None
+
+    @property
+    def cashless_share(self) -> float | None:
+        return self.cashless / self.payments if self.payments else None
+
+    @property
+    def semi_self_cashless_share(self) -> float | None:
+        return self.semi_self_cashless / self.semi_self if self.semi_self else None
+
+    @property
+    def satisfied_share(self) -> float | None:
+        return self.satisfied / self.satisfaction_answers if self.satisfaction_answers else None
+
+
+def day_waits(day: Day) -> list[float]:
+    """Every call's wait of a day: what a period's median wait is taken over."""
+    return [s.wait_min for s in day.services()]
+
+
+def period_kpi(period: str, items: Sequence[tuple[DayKpi, Sequence[float]]]) -> PeriodKpi:
+    """One period from its days' KPIs and their calls' waits (:func:`day_waits`)."""
+    kpis = [k for k, _ in items]
+    heads = [k.survey.headline for k in kpis if k.survey.headline is not None]
+    return PeriodKpi(
+        period=period,
+        days=sum(k.has_data for k in kpis),
+        tickets=sum(k.tickets for k in kpis),
+        finished=sum(k.finished for k in kpis),
+        within_target=sum(k.within_target for k in kpis),
+        wait=summarise(w for _, waits in items for w in waits),
+        multi_department=sum(k.multi_department for k in kpis),
+        payments=sum(k.register.payments for k in kpis),
+        cashless=sum(k.register.cashless for k in kpis),
+        semi_self=sum(k.register.mode("semi_self").payments for k in kpis),
+        semi_self_cashless=sum(k.register.mode("semi_self").cashless for k in kpis),
+        surveys=sum(k.survey.answers for k in kpis),
+        satisfaction_answers=sum(h.answers for h in heads),
+        satisfied=sum(h.satisfied for h in heads),
+        guide_visits=sum(k.guide.visits for k in kpis),
+        guide_completed=sum(k.guide.completed for k in kpis),
+    )
+
+
+def month_kpis(items: Sequence[tuple[DayKpi, Sequence[float]]]) -> list[PeriodKpi]:
+    """One :class:`PeriodKpi` per calendar month of the days given, oldest first."""
+    months: dict[str, list[tuple[DayKpi, Sequence[float]]]] = {}
+    for item in sorted(items, key=lambda i: i[0].day):
+        months.setdefault(item[0].day[:7], []).append(item)
+    return [period_kpi(month, days) for month, days in months.items()]
+
+
+PERIOD_COLUMNS = (
+    "期間",
+    "記録のある日数",
+    "整理券数",
+    "完了",
+    "待ち中央値(分)",
+    "平均待ち(分)",
+    "目標内",
+    "目標内の割合",
+    "複数課の受付",
+    "レジ件数",
+    "キャッシュレス件数",
+    "キャッシュレス比率",
+    "セミセルフ件数",
+    "セミセルフ キャッシュレス",
+    "セミセルフ キャッシュレス比率",
+    "アンケート回答",
+    "満足(4-5)",
+    "満足度",
+    "案内 利用",
+    "案内 完了",
+)
+
+
+def period_row(p: PeriodKpi) -> list[str]:
+    return [
+        p.period,
+        str(p.days),
+        str(p.tickets),
+        str(p.finished),
+        _minutes(p.wait.median),
+        _minutes(p.wait.mean),
+        str(p.within_target),
+        _share(p.within_target_share),
+        str(p.multi_department),
+        str(p.payments),
+        str(p.cashless),
+        _share(p.cashless_share),
+        str(p.semi_self),
+        str(p.semi_self_cashless),
+        _share(p.semi_self_cashless_share),
+        str(p.surveys),
+        str(p.satisfied),
+        _share(p.satisfied_share),
+        str(p.guide_visits),
+        str(p.guide_completed),
+    ]
+
+
+SURVEY_COLUMNS = ("日付", "設問", "内容", "回答数", "★1", "★2", "★3", "★4", "★5", "平均(★)", "満足(4-5)の割合")
+
+
+def survey_rows(kpi: DayKpi) -> list[list[str]]:
+    """One row per survey question of the day (stars only: nothing says which ticket answered)."""
+    return [
+        [
+            kpi.day,
+            q.question,
+            q.text,
+            str(q.answers),
+            *(str(n) for n in q.stars),
+            "" if q.mean is None else f"{q.mean:.2f}",
+            _share(q.satisfied_share),
+        ]
+        for q in kpi.survey.questions
     ]

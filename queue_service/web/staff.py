@@ -11,7 +11,11 @@ Routes (all under ``/staff``; everything but the login page needs a staff sessio
 ``GET  /staff/report``         printable daily report (A4, one page)
 ``GET  /staff/charts/{n}.svg`` a chart of the day (also ``.png``; ``?size=small`` for the report):
                                hourly, waits, stay, groups, cashless, forms, lifeevents, reception
-``GET  /staff/csv/{kind}.csv`` tickets, calls, groups, life_events (of a day) or days (one row per journal day)
+``GET  /staff/trends``         the trend across days (the 31 journal days up to ``?day=``) and by month, the
+                               monthly table (what a city reports each year)
+``GET  /staff/trend/{by}.svg`` the trend chart, ``by`` = days | months (also ``.png``)
+``GET  /staff/csv/{kind}.csv`` tickets, calls, groups, life_events, surveys (of a day), days (one row per journal
+                               day) or months (one row per month)
 ``GET  /staff/static/{file}``  the pages' CSS and the print button's script
 =============================  ==========================================================
 
@@ -66,8 +70,14 @@ CSV_KINDS = {
     "calls": "呼出ごと",
     "groups": "窓口グループ別",
     "life_events": "ライフイベント別",
+    "surveys": "アンケート設問別",
     "days": "日別（全期間）",
+    "months": "月別（全期間）",
 }
+#: The exports over every journal day (the others are of one day).
+ALL_DAYS_CSV = ("days", "months")
+#: How many journal days the daily trend shows (up to the chosen day).
+TREND_DAYS = 31
 
 
 def _environment() -> Environment:
@@ -81,6 +91,7 @@ def _environment() -> Environment:
     env.globals["status_ja"] = kpi_mod.STATUS_JA
     env.globals["lang_ja"] = kpi_mod.LANG_JA
     env.globals["media_ja"] = kpi_mod.MEDIA_JA
+    env.globals["register_mode_ja"] = kpi_mod.REGISTER_MODE_JA
     return env
 
 
@@ -136,6 +147,9 @@ def make_staff_router(
     env = _environment()
     counter_groups = {c.id: c.group for c in site.counters}
     cache = _DayCache()
+    # every journal day's KPIs and calls' waits (small), for the trends: kept until that day's journal grows
+    summaries: dict[str, tuple[int, kpi_mod.DayKpi, list[float]]] = {}
+    summaries_lock = threading.Lock()
     router = APIRouter(prefix="/staff", include_in_schema=False)
     site_name = site.site.names.ja
     booths = site.booth_group is not None  # the one-stop figures only where there is a one-stop floor
@@ -157,7 +171,30 @@ def make_staff_router(
             kpi_mod.compute(day, result_day, site, form_titles=form_titles),
         )
         cache.put(day, count, result)
+        with summaries_lock:
+            summaries[day] = (count, result[1], kpi_mod.day_waits(result_day))
         return result
+
+    def summary(day: str) -> tuple[kpi_mod.DayKpi, list[float]]:
+        """A day's KPIs and waits for the trends, without keeping its visits."""
+        with service.lock:
+            count = service.journal.count(day)
+        with summaries_lock:
+            hit = summaries.get(day)
+        if hit is None or hit[0] != count:
+            load(day)
+            with summaries_lock:
+                hit = summaries[day]
+        return hit[1], hit[2]
+
+    def trend_days(upto: str) -> list[str]:
+        return [d for d in journal_days() if d <= upto][-TREND_DAYS:]
+
+    def daily_trend(upto: str) -> list[kpi_mod.PeriodKpi]:
+        return [kpi_mod.period_kpi(d, [summary(d)]) for d in trend_days(upto)]
+
+    def monthly_trend() -> list[kpi_mod.PeriodKpi]:
+        return kpi_mod.month_kpis([summary(d) for d in journal_days()])
 
     def journal_days() -> list[str]:
         with service.lock:
@@ -271,6 +308,7 @@ def make_staff_router(
             next_day=(d + timedelta(days=1)).isoformat(),
             charts=chart_mod.CHARTS,
             csv_kinds=CSV_KINDS,
+            all_days_csv=ALL_DAYS_CSV,
         )
 
     @router.get("/report")
@@ -284,6 +322,35 @@ def make_staff_router(
         return page(
             "report.html", session=session, kpi=kpi, day=chosen, day_label=day_label(chosen), printed_at=printed_at
         )
+
+    @router.get("/trends")
+    def trends(request: Request, day: str | None = None) -> Response:
+        checked = signed_in_day(request, day)
+        if isinstance(checked, Response):
+            return checked
+        session, chosen = checked
+        return page(
+            "trends.html",
+            session=session,
+            day=chosen,
+            day_label=day_label(chosen),
+            months=monthly_trend()[::-1],
+            targets=site.kpi,
+            trend_days=TREND_DAYS,
+        )
+
+    @router.get("/trend/{by}.{fmt}")
+    def trend_chart(request: Request, by: str, fmt: str, day: str | None = None) -> Response:
+        if session_of(request) is None:
+            return to_login(request)
+        if by not in ("days", "months") or fmt not in chart_mod.FORMATS:
+            return PlainTextResponse("no such chart", 404, headers=SECURITY_HEADERS)
+        chosen = pick_day(day)
+        if chosen is None:
+            return bad_day()
+        periods = daily_trend(chosen) if by == "days" else monthly_trend()
+        body = chart_mod.render_trend(periods, site.kpi, "day" if by == "days" else "month", fmt)
+        return Response(body, media_type=chart_mod.FORMATS[fmt], headers=SECURITY_HEADERS)
 
     @router.get("/charts/{name}.{fmt}")
     def chart(request: Request, name: str, fmt: str, day: str | None = None, size: str = "wide") -> Response:
@@ -309,8 +376,11 @@ def make_staff_router(
             return bad_day()
         header: tuple[str, ...]
         if kind == "days":
-            header, rows = kpi_mod.DAY_COLUMNS, [kpi_mod.day_row(load(d)[1]) for d in journal_days()]
+            header, rows = kpi_mod.DAY_COLUMNS, [kpi_mod.day_row(summary(d)[0]) for d in journal_days()]
             filename = f"madoguchi-days-{site.site.id}.csv"
+        elif kind == "months":
+            header, rows = kpi_mod.PERIOD_COLUMNS, [kpi_mod.period_row(m) for m in monthly_trend()]
+            filename = f"madoguchi-months-{site.site.id}.csv"
         else:
             the_day, kpi = load(chosen)
             header, make_rows = {
@@ -318,6 +388,7 @@ def make_staff_router(
                 "calls": (kpi_mod.CALL_COLUMNS, lambda: kpi_mod.call_rows(chosen, the_day)),
                 "groups": (kpi_mod.GROUP_COLUMNS, lambda: kpi_mod.group_rows(kpi)),
                 "life_events": (kpi_mod.LIFE_EVENT_COLUMNS, lambda: kpi_mod.life_event_rows(kpi)),
+                "surveys": (kpi_mod.SURVEY_COLUMNS, lambda: kpi_mod.survey_rows(kpi)),
             }[kind]
             rows = make_rows()
             filename = f"madoguchi-{kind}-{chosen}.csv"

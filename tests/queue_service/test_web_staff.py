@@ -779,15 +779,20 @@ def test_dashboard_shows_the_days_kpis_groups_and_picker(staff, site, office, gr
     html = r.text
     assert "2026年11月24日（火）・令和8年" in html and "窓口管理者 (demo)" in html
     assert f'>{k.tickets}<span class="unit">件' in html
-    assert f'{k.wait.mean:.1f}<span class="unit">分' in html and f"{k.stay.mean:.1f}<span" in html
+    # the median leads the wait card, the mean beside it
+    assert f'<span id="wait-median">{k.wait.median:.1f}</span>' in html
+    assert f'<span id="wait-mean" class="second">{k.wait.mean:.1f}</span>' in html
+    assert f"平均 {k.stay.mean:.1f}分" in html
     assert "目標 79分" in html
     for g in site.groups:
         assert f">{g.names.ja}</th>" in html
     assert f'<option value="{DAY}" selected>' in html and f'<option value="{NEXT_DAY}">' in html
     for name in charts.CHARTS:
         assert f"/staff/charts/{name}.svg?day={DAY}" in html
-    for kind in ("tickets", "calls", "groups", "life_events", "days"):
+    for kind in ("tickets", "calls", "groups", "life_events", "surveys"):
         assert f"/staff/csv/{kind}.csv?day={DAY}" in html
+    for kind in ("days", "months"):  # every journal day: no day
+        assert f'/staff/csv/{kind}.csv"' in html
     assert "<script>" not in html  # CSP: no inline script
 
 
@@ -1040,3 +1045,275 @@ def test_a_site_without_booths_shows_no_one_stop_figures(site, office):
     html = client.get(f"/staff?day={DAY}").text
     assert 'id="event-table"' in html and 'id="reception-table"' not in html
     assert 'id="report-onestop"' not in client.get(f"/staff/report?day={DAY}").text
+
+
+# ---------------------------------------------------------------- issue 18: the cities' KPIs, on hand-built journals
+EXIT, SERVICE_DEVICE, REGISTER = "exit-1f", "queue-service", "register-1f"
+
+
+class HandOffice:
+    """A real core and journal with a clock the test moves: each KPI's day is written command by command."""
+
+    def __init__(self, site, path, start: str = DAY) -> None:
+        self.site = site
+        self.clock = Clock(datetime.fromisoformat(f"{start}T09:00:00").replace(tzinfo=JST))  # the core's first day
+        self.journal = Journal(path / "queue.sqlite", durable=False)
+        self.client = DirectClient(QueueCore(site, self.journal, clock=self.clock))
+        self.opened: set[tuple[str, str]] = set()
+
+    def at(self, day: str, hhmm: str) -> None:
+        self.clock.now = datetime.fromisoformat(f"{day}T{hhmm}:00").replace(tzinfo=JST)
+
+    def do(self, device: str, verb: str, **args) -> dict:
+        return self.client.request(device, verb, args)
+
+    def visit(self, day: str, procedures: list[str], *, wait: float, serve: float = 5.0) -> dict:
+        """Issue at 9:00 + whatever the clock says, serve every step one after the other: ``wait`` minutes before
+        the first call, none between the steps (the same counter staff)."""
+        ticket = self.do("kiosk-1f", "issue", procedures=procedures)["ticket"]
+        self.clock.now += timedelta(minutes=wait)
+        for step in ticket["itinerary"]:
+            counter = next(c.id for c in self.site.counters if step["group"] in c.groups and c.id.startswith("c"))
+            if (day, counter) not in self.opened:  # counters close when the service day rolls over
+                self.do("panel-demo", "open_counter", counter=counter)
+                self.opened.add((day, counter))
+            assert self.do("panel-demo", "call_next", counter=counter)["ticket"]["id"] == ticket["id"]
+            self.clock.now += timedelta(minutes=serve)
+            self.do("panel-demo", "complete", counter=counter)
+        return ticket
+
+    def pay(self, tx: str, method: str, mode: str | None) -> None:
+        args = {
+            "tx": tx,
+            "method": method,
+            "total": 300,
+            "slips": [{"kind": "fee", "payee": "shomei_fee", "amount": 300}],
+            "paid_at": self.clock.now.isoformat(),
+        }
+        if method == "cashless":
+            args["media"] = "credit"
+        if mode is not None:
+            args["register_mode"] = mode
+        self.do(REGISTER, "record_payment", **args)
+
+    def kpi(self, day: str) -> kpi.DayKpi:
+        groups = {c.id: c.group for c in self.site.counters}
+        return kpi.compute(day, read_day(self.journal.day_entries(day), groups), self.site)
+
+    def waits(self, day: str) -> list[float]:
+        return kpi.day_waits(read_day(self.journal.day_entries(day), {c.id: c.group for c in self.site.counters}))
+
+
+@pytest.fixture
+def hand(site, tmp_path):
+    o = HandOffice(site, tmp_path)
+    yield o
+    o.journal.close()
+
+
+def test_satisfaction_per_question_first_question_share_and_response_rate(site, hand):
+    """Four finished tickets, three answers (one by number, one repeated and refused): the satisfied share is of the
+    first question only, the response rate is answers / finished tickets."""
+    hand.at(DAY, "09:00")
+    tickets = [hand.visit(DAY, ["juminhyo"], wait=1) for _ in range(4)]
+    first = [q.id for q in site.survey][0]
+    hand.do(EXIT, "record_survey", ticket=tickets[0]["id"], answers={first: 5, "waiting": 2, "no_repeat": 4})
+    hand.do(EXIT, "record_survey", number=tickets[1]["number"], answers={first: 4, "waiting": 3})
+    hand.do(EXIT, "record_survey", ticket=tickets[2]["id"], answers={first: 2, "waiting": 5, "no_repeat": 5})
+    with pytest.raises(CommandRejected):  # one answer per ticket: the second is refused and not counted
+        hand.do(EXIT, "record_survey", ticket=tickets[0]["id"], answers={first: 1})
+    s = hand.kpi(DAY).survey
+    assert (s.answers, s.finished) == (3, 4) and s.response_rate == pytest.approx(0.75)
+    by_id = {q.question: q for q in s.questions}
+    assert [q.question for q in s.questions][:3] == [q.id for q in site.survey]  # the site's order
+    assert by_id[first].stars == (0, 1, 0, 1, 1) and by_id[first].mean == pytest.approx(11 / 3)
+    assert by_id["no_repeat"].answers == 2 and by_id["no_repeat"].mean == pytest.approx(4.5)
+    assert s.satisfied_share == pytest.approx(2 / 3)  # 5 and 4 of 5, 4, 2
+    assert s.target_share == site.kpi.satisfaction_share == 0.85 and s.on_target is False
+    rows = kpi.survey_rows(hand.kpi(DAY))
+    assert rows[0][:9] == [DAY, first, site.survey[0].text.ja, "3", "0", "1", "0", "1", "1"]
+    assert rows[0][9:] == ["3.67", "0.667"]
+
+
+def test_guide_uses_count_questions_opened_and_results_reached_per_life_event(site, hand):
+    hand.at(DAY, "10:00")
+    for event, completed in [("moving_in", False), ("moving_in", True), ("moving_in", False), ("birth", False)]:
+        hand.do(SERVICE_DEVICE, "record_guide_use", life_event=event, completed=completed)
+    g = hand.kpi(DAY).guide
+    assert (g.visits, g.completed) == (3, 1) and g.completion_rate == pytest.approx(1 / 3)
+    names = {e.id: e.names.ja for e in site.life_events}
+    assert g.by_event == [("moving_in", names["moving_in"], 2, 1), ("birth", names["birth"], 1, 0)]
+    assert hand.kpi(DAY).has_data  # a day with guide uses only is a day with records
+
+
+def test_multi_department_receptions_count_visits_spanning_two_departments(site, hand):
+    """A move-in with 国保 spans 市民課 and 国保: one; a certificate and a move-in alone: none; a cancelled
+    two-department ticket was received neither way."""
+    hand.at(DAY, "09:00")
+    hand.visit(DAY, ["tennyu", "kokuho_kanyu"], wait=2)
+    hand.visit(DAY, ["juminhyo"], wait=1)
+    hand.visit(DAY, ["tennyu"], wait=1)
+    cancelled = hand.do("kiosk-1f", "issue", procedures=["tennyu", "kokuho_kanyu"])["ticket"]
+    hand.do("panel-demo", "cancel", ticket=cancelled["id"])
+    k = hand.kpi(DAY)
+    assert k.multi_department == 1
+    assert kpi.day_row(k)[kpi.DAY_COLUMNS.index("複数課の受付")] == "1"
+
+
+def test_cashless_share_split_by_register_mode_with_older_entries_unknown(site, hand):
+    hand.at(DAY, "11:00")
+    for i, (method, mode) in enumerate(
+        [
+            ("cashless", "full_self"),
+            ("cash", "full_self"),
+            ("cash", "full_self"),
+            ("cash", "full_self"),
+            ("cashless", "semi_self"),
+            ("cash", "semi_self"),
+            ("cashless", None),  # recorded before rev 2: no register_mode
+        ]
+    ):
+        hand.pay(f"20261124-register-1f-{i:05d}", method, mode)
+    hand.pay("20261124-register-1f-00004", "cashless", "semi_self")  # re-sent: counted once
+    r = hand.kpi(DAY).register
+    assert [(m.mode, m.payments, m.cashless) for m in r.by_mode] == [
+        ("full_self", 4, 1),
+        ("semi_self", 2, 1),
+        ("unknown", 1, 1),
+    ]
+    assert r.mode("semi_self").cashless_share == pytest.approx(0.5)
+    assert r.mode("full_self").cashless_share == pytest.approx(0.25)
+    assert r.cashless_share == pytest.approx(3 / 7)
+    row = kpi.day_row(hand.kpi(DAY))
+    assert row[kpi.DAY_COLUMNS.index("セミセルフ キャッシュレス比率")] == "0.500"
+    # a day with no old entries has no "unknown" row
+    assert [m.mode for m in kpi.register_kpi([], site).by_mode] == ["full_self", "semi_self"]
+
+
+def test_the_stay_card_follows_the_within_target_share_target(site, hand):
+    """Two of three visits within 79 minutes while the mean is over it: with [kpi] within_target_share 0.6 the day
+    is on target (the old rule, mean <= target, said no); with 0.8 it is not; without a target, the old rule."""
+    hand.at(DAY, "09:00")
+    hand.visit(DAY, ["juminhyo"], wait=10)
+    hand.visit(DAY, ["juminhyo"], wait=10)
+    hand.visit(DAY, ["juminhyo"], wait=230)
+    day = read_day(hand.journal.day_entries(DAY), {c.id: c.group for c in site.counters})
+
+    def with_target(share):
+        return site.model_copy(update={"kpi": site.kpi.model_copy(update={"within_target_share": share})})
+
+    k = kpi.compute(DAY, day, with_target(0.6))
+    assert k.within_target == 2 and k.stay.mean > k.target_stay_min
+    assert k.stay_on_target is True
+    assert kpi.compute(DAY, day, with_target(0.8)).stay_on_target is False
+    assert kpi.compute(DAY, day, with_target(None)).stay_on_target is False  # mean over 79
+
+
+def test_months_add_up_days_and_take_the_median_over_every_call(site, hand):
+    """Two November days and a December day: per month, counts add up and the median wait is over all the
+    month's calls (not a mean of the daily medians)."""
+    days = ["2026-11-24", "2026-11-25", "2026-12-01"]
+    waits = {days[0]: [1, 2, 30], days[1]: [3, 40], days[2]: [5]}
+    for day in days:
+        hand.at(day, "09:00")
+        for w in waits[day]:
+            hand.visit(day, ["juminhyo"], wait=w)
+        hand.do(SERVICE_DEVICE, "record_guide_use", life_event="moving_in", completed=False)
+        hand.pay(f"{day.replace('-', '')}-register-1f-00001", "cashless", "semi_self")
+        hand.pay(f"{day.replace('-', '')}-register-1f-00002", "cash", "semi_self")
+    items = [(hand.kpi(d), hand.waits(d)) for d in days]
+    nov, dec = kpi.month_kpis(items[::-1])  # any order in, oldest month first out
+    assert (nov.period, nov.days, nov.tickets, nov.guide_visits, nov.semi_self) == ("2026-11", 2, 5, 2, 4)
+    assert nov.wait.median == pytest.approx(3.0)  # of 1, 2, 3, 30, 40; the daily medians were 2 and 21.5
+    assert nov.semi_self_cashless_share == pytest.approx(0.5)
+    assert (dec.period, dec.tickets, dec.wait.median) == ("2026-12", 1, pytest.approx(5.0))
+    assert kpi.period_row(nov)[kpi.PERIOD_COLUMNS.index("待ち中央値(分)")] == "3.0"
+
+
+def test_trends_page_charts_and_months_csv(site, tmp_path):
+    days = ["2026-10-30", "2026-11-24", "2026-11-25"]
+    hand = HandOffice(site, tmp_path, start=days[0])
+    for day in days:
+        hand.at(day, "09:00")
+        hand.visit(day, ["juminhyo"], wait=4)
+        hand.do(SERVICE_DEVICE, "record_guide_use", life_event="birth", completed=True)
+    t = hand.kpi("2026-11-24").survey  # no answers: the satisfaction figures are "–", never an error
+    assert t.satisfied_share is None and t.response_rate == 0.0 and t.on_target is None
+    client = TestClient(_app(site, hand.journal, secret="s"))
+    assert client.get("/staff/trends", follow_redirects=False).status_code == 303  # a staff page
+    client.post("/staff/login", data={"account": "kanri", "password": PASSWORD})
+    html = client.get("/staff/trends?day=2026-11-25").text
+    print(html[html.find("<tbody>") : html.find("</tbody>")])
+    assert 'data-month="2026-11"' in html and 'data-month="2026-10"' in html
+    assert html.index('data-month="2026-11"') < html.index('data-month="2026-10"')  # newest month first
+    assert "/staff/trend/days.svg?day=2026-11-25" in html and "/staff/trend/months.svg" in html
+    for by in ("days", "months"):
+        svg = client.get(f"/staff/trend/{by}.svg?day=2026-11-25")
+        assert svg.status_code == 200 and svg.content.startswith(b"<?xml") and b"<path" in svg.content
+        png = client.get(f"/staff/trend/{by}.png")
+        assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert client.get("/staff/trend/weeks.svg").status_code == 404
+    rows = _csv(client.get("/staff/csv/months.csv"))
+    assert rows[0] == list(kpi.PERIOD_COLUMNS)
+    assert [r[0] for r in rows[1:]] == ["2026-10", "2026-11"]
+    assert rows[2][kpi.PERIOD_COLUMNS.index("整理券数")] == "2"
+    assert rows[2][kpi.PERIOD_COLUMNS.index("案内 利用")] == "0"  # results reached, no questions opened
+    assert rows[2][kpi.PERIOD_COLUMNS.index("案内 完了")] == "2"
+    surveys = _csv(client.get("/staff/csv/surveys.csv?day=2026-11-24"))
+    assert surveys[0] == list(kpi.SURVEY_COLUMNS) and len(surveys) == 1 + len(site.survey)
+    hand.journal.close()
+
+
+def test_dashboard_and_report_show_the_new_figures(site, hand):
+    hand.at(DAY, "09:00")
+    t = hand.visit(DAY, ["tennyu", "kokuho_kanyu"], wait=3)
+    hand.do(EXIT, "record_survey", ticket=t["id"], answers={site.survey[0].id: 5})
+    hand.do(SERVICE_DEVICE, "record_guide_use", life_event="moving_in", completed=True)
+    hand.pay("20261124-register-1f-00001", "cashless", "semi_self")
+    client = TestClient(_app(site, hand.journal, secret="s"))
+    client.post("/staff/login", data={"account": "kanri", "password": PASSWORD})
+    html = client.get(f"/staff?day={DAY}").text
+    for card in ("kpi-satisfaction", "kpi-guide", "kpi-multi", "kpi-semi-self"):
+        assert f'id="{card}"' in html
+    assert 'class="card good" id="kpi-satisfaction"' in html  # 100% against 85%
+    assert 'class="card good" id="kpi-semi-self"' in html  # 100% against 8%
+    assert 'data-mode="semi_self"' in html and 'id="survey-table"' in html
+    assert 'href="/staff/trends?day=2026-11-24"' in html
+    report = client.get(f"/staff/report?day={DAY}").text
+    assert 'id="report-satisfaction"' in report and "複数課の受付 1件" in report
+
+
+class _GuideService(SimpleNamespace):
+    """What the guide needs of a QueueService, its in-process commands going to a real core."""
+
+    def submit(self, verb, args, timeout=5.0):
+        self.timeouts.append(timeout)
+        if self.fail:
+            raise TimeoutError("no answer from the queue worker")
+        return {"ok": True, "result": self.client.request(SERVICE_DEVICE, str(verb), args)}
+
+
+def test_the_guide_records_its_uses_and_never_fails_when_it_cannot(site, hand, caplog):
+    from queue_service.web.public import make_public_router
+
+    hand.at(DAY, "10:00")
+    service = _GuideService(
+        site=site, core=hand.client.core, journal=hand.journal, lock=threading.RLock(), change_listeners=[],
+        client=hand.client, fail=False, timeouts=[],
+    )  # fmt: skip
+    app = FastAPI()
+    app.include_router(make_public_router(service, clock=hand.clock, preentry_key=None, forms_dir=None))
+    guide = TestClient(app)
+    assert guide.get("/guide/moving_in").status_code == 200
+    assert guide.get("/guide/moving_in/result?kokuho=yes").status_code == 200
+    assert guide.get("/guide/birth").status_code == 200
+    assert guide.get("/guide/nope").status_code == 404  # no use of an unknown life event
+    g = hand.kpi(DAY).guide
+    assert (g.visits, g.completed) == (2, 1)
+    assert [(e, v, c) for e, _, v, c in g.by_event] == [("moving_in", 1, 1), ("birth", 1, 0)]
+    assert all(t <= 2.0 for t in service.timeouts)  # never the default 5 s
+    service.fail = True
+    with caplog.at_level("WARNING"):
+        r = guide.get("/guide/death/result")
+    assert r.status_code == 200 and "guide use of death not recorded" in caplog.text
+    assert hand.kpi(DAY).guide.completed == 1
