@@ -15,8 +15,8 @@ stars per question) as a plain form, outside the live part (a live update must n
 ``POST /t/{token}/survey`` records it through the service's worker and journal (``record_survey`` by ticket id,
 anonymous: the answers name no one), then the page thanks the resident. A second answer is refused by the engine
 and the page says it was already answered; a missing or bad star keeps every other choice and says what to fix.
-The form is posted from this page only (Origin/Referer checked, like the staff login); the token in the URL is
-the only key, as for the page itself.
+The form is posted from this page only (Sec-Fetch-Site, else Origin/Referer); the token in the URL is the only
+key, as for the page itself.
 """
 
 from __future__ import annotations
@@ -77,13 +77,18 @@ RETRY = SURVEY_MESSAGES[7]
 
 
 def same_origin(request: Request) -> bool:
-    """A browser's form post says where it came from (Origin, else Referer): only this site's own page may post
-    the survey. No header at all (a script, not a browser) is let through: it still needs the ticket's token."""
+    """Only this site's own page may post the survey. A modern browser says where a post came from in
+    ``Sec-Fetch-Site``; else an Origin or Referer naming another host is refused. The page's no-referrer policy
+    makes a browser send ``Origin: null`` even from this page, and a script sends nothing: both are let through,
+    as the ticket's token in the URL (16 random bytes, which another site cannot know) is the key anyway."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site in ("same-origin", "none")
     source = request.headers.get("origin") or request.headers.get("referer")
-    if source is None:
+    if source is None or source == "null":
         return True
     host = request.headers.get("host", "")
-    parts = urlsplit(source)  # "null" (an opaque origin) has no host: refused
+    parts = urlsplit(source)
     return bool(host) and parts.netloc == host and parts.scheme in ("http", "https")
 
 

@@ -127,6 +127,7 @@ def test_a_post_from_another_site_or_an_unknown_ticket_is_refused(office):
     office.finish(ticket)
     form = answers(overall=5, waiting=5, no_repeat=5)
     assert post(office, ticket["token"], form, origin="https://evil.example").status_code == 403
+    assert post(office, ticket["token"], form, **{"sec-fetch-site": "cross-site"}).status_code == 403
     assert post(office, "AAAAAAAAAAAAAAAAAAAAAA", form).status_code == 404
     assert office.core.engine.state.surveys == {}
 

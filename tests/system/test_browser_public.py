@@ -345,3 +345,56 @@ def test_status_page_of_a_one_stop_visit_with_a_pickup_and_the_register(chromium
     shot(chromium, "status-pay-at-register")
     register.request("ticket_paid", {"token": mine["token"]})
     live("All done. Thank you for coming.")
+
+
+def test_survey_on_the_phone_page_once_the_visit_is_done(chromium, office, devices):
+    """Issue 18: the page open while the visit ends loads the survey by itself; a missing star is said in the
+    page's language and the stars already chosen stay; the answers go through the real service (in-process
+    submit, worker, journal) once, and the page thanks the resident, also after a reload."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    service, base, _key = office
+    kiosk, panel = devices("kiosk-1f"), devices("panel-demo")
+    panel.request("open_counter", {"counter": "c01"})
+    mine = kiosk.request("issue", {"procedures": ["tennyu"], "lang": "ja"})["ticket"]
+    chromium.get(f"{base}/t/{mine['token']}")
+    wait = WebDriverWait(chromium, 30, ignored_exceptions=(StaleElementReferenceException,))
+    wait.until(lambda d: d.find_element(By.ID, "number").text == str(mine["number"]))
+    assert chromium.find_elements(By.ID, "survey") == []
+
+    assert panel.request("call_next", {"counter": "c01"})["ticket"]["number"] == mine["number"]
+    panel.request("complete", {"counter": "c01"})
+    form = wait.until(ec.visibility_of_element_located((By.ID, "survey")))  # the page reloaded itself
+    assert "本日の手続きの満足度" in form.text and "待ち時間について" in form.text
+    star = {
+        (q, n): (By.CSS_SELECTOR, f"label[for='q_{q}_{n}']")
+        for q in ("overall", "waiting", "no_repeat")
+        for n in range(1, 6)
+    }
+    tap = chromium.find_element(*star["overall", 4])
+    assert tap.size["height"] >= 48 and tap.size["width"] >= 48  # a thumb's target
+    tap.click()
+    chromium.find_element(*star["no_repeat", 5]).click()
+    no_sideways_scroll(chromium)
+    shot(chromium, "survey-choosing-ja")
+    chromium.find_element(By.ID, "survey-send").click()  # 待ち時間 not answered yet
+
+    message = wait.until(ec.visibility_of_element_located((By.ID, "survey-message")))
+    assert message.text and "missing" in chromium.find_element(By.ID, "q-waiting").get_attribute("class")
+    assert chromium.find_element(By.ID, "q_overall_4").is_selected()  # nothing chosen is lost
+    assert chromium.find_element(By.ID, "q_no_repeat_5").is_selected()
+    shot(chromium, "survey-missing-star-ja")
+    chromium.find_element(*star["waiting", 3]).click()
+    chromium.find_element(By.ID, "survey-send").click()
+
+    thanks = wait.until(ec.visibility_of_element_located((By.ID, "survey-thanks")))
+    assert chromium.find_elements(By.CSS_SELECTOR, "form#survey") == []
+    with service.lock:
+        assert list(service.core.engine.state.surveys.values()) == [{"overall": 4, "waiting": 3, "no_repeat": 5}]
+    shot(chromium, "survey-thanks-ja")
+    chromium.find_element(By.LINK_TEXT, "English").click()
+    assert "Thank you for your answers." in wait.until(ec.visibility_of_element_located((By.ID, "survey-thanks"))).text
+    assert thanks is not None
