@@ -34,7 +34,9 @@ picked up at its pickup group's counter (in (a), once the resident's other ticke
 The day runs until every resident is done (staff finish the queue after closing time), unless
 ``until`` stops it mid-day (the demo's "live" day).
 For the KPI pages, half the residents print their forms at the form issuer first (``record_forms``)
-and a payment at the register is recorded by it (``record_payment``); neither touches the queue.
+and a payment at the register is recorded by it (``record_payment``, full- or semi-self: ``register_mode``);
+residents with a life event may have looked it up in the online guide (``record_guide_use``, at their arrival)
+and some answer the survey at the exit screen when they leave (``record_survey``); none touches the queue.
 
 Definitions of wait and stay are :mod:`queue_service.history`'s (stay ends at payment when there is one).
 The ticket's estimate is the ``est_wait_min`` of the ``issue`` reply (the engine's ``ticket_wait``: minutes
@@ -186,6 +188,17 @@ class OfficeDayConfig:
     forms_share: float = 0.5
     #: Share of payments at the register made cashless.
     cashless_share: float = 0.3
+    # ---- for the KPI pages (issue 18); drawn from their own random streams: the queue's day is the same without
+    #: Share of register payments whose fee staff keyed in (semi-self register, ``register_mode``); else full-self.
+    semi_self_share: float = 0.25
+    #: Share of served residents who answer the survey at the exit screen (``record_survey``, the site's questions).
+    survey_share: float = 0.3
+    #: Stars 1..5 of a survey answer, by weight.
+    survey_stars: tuple[float, ...] = (2, 4, 14, 42, 38)
+    #: Share of residents with a life event who looked it up in the online guide first (``record_guide_use``,
+    #: recorded at their arrival), and of those who went on to its result page.
+    guide_share: float = 0.4
+    guide_completed_share: float = 0.7
     # ---- walking: a walk takes walk_same_floor_min + walk_per_floor_min × floors between
     walk_same_floor_min: float = 1.0
     walk_per_floor_min: float = 1.5
@@ -769,6 +782,7 @@ class _Office:
     def arrivals(self) -> Generator[simpy.Event, Any, None]:
         for r in self.residents:
             yield self.env.timeout(max(0.0, r.arrival_min - self.env.now))
+            self.guide_use(r)
             forms = sorted({f for p in r.procedures for f in self.site.procedure_by_id[p].forms})
             if r.forms and forms:
                 self.send(FORMS, "record_forms", {"forms": forms, "lang": r.lang})
@@ -856,7 +870,33 @@ class _Office:
         self.record_payment(r)
         self.finished(r)
 
-    def finished(self, r: Resident) -> None:
+    def guide_use(self, r: Resident) -> None:
+        """A resident with a life event who looked it up in the online guide: its questions, perhaps its result."""
+        device = self.site.service_device
+        if device is None or r.visit not in self.site.life_event_by_id:
+            return
+        rng = random.Random(f"guide/{self.start.date()}/{r.index}")
+        if rng.random() >= self.config.guide_share:
+            return
+        self.send(device.id, "record_guide_use", {"life_event": r.visit, "completed": False})
+        if rng.random() < self.config.guide_completed_share:
+            self.send(device.id, "record_guide_use", {"life_event": r.visit, "completed": True})
+
+    def survey(self, r: Resident) -> None:
+        """A served resident answers the survey at the exit screen (one answer per ticket: their last one)."""
+        exits = [d for d in self.site.devices if d.role == "exit"]
+        if not exits or not self.site.survey or not self.tickets[r.index]:
+            return
+        rng = random.Random(f"survey/{self.start.date()}/{r.index}")
+        if rng.random() >= self.config.survey_share:
+            return
+        stars = self.config.survey_stars
+        answers = {q.id: rng.choices(range(1, len(stars) + 1), stars)[0] for q in self.site.survey}
+        self.send(exits[0].id, "record_survey", {"ticket": self.tickets[r.index][-1], "answers": answers})
+
+    def finished(self, r: Resident, served: bool = True) -> None:
+        if served:
+            self.survey(r)
         self.leaving.add(r.index)
         self.left -= 1
         if self.left == 0:
@@ -997,7 +1037,7 @@ class _Office:
                 person.last_end_min = self.env.now
                 self.view[ticket["id"]] = self.send(PANEL, "no_show", {"counter": counter})["ticket"]
                 self.wake_group(self.booth_group)  # a booth may be free
-                self.finished(r)
+                self.finished(r, served=False)
                 return
         walk = 0.0
         if self.config.resident_walks and not (before is not None and before["booth"] == counter):
@@ -1057,6 +1097,8 @@ class _Office:
         }
         if r.cashless:
             args["media"] = rng.choice(["credit", "emoney", "qr"])
+        keyed = random.Random(f"mode/{self.start.date()}/{r.index}").random() < self.config.semi_self_share
+        args["register_mode"] = "semi_self" if keyed else "full_self"
         self.send(REGISTER, "record_payment", args)
 
     # ------------------------------------------------------------ results
