@@ -27,7 +27,9 @@ MOVE_IN_FORMS = ["jumin_ido", "inkan_toroku", "kokuho_shikaku", "jidou_teate"]
 YAMADA = load_residents()["yamada"]
 
 
-def serving(ticket: str | None = "20261204-0012", serving=("tennyu",), open_=("inkan_toroku", "kokuho_kanyu", "jidou_teate")):
+def serving(
+    ticket: str | None = "20261204-0012", serving=("tennyu",), open_=("inkan_toroku", "kokuho_kanyu", "jidou_teate")
+):
     return ServingTicket(
         counter="c01",
         ticket=ticket,
