@@ -59,7 +59,7 @@ STAGES = ("answer", "render", "spool", "total")
 
 def _desk(out: Path) -> tuple[Desk, SimulatedReader]:
     site = load_site(SITE)
-    device = DeviceConfig(device="desk-c01", site=SITE, broker={"password_file": out / "unused"})
+    device = DeviceConfig(device="desk-c01", site=SITE, broker={"password_file": out / "unused"})  # type: ignore[arg-type]
     reader = SimulatedReader()
     desk = Desk(FormIssuer(site, templates_for(device, site), reader, PdfSpool(out / "paper"), KEY))
     desk.served(SERVED)
