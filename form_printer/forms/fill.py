@@ -6,6 +6,8 @@ write by hand (書かない窓口 means writing less, never printing a guess).
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -26,6 +28,33 @@ class FormInputs:
     kiosk: dict[str, str]
     #: The date of printing (届出日).
     today: date
+    #: Who the forms are for: ``japanese`` or ``foreign`` (:data:`form_printer.forms.model.RESIDENT_KINDS`). Set by
+    #: the app from what the resident or the staff chose (the card does not hold a nationality); it picks the form
+    #: variant through :func:`form_printer.forms.model.select_template`.
+    resident_kind: str = "japanese"
+    #: The resident's language (ja, ja-easy, en, zh, ko, vi, pt): a ``bilingual`` form prints its labels' ``tr`` in
+    #: it under the Japanese (none for ja and ja-easy).
+    lang: str = "ja"
+
+
+#: 在留カード番号: two letters, eight digits, two letters (出入国在留管理庁: AB12345678CD).
+RESIDENCE_CARD_NUMBER = re.compile(r"^[A-Z]{2}[0-9]{8}[A-Z]{2}$")
+
+
+def normalize_residence_card_number(text: str) -> str:
+    """As typed or scanned → as printed: full-width to half-width, upper case, spaces and hyphens dropped."""
+    return re.sub(r"[\s\-‐−ー]", "", unicodedata.normalize("NFKC", text)).upper()
+
+
+def is_residence_card_number(text: str) -> bool:
+    """Whether ``text`` (after :func:`normalize_residence_card_number`) has the 在留カード番号 format."""
+    return RESIDENCE_CARD_NUMBER.match(normalize_residence_card_number(text)) is not None
+
+
+def wareki_western(day: date) -> str:
+    """The era date with the Western date beside it, for residents who count in Western years:
+    令和8年12月4日 (2026-12-04)."""
+    return f"{wareki(day)} ({day.isoformat()})"
 
 
 def parse_date(text: str) -> date | None:
@@ -66,7 +95,10 @@ def format_value(field: FormField, value: str | date) -> str:
         value = value.strip()
         if not value:
             return ""
-        if field.format in ("wareki", "western_date"):
+        if field.format == "residence_card_number":
+            number = normalize_residence_card_number(value)
+            return number if RESIDENCE_CARD_NUMBER.match(number) else ""
+        if field.format in ("wareki", "western_date", "wareki_western"):
             parsed = parse_date(value)
             if parsed is None:
                 return value
@@ -76,6 +108,8 @@ def format_value(field: FormField, value: str | date) -> str:
             return wareki(value)
         if field.format == "western_date":
             return western_date(value)
+        if field.format == "wareki_western":
+            return wareki_western(value)
         return value.isoformat()
     return value
 
@@ -83,3 +117,16 @@ def format_value(field: FormField, value: str | date) -> str:
 def field_values(template: FormTemplate, inputs: FormInputs) -> dict[str, str]:
     """Field id → the text to print ("" leaves the box blank; for a choice, the label of the circled option)."""
     return {f.id: format_value(f, source_value(f.source, inputs)) for f in template.fields}
+
+
+def invalid_fields(template: FormTemplate, inputs: FormInputs) -> list[str]:
+    """Fields whose source has a value in the wrong format (a 在留カード番号 that is not 2 letters, 8 digits, 2
+    letters): they print blank, like an empty one, and the app asks for the value again."""
+    out: list[str] = []
+    for f in template.fields:
+        if f.format != "residence_card_number":
+            continue
+        value = source_value(f.source, inputs)
+        if isinstance(value, str) and value.strip() and not is_residence_card_number(value):
+            out.append(f.id)
+    return out

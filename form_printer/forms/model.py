@@ -31,6 +31,13 @@ Millimetres = Annotated[float, Field(ge=0, le=2000)]
 Extent = Annotated[float, Field(gt=0, le=2000)]
 Points = Annotated[float, Field(gt=0, le=96)]
 Stroke = Annotated[float, Field(ge=0, le=3)]
+#: The languages a bilingual form can print under its Japanese labels (the kiosk's languages but Japanese and
+#: やさしい日本語, which need no second line).
+SECOND_LANGUAGES = ("en", "zh", "ko", "vi", "pt")
+#: Who a form variant is for. ``japanese``: the default forms; ``foreign``: foreign residents (国籍・地域, 在留資格,
+#: 在留カード番号 instead of 本籍・筆頭者). Chosen at fill time (the card does not say a resident's nationality).
+ResidentKind = Literal["japanese", "foreign"]
+RESIDENT_KINDS: tuple[str, ...] = ("japanese", "foreign")
 
 
 class Page(Strict):
@@ -56,6 +63,19 @@ class Rect(Strict):
         return self.y_mm + self.h_mm
 
 
+class Translations(Strict):
+    """A label's text in the resident's language, printed under the Japanese on a ``bilingual`` form."""
+
+    en: Text | None = None
+    zh: Text | None = None
+    ko: Text | None = None
+    vi: Text | None = None
+    pt: Text | None = None
+
+    def get(self, lang: str) -> str | None:
+        return getattr(self, lang, None) if lang in SECOND_LANGUAGES else None
+
+
 class TextStyle(Strict):
     """How a fixed text is set. It shrinks to ``min_size_pt`` (default 3/4 of its size) and wraps when it must."""
 
@@ -77,17 +97,37 @@ class TextStyle(Strict):
         return self
 
 
-class FixedText(Rect, TextStyle):
+class Bilingual(Strict):
+    """The second line of a label on a ``bilingual`` form: ``tr`` per language, set at ``tr_size_pt`` (default 7/10
+    of the Japanese size) under the Japanese. Japanese stays first: it is the form the office reads."""
+
+    tr: Translations | None = None
+    tr_size_pt: Points | None = None
+
+
+class FixedText(Rect, TextStyle, Bilingual):
     """Printed text: the title, a note, a label outside any box. Set inside its rectangle."""
 
     text: Text
 
+    @model_validator(mode="after")
+    def _horizontal_translation(self) -> FixedText:
+        if self.tr is not None and self.vertical:
+            raise ValueError("a vertical text cannot carry translations (tr)")
+        return self
 
-class Label(TextStyle):
+
+class Label(TextStyle, Bilingual):
     """The text of a labelled box (項目名), centred in the box unless said otherwise."""
 
     text: Text
     align: Align = "center"
+
+    @model_validator(mode="after")
+    def _horizontal_translation(self) -> Label:
+        if self.tr is not None and self.vertical:
+            raise ValueError("a vertical label cannot carry translations (tr)")
+        return self
 
 
 class Box(Rect):
@@ -109,7 +149,7 @@ class Line(Strict):
     dashed: bool = False
 
 
-class ChoiceOption(Rect):
+class ChoiceOption(Rect, Bilingual):
     """One printed option of a choice field (男・女, 転入・転出...). The rectangle is where the circle is drawn."""
 
     value: Annotated[str, StringConstraints(min_length=1)]
@@ -117,14 +157,19 @@ class ChoiceOption(Rect):
     size_pt: Points = 10.0
 
 
-FieldFormat = Literal["text", "wareki", "western_date", "choice"]
+FieldFormat = Literal["text", "wareki", "western_date", "wareki_western", "residence_card_number", "choice"]
 
 
 class FormField(Rect):
     """A value printed into a box. Empty when its source has nothing: the box stays blank for handwriting.
 
     ``format``: ``text`` as is; ``wareki`` a date in the Japanese era calendar (昭和60年4月12日); ``western_date``
-    (1985年4月12日); ``choice`` circles the option whose ``value`` equals the source's value (none if no option does).
+    (1985年4月12日); ``wareki_western`` both, for residents who count in Western years (昭和60年4月12日 (1985-04-12));
+    ``residence_card_number`` a 在留カード番号 (AB12345678CD), checked: one that is not is left blank and listed;
+    ``choice`` circles the option whose ``value`` equals the source's value (none if no option does).
+
+    ``cells``: the value is printed one character per cell (the box split into that many equal cells, which the
+    template rules itself): 在留カード番号 in 12 cells, as printed forms have it.
     """
 
     id: Id
@@ -136,9 +181,12 @@ class FormField(Rect):
     align: Align = "left"
     valign: VAlign = "middle"
     options: tuple[ChoiceOption, ...] = ()
+    cells: Annotated[int, Field(ge=2, le=40)] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> FormField:
+        if self.cells is not None and (self.vertical or self.format == "choice"):
+            raise ValueError("cells are for horizontal, non-choice fields")
         if self.min_size_pt > self.size_pt:
             raise ValueError(f"min_size_pt {self.min_size_pt} is larger than size_pt {self.size_pt}")
         if self.format == "choice" and not self.options:
@@ -162,6 +210,24 @@ class FormTemplate(Strict):
     lines: tuple[Line, ...] = ()
     texts: tuple[FixedText, ...] = ()
     fields: tuple[FormField, ...] = Field(min_length=1)
+    #: Print each label's ``tr`` in the resident's language under the Japanese (a form the site hands to foreign
+    #: residents). Only labels that carry ``tr`` get a second line; ja and ja-easy get none.
+    bilingual: bool = False
+    #: This template is a variant of the form ``variant_of`` for residents of kind ``resident_kind``
+    #: (``juminhyo_foreign``: ``variant_of = "juminhyo"``, ``resident_kind = "foreign"``). Procedures name the base
+    #: form; :func:`select_template` picks the variant at fill time.
+    variant_of: Id | None = None
+    resident_kind: ResidentKind | None = None
+
+    @model_validator(mode="after")
+    def _variant(self) -> FormTemplate:
+        if (self.variant_of is None) != (self.resident_kind is None):
+            raise ValueError("variant_of and resident_kind go together")
+        if self.variant_of == self.id:
+            raise ValueError("a template cannot be a variant of itself")
+        if self.resident_kind == "japanese":
+            raise ValueError("resident_kind 'japanese' is the base form's: a variant is for another kind")
+        return self
 
     @model_validator(mode="after")
     def _on_the_page(self) -> FormTemplate:
@@ -225,18 +291,65 @@ def load_templates(folder: Path) -> dict[str, FormTemplate]:
             problems.append(f"{path}: id {template.id!r} does not match the file name (expected {path.stem!r})")
             continue
         templates[template.id] = template
+    seen: dict[tuple[str, str], str] = {}
+    for t in templates.values():
+        if t.variant_of is None or t.resident_kind is None:
+            continue
+        base = templates.get(t.variant_of)
+        if base is None or base.variant_of is not None:
+            problems.append(f"{folder / (t.id + '.toml')}: variant_of {t.variant_of!r} is not a base form here")
+        elif (t.variant_of, t.resident_kind) in seen:
+            other = seen[t.variant_of, t.resident_kind]
+            problems.append(f"{folder / (t.id + '.toml')}: {other!r} is already the {t.resident_kind} variant")
+        else:
+            seen[t.variant_of, t.resident_kind] = t.id
     if problems:
         raise ConfigError(folder, problems)
     return templates
+
+
+def select_template(templates: dict[str, FormTemplate], form_id: str, resident_kind: str = "japanese") -> FormTemplate:
+    """The template to print form ``form_id`` (a base form, as procedures name it) for a resident of this kind.
+
+    The variant for ``resident_kind`` when the site has one, else the base form (a site without foreign-resident
+    variants prints its ordinary forms). KeyError if ``form_id`` has no template; ValueError for an unknown kind.
+    """
+    if resident_kind not in RESIDENT_KINDS:
+        raise ValueError(f"unknown resident kind {resident_kind!r} (one of {', '.join(RESIDENT_KINDS)})")
+    base = templates[form_id]
+    if resident_kind != "japanese":
+        for t in templates.values():
+            if t.variant_of == form_id and t.resident_kind == resident_kind:
+                return t
+    return base
+
+
+def base_forms(templates: dict[str, FormTemplate]) -> dict[str, FormTemplate]:
+    """The templates that are not variants: the forms procedures can name."""
+    return {k: t for k, t in templates.items() if t.variant_of is None}
+
+
+def second_language(template: FormTemplate, lang: str) -> str | None:
+    """The language printed under the Japanese labels of ``template`` for a resident using ``lang``, if any.
+
+    None unless the template is ``bilingual``; None for ja and ja-easy (Japanese needs no second line). Accepts
+    region tags (``pt-BR``, ``zh_CN``) by their language.
+    """
+    if not template.bilingual:
+        return None
+    code = lang.replace("_", "-").split("-")[0].lower()
+    return code if code in SECOND_LANGUAGES else None
 
 
 def check_site_forms(site: Site, templates: dict[str, FormTemplate]) -> None:
     """Raise ``ValueError`` naming every procedure whose ``forms`` names a form without a template."""
     missing = [
         f"procedures[{i}] ({p.id}): form {form!r} has no template"
+        if form not in templates
+        else f"procedures[{i}] ({p.id}): form {form!r} is a variant; name its base form {templates[form].variant_of!r}"
         for i, p in enumerate(site.procedures)
         for form in p.forms
-        if form not in templates
+        if form not in templates or templates[form].variant_of is not None
     ]
     if missing:
         raise ValueError("; ".join(missing))

@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, features
 
-from form_printer.forms.fill import FormInputs, field_values
+from form_printer.forms.fill import FormInputs, field_values, invalid_fields
 from form_printer.forms.layout import (
     LINE_PITCH,
     Fit,
@@ -29,7 +29,19 @@ from form_printer.forms.layout import (
     measure_vertical,
     vertical_advance,
 )
-from form_printer.forms.model import Align, Box, FixedText, FormField, FormTemplate, Label, Line, Rect, VAlign
+from form_printer.forms.model import (
+    Align,
+    Bilingual,
+    Box,
+    FixedText,
+    FormField,
+    FormTemplate,
+    Label,
+    Line,
+    Rect,
+    VAlign,
+    second_language,
+)
 from kiosk.fonts import pil_font
 
 MM_PER_INCH = 25.4
@@ -44,6 +56,15 @@ EM_ASCENT = 0.88
 CIRCLE_STROKE_MM = 0.35
 #: The tint of shaded label cells: one dot in every SHADE_PITCH x SHADE_PITCH square, every other row shifted.
 SHADE_PITCH = 4
+#: The second (translated) line of a bilingual label, as a share of the Japanese size, and its smallest size.
+TR_SIZE = 0.7
+TR_MIN_PT = 4.5
+#: Space between a label's Japanese and its translation, in ems of the Japanese.
+TR_GAP = 0.2
+#: A bilingual option's two lines keep this share of its rectangle's height free above and below, and this share
+#: of its pill's end radius free on the left and right, so the mark drawn around it never touches them.
+OPTION_INSET = 0.06
+PILL_END_INSET = 0.45
 #: A code point no font draws: its picture is the font's .notdef ("tofu") glyph.
 _NOTDEF_PROBE = "\U0010fffd"
 _PROBE_SIZE = 32
@@ -67,6 +88,11 @@ class RenderedForm:
     fits: dict[str, Fit] = field(default_factory=dict, repr=False)  # the printed texts: personal data
     #: Fixed texts of the template that do not fit their place: a template bug (tests check there are none).
     problems: list[str] = field(default_factory=list)
+    #: Fields left BLANK because their value has the wrong format (a 在留カード番号 that is not AB12345678CD): the
+    #: app asks for it again (it is not in ``overflows``: writing it by hand would not make it right).
+    invalid: list[str] = field(default_factory=list)
+    #: The language printed under the Japanese labels (None: Japanese only).
+    second_language: str | None = None
 
 
 _font = pil_font
@@ -195,6 +221,14 @@ class _Page:
         x0, y0, x1, y1 = self.rect(r)
         self.draw.ellipse((x0, y0, x1 - 1, y1 - 1), outline=0, width=self.stroke(CIRCLE_STROKE_MM))
 
+    def pill(self, r: Rect) -> None:
+        """The mark around a chosen bilingual option: an ellipse would cut into the ends of its second line."""
+        x0, y0, x1, y1 = self.rect(r)
+        radius = (y1 - y0) / 2
+        self.draw.rounded_rectangle(
+            (x0, y0, x1 - 1, y1 - 1), radius=radius, outline=0, width=self.stroke(CIRCLE_STROKE_MM)
+        )
+
     # text -------------------------------------------------------------------------------------------------------
     def fit(
         self, text: str, area: tuple[float, float, float, float], size_pt: float, min_pt: float, vertical: bool, bold
@@ -253,37 +287,98 @@ class _Page:
         return self.image.point(lambda v: 255 if v >= 128 else 0).convert("1", dither=Image.Dither.NONE)
 
 
-def _draw_fixed_texts(page: _Page, template: FormTemplate) -> list[str]:
-    """Labels of boxes, free texts and choice options. Returns the ones that do not fit (a template problem)."""
+def _draw_label(
+    page: _Page,
+    text: str,
+    tr: str | None,
+    style: Bilingual,
+    area: tuple[float, float, float, float],
+    size_pt: float,
+    min_pt: float,
+    align: Align,
+    valign: VAlign,
+    vertical: bool,
+    bold: bool,
+) -> bool:
+    """A label, and its translation under it when ``tr`` is given; False (nothing drawn) if they do not fit.
+
+    The Japanese is fitted first, as large as the area allows while leaving room for one line of the translation
+    at its minimum size; the translation then takes what is left (shrinking, then wrapping, like any text). The two
+    blocks are placed together by ``valign``, each aligned by ``align``.
+    """
+    if tr is None:
+        fit = page.fit(text, area, size_pt, min_pt, vertical, bold)
+        if fit.overflow or missing_glyphs(text):
+            return False
+        page.text(fit, area, align, valign, vertical, bold)
+        return True
+    if missing_glyphs(text) or missing_glyphs(tr):
+        return False
+    x0, y0, x1, y1 = area
+    tr_size = style.tr_size_pt if style.tr_size_pt is not None else max(TR_MIN_PT, size_pt * TR_SIZE)
+    tr_min = min(tr_size, max(TR_MIN_PT, tr_size * 0.75))
+    reserve = block_extent(1, page.pt(tr_min)) + TR_GAP * page.pt(min_pt)
+    ja = page.fit(text, (x0, y0, x1, max(y0 + 1, y1 - reserve)), size_pt, min_pt, False, bold)
+    if ja.overflow:
+        return False
+    ja_h = block_extent(len(ja.lines), ja.size)
+    gap = TR_GAP * ja.size
+    tr_top = y0 + ja_h + gap
+    second = page.fit(tr, (x0, tr_top, x1, y1), tr_size, tr_min, False, False)
+    if second.overflow:
+        return False
+    total = ja_h + gap + block_extent(len(second.lines), second.size)
+    top = {"top": y0, "middle": (y0 + y1 - total) / 2, "bottom": y1 - total}[valign]
+    page.text(ja, (x0, top, x1, top + ja_h), align, "top", False, bold)
+    page.text(second, (x0, top + ja_h + gap, x1, top + total), align, "top", False, False)
+    return True
+
+
+def _inside_pill(area: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """The part of a bilingual option's rectangle its two lines may fill: the mark drawn around a chosen one is a
+    pill (a rectangle with half-round ends, :meth:`_Page.pill`), so the lines keep clear of its round ends."""
+    x0, y0, x1, y1 = area
+    radius = (y1 - y0) / 2
+    dx, dy = radius * PILL_END_INSET, (y1 - y0) * OPTION_INSET
+    return (x0 + dx, y0 + dy, x1 - dx, y1 - dy)
+
+
+def _draw_fixed_texts(page: _Page, template: FormTemplate, lang: str | None = None) -> list[str]:
+    """Labels of boxes, free texts and choice options (with their translation in ``lang`` under them, when given).
+    Returns the ones that do not fit (a template problem)."""
     problems: list[str] = []
     items: list[tuple[str, Label | FixedText, tuple[float, float, float, float]]] = [
         (f"boxes[{i}].label", b.label, page.rect(b, LABEL_PAD_MM)) for i, b in enumerate(template.boxes) if b.label
     ]
     items += [(f"texts[{i}]", t, page.rect(t)) for i, t in enumerate(template.texts)]
     for where, style, area in items:
-        fit = page.fit(style.text, area, style.size_pt, style.min_size, style.vertical, style.bold)
-        if fit.overflow or missing_glyphs(style.text):
-            problems.append(f"{where}: {style.text!r} does not fit its place")
-            continue
-        page.text(fit, area, style.align, style.valign, style.vertical, style.bold)
+        tr = style.tr.get(lang) if (lang and style.tr) else None
+        args = (style.size_pt, style.min_size, style.align, style.valign, style.vertical, style.bold)
+        if not _draw_label(page, style.text, tr, style, area, *args):
+            problems.append(f"{where}: {style.text!r}{f' / {tr!r}' if tr else ''} does not fit its place")
     for f in template.fields:
         for option in f.options:
             area = page.rect(option)
-            fit = page.fit(option.label, area, option.size_pt, option.size_pt * 0.75, False, False)
-            if fit.overflow or missing_glyphs(option.label):
+            tr = option.tr.get(lang) if (lang and option.tr) else None
+            if tr is not None:
+                area = _inside_pill(area)
+            args = (option.size_pt, option.size_pt * 0.75, "center", "middle", False, False)
+            if not _draw_label(page, option.label, tr, option, area, *args):  # type: ignore[arg-type]
                 problems.append(f"fields {f.id}: option {option.label!r} does not fit its place")
-                continue
-            page.text(fit, area, "center", "middle", False)
     return problems
 
 
-def _draw_field(page: _Page, f: FormField, value: str) -> Fit | None:
+def _draw_field(page: _Page, f: FormField, value: str, lang: str | None = None) -> Fit | None:
     """Print one field; None when it had to stay blank (does not fit, or a character the font lacks)."""
     if f.format == "choice":
         chosen = next((o for o in f.options if o.label == value), None)
-        if chosen is not None:
+        if chosen is not None and lang and chosen.tr and chosen.tr.get(lang):
+            page.pill(chosen)
+        elif chosen is not None:
             page.circle(chosen)
         return Fit([value], page.pt(f.size_pt), False)
+    if f.cells is not None:
+        return _draw_cells(page, f, value)
     area = page.rect(f, FIELD_PAD_MM)
     fit = page.fit(value, area, f.size_pt, f.min_size_pt, f.vertical, False)
     if fit.overflow or missing_glyphs(value):
@@ -292,14 +387,41 @@ def _draw_field(page: _Page, f: FormField, value: str) -> Fit | None:
     return fit
 
 
+def _draw_cells(page: _Page, f: FormField, value: str) -> Fit | None:
+    """One character per cell, centred (a 在留カード番号 in its 12 ruled cells); None if there are more characters
+    than cells or one does not fit its cell."""
+    chars = list(value)
+    if len(chars) > (f.cells or 0) or missing_glyphs(value):
+        return None
+    x0, y0, x1, y1 = page.rect(f)
+    width = (x1 - x0) / (f.cells or 1)
+    pad = page.mm(FIELD_PAD_MM / 2)
+    fits = []
+    for i, ch in enumerate(chars):
+        area = (x0 + i * width + pad, y0 + pad, x0 + (i + 1) * width - pad, y1 - pad)
+        fit = page.fit(ch, area, f.size_pt, f.min_size_pt, False, False)
+        if fit.overflow:
+            return None
+        fits.append((fit, area))
+    for fit, area in fits:
+        page.text(fit, area, "center", f.valign, False)
+    return Fit([value], min(fit.size for fit, _ in fits) if fits else page.pt(f.size_pt), False)
+
+
 def render_form(template: FormTemplate, inputs: FormInputs, dpi: int = 300) -> RenderedForm:
-    """The whole form, filled, as a 1-bit page image at ``dpi``."""
+    """The whole form, filled, as a 1-bit page image at ``dpi``.
+
+    A ``bilingual`` template prints its labels' translations in ``inputs.lang`` under the Japanese
+    (:func:`form_printer.forms.model.second_language`). The template is printed as given: pick a resident kind's
+    variant first with :func:`form_printer.forms.model.select_template`.
+    """
     page = _Page(template, dpi)
     for box in template.boxes:
         page.box(box)
     for line in template.lines:
         page.line(line)
-    problems = _draw_fixed_texts(page, template)
+    lang = second_language(template, inputs.lang)
+    problems = _draw_fixed_texts(page, template, lang)
     overflows: list[str] = []
     fits: dict[str, Fit] = {}
     values = field_values(template, inputs)
@@ -307,7 +429,7 @@ def render_form(template: FormTemplate, inputs: FormInputs, dpi: int = 300) -> R
         value = values[f.id]
         if not value:
             continue
-        fit = _draw_field(page, f, value)
+        fit = _draw_field(page, f, value, lang)
         if fit is None:
             overflows.append(f.id)
         else:
@@ -321,6 +443,8 @@ def render_form(template: FormTemplate, inputs: FormInputs, dpi: int = 300) -> R
         page_mm=(template.page.width_mm, template.page.height_mm),
         fits=fits,
         problems=problems,
+        invalid=invalid_fields(template, inputs),
+        second_language=lang,
     )
 
 
