@@ -336,7 +336,13 @@ def _trend(fig: Figure, periods: list[PeriodKpi], targets: KpiTargets, by: str) 
         ("来庁者（整理券数）", [float(p.tickets) for p in periods], "count", None, True),
         ("待ち時間の中央値（分）", [p.wait.median for p in periods], "min", None, False),
         ("滞在 目標内の割合", [p.within_target_share for p in periods], "share", targets.within_target_share, False),
-        ("キャッシュレス比率", [p.cashless_share for p in periods], "share", targets.cashless_share, False),
+        (
+            "キャッシュレス比率（セミセルフ・全体）",
+            [p.semi_self_cashless_share for p in periods],
+            "share",
+            targets.cashless_share,
+            False,
+        ),
         ("満足度（4・5の割合）", [p.satisfied_share for p in periods], "share", targets.satisfaction_share, False),
         ("オンライン案内の利用", [float(p.guide_visits) for p in periods], "count", guide_target, True),
     ]
@@ -348,6 +354,10 @@ def _trend(fig: Figure, periods: list[PeriodKpi], targets: KpiTargets, by: str) 
             points = [(x, v) for x, v in zip(xs, values, strict=True) if v is not None]
             if points:
                 ax.plot(*zip(*points, strict=True), color=BLUE, marker="o", markersize=3, linewidth=1.6)
+        if title.startswith("キャッシュレス"):  # the target is the semi-self register's: the whole beside it
+            whole = [(x, p.cashless_share) for x, p in zip(xs, periods, strict=True) if p.cashless_share is not None]
+            if whole:
+                ax.plot(*zip(*whole, strict=True), color=GREY, marker="o", markersize=2.5, linewidth=1.2)
         if target is not None:
             ax.axhline(target, color=VERMILION, linestyle="--", linewidth=1.2)
         if unit == "share":
@@ -357,8 +367,12 @@ def _trend(fig: Figure, periods: list[PeriodKpi], targets: KpiTargets, by: str) 
             ax.set_ylim(bottom=0)
         if target is not None and unit != "share":
             ax.set_ylim(top=max(ax.get_ylim()[1], target * 1.15))
-    step = max(1, len(xs) // 8)
+    step = max(1, -(-len(xs) // 5))  # at most five labels under a panel: they never run into each other
     for ax in axes[1]:
         ax.set_xticks(xs[::step], labels[::step], rotation=0)
-    handles = [Line2D([], [], color=VERMILION, linestyle="--", linewidth=1.2, label="目標（site.toml の [kpi]）")]
-    fig.legend(handles=handles, loc="outside lower center", frameon=False, fontsize=8.5)
+    handles = [
+        Line2D([], [], color=BLUE, marker="o", markersize=3, linewidth=1.6, label="実績（キャッシュレス: セミセルフ）"),
+        Line2D([], [], color=GREY, marker="o", markersize=2.5, linewidth=1.2, label="キャッシュレス: 全体"),
+        Line2D([], [], color=VERMILION, linestyle="--", linewidth=1.2, label="目標（site.toml の [kpi]）"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False, fontsize=8.5)

@@ -283,3 +283,112 @@ def test_stay_by_life_event_and_the_one_stop_floor_in_chromium(server, browser):
     _shot(driver, "10-report-life-events-print")
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
     driver.set_window_size(1366, 900)
+
+
+# ---------------------------------------------------------------- issue 18: the cities' KPIs and the trends
+@pytest.fixture(scope="module")
+def kpi_server(site, tmp_path_factory):
+    """make_app(QueueService) on uvicorn over seven weeks of simulated office days (devkit.office_simulation:
+    survey answers at the exit screen, guide uses, full- and semi-self payments) and today until 14:30."""
+    import uvicorn
+
+    from devkit.office_simulation import simulate_day, write_history
+    from kiosk.bus.client import BusSettings
+    from kiosk.bus.contract import Role
+    from queue_service.service.app import QueueService
+    from queue_service.web.app import make_app
+
+    path = tmp_path_factory.mktemp("browser-kpi") / "queue.sqlite"
+    today = datetime.now(site.zone).date()
+    write_history(site, path, [today - timedelta(days=n) for n in range(49, 0, -1)])
+    journal = Journal(path, durable=False)
+    simulate_day(site, journal, today, until=clock_time(14, 30))
+    journal.close()
+    settings = BusSettings(site.site.id, "queue-service", Role.SERVICE, "unused", "127.0.0.1", free_port())
+    service = QueueService(site, path, settings, http=None)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(make_app(service), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for_port(port)
+    yield f"http://127.0.0.1:{port}", today, service
+    server.should_exit = True
+    thread.join(timeout=10)
+    service.journal.close()
+
+
+def _last_office_day(service, today: date) -> str:
+    return [d for d in service.journal.days() if d < today.isoformat()][-1]
+
+
+def test_satisfaction_guide_multi_department_and_register_modes_in_chromium(kpi_server, browser):
+    """Issue 18 on the dashboard: the median wait leads, the stay card follows [kpi] within_target_share, the
+    satisfaction, guide, multi-department and semi-self cards, the survey and register-mode tables; the report
+    still prints on one A4 page with the satisfaction."""
+    from selenium.webdriver.common.by import By
+
+    base, today, service = kpi_server
+    day = _last_office_day(service, today)
+    driver = browser
+    _log_in(driver, base, f"/staff?day={day}")
+    median = float(driver.find_element(By.ID, "wait-median").text)
+    mean = float(driver.find_element(By.ID, "wait-mean").text)
+    assert 0 < median < mean  # a few long waits pull the mean up: the median leads
+    stay = driver.find_element(By.ID, "kpi-stay")
+    share = int(stay.find_element(By.CSS_SELECTOR, ".big").text.rstrip("%"))
+    assert ("good" in stay.get_attribute("class")) == (share >= 80)  # [kpi] within_target_share = 0.8
+    satisfaction = driver.find_element(By.ID, "kpi-satisfaction")
+    assert re.fullmatch(r"\d+%", satisfaction.find_element(By.CSS_SELECTOR, ".big").text)
+    assert "目標 85%" in satisfaction.text and "回答率" in satisfaction.text
+    assert int(driver.find_element(By.CSS_SELECTOR, "#kpi-guide .big").text.rstrip("件")) > 0
+    assert int(driver.find_element(By.CSS_SELECTOR, "#kpi-multi .big").text.rstrip("件")) > 10
+    assert "目標 8%" in driver.find_element(By.ID, "kpi-semi-self").text
+    questions = driver.find_elements(By.CSS_SELECTOR, "#survey-table tbody tr")
+    assert [q.get_attribute("data-question") for q in questions] == ["overall", "waiting", "no_repeat"]
+    modes = [m.get_attribute("data-mode") for m in driver.find_elements(By.CSS_SELECTOR, "#mode-table tbody tr")]
+    assert modes == ["full_self", "semi_self"]
+    assert _images_loaded(driver) == []
+    _no_horizontal_overflow(driver)
+    _shot(driver, "11-dashboard-issue18")
+    driver.execute_script("document.getElementById('survey-title').scrollIntoView()")
+    driver.set_window_size(800, 1000)
+    _no_horizontal_overflow(driver)
+    _shot(driver, "12-dashboard-issue18-narrow")
+    driver.set_window_size(1366, 900)
+
+    driver.get(f"{base}/staff/report?day={day}")
+    _wait(driver, "return document.getElementById('report') !== null")
+    assert "満足度" in driver.find_element(By.ID, "report-satisfaction").text
+    pdf = _report_on_a4(driver)
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    driver.set_window_size(794, 1123)
+    _shot(driver, "13-report-issue18-print")
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    driver.set_window_size(1366, 900)
+
+
+def test_trends_by_day_and_month_and_months_csv_in_chromium(kpi_server, browser, downloads):
+    from selenium.webdriver.common.by import By
+
+    base, today, service = kpi_server
+    driver = browser
+    _log_in(driver, base, f"/staff?day={today.isoformat()}")
+    driver.find_element(By.ID, "trends-link").click()
+    _wait(driver, "return document.getElementById('month-table') !== null")
+    months = driver.find_elements(By.CSS_SELECTOR, "#month-table tbody tr")
+    assert len(months) >= 2 and months[0].get_attribute("data-month") == today.isoformat()[:7]
+    assert _images_loaded(driver) == []
+    for chart in ("trend-days", "trend-months"):
+        assert driver.find_element(By.CSS_SELECTOR, f"#{chart} img").get_property("naturalWidth") >= 900
+    _no_horizontal_overflow(driver)
+    _shot(driver, "14-trends")
+    driver.find_element(By.ID, "csv-months").click()
+    target = downloads / f"madoguchi-months-{service.site.site.id}.csv"
+    deadline = time.monotonic() + 10
+    while not target.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert target.exists(), list(downloads.iterdir())
+    lines = target.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("期間,記録のある日数,整理券数") and len(lines) == len(months) + 1
+    shutil.copy(target, ARTIFACTS / "staff-months.csv")
