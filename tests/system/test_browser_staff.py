@@ -392,3 +392,54 @@ def test_trends_by_day_and_month_and_months_csv_in_chromium(kpi_server, browser,
     lines = target.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0].startswith("期間,記録のある日数,整理券数") and len(lines) == len(months) + 1
     shutil.copy(target, ARTIFACTS / "staff-months.csv")
+
+
+def test_the_guides_uses_reach_the_dashboard_through_the_running_service(site, broker, browser, tmp_path):
+    """The online guide in Chromium (a life event's questions, then its result) on a running QueueService: each page
+    submits record_guide_use in-process through the worker into the journal, and the staff dashboard counts them."""
+    import uvicorn
+    from selenium.webdriver.common.by import By
+
+    from kiosk.bus.client import BusSettings
+    from kiosk.bus.contract import Role
+    from queue_service.service.app import QueueService
+    from queue_service.web.app import make_app
+
+    settings = BusSettings(
+        site.site.id, "queue-service", Role.SERVICE, broker.password("queue-service"), "127.0.0.1", broker.port
+    )
+    service = QueueService(site, tmp_path / "queue.sqlite", settings, http=None, tick_seconds=3600).start()
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(make_app(service), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for_port(port)
+    base = f"http://127.0.0.1:{port}"
+    today = datetime.now(site.zone).date().isoformat()
+
+    def guide_uses() -> list[bool]:
+        with service.lock:
+            entries = list(service.journal.day_entries(today))
+        return [e.verb == "record_guide_use" and e.ok for e in entries]
+
+    try:
+        driver = browser
+        driver.get(f"{base}/guide/moving_in?lang=ja")
+        _wait(driver, "return document.getElementById('questions') !== null")
+        driver.find_element(By.ID, "show").click()
+        _wait(driver, "return document.getElementById('procedures') !== null")
+        deadline = time.monotonic() + 10
+        while sum(guide_uses()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling the journal for the background task's command (not a sync by sleep)
+        assert sum(guide_uses()) == 2
+        _log_in(driver, base, f"/staff?day={today}")
+        guide = driver.find_element(By.ID, "kpi-guide")
+        assert guide.find_element(By.CSS_SELECTOR, ".big").text == "1件" and "結果まで 1件" in guide.text
+        row = driver.find_element(By.CSS_SELECTOR, '#guide-table tr[data-event="moving_in"]').text
+        assert row.split()[-2:] == ["1", "1"]
+        driver.execute_script("document.getElementById('guide-title').scrollIntoView()")
+        _shot(driver, "15-dashboard-guide-uses")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        service.stop()
