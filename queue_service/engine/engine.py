@@ -622,6 +622,8 @@ class QueueEngine:
         unknown = [q for q in args.answers if q not in self.site.survey_by_id]
         if unknown:
             raise CommandError("unknown_question", f"no survey question {', '.join(unknown)}")
+        if ticket.status in (TicketStatus.WAITING, TicketStatus.SERVING):
+            raise CommandError("visit_not_done", f"ticket {ticket.number} is still {ticket.status}: ask when it ends")
         if ticket.id in self.state.surveys:
             raise CommandError("already_answered", f"ticket {ticket.number} has already answered the survey")
         self.state.surveys[ticket.id] = dict(args.answers)

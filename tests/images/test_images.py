@@ -41,7 +41,7 @@ ARTIFACTS = TEST_ARTIFACTS / "images"
 # ---------------------------------------------------------------- roles.toml
 def test_roles_file_is_complete():
     data = build.load_roles()
-    assert set(data["roles"]) == {"ticket", "panel", "board", "forms", "register", "server"}
+    assert set(data["roles"]) == {"ticket", "panel", "board", "forms", "register", "desk", "exit", "server"}
     own_units = {p.name for p in UNITS}
     for name in data["roles"]:
         for arch in build.ARCHES:
@@ -93,6 +93,8 @@ def test_each_role_installs_only_what_it_runs():
         "board": "kiosk",
         "forms": "forms",
         "register": "register",
+        "desk": "forms",
+        "exit": "kiosk",
         "server": "server",
     }
 

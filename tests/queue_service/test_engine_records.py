@@ -20,6 +20,12 @@ def desk(site):
 
 def test_a_survey_is_answered_once_per_ticket_by_id_or_by_number(desk):
     first, second = desk.issue("juminhyo"), desk.issue("juminhyo")
+    with pytest.raises(CommandError) as early:
+        desk.do("record_survey", EXIT, ticket=first.id, answers={"overall": 5})
+    assert early.value.code == "visit_not_done", "asked when the visit ends"
+    for _ in (first, second):
+        desk.call("c07")
+        desk.complete("c07")
     ok = desk.do("record_survey", SERVICE, ticket=first.id, answers={"overall": 5, "waiting": 3}).result
     assert (ok.recorded, ok.surveys_today) == (True, 1)
     assert desk.engine.state.surveys == {first.id: {"overall": 5, "waiting": 3}}
@@ -35,6 +41,7 @@ def test_a_survey_is_answered_once_per_ticket_by_id_or_by_number(desk):
             desk.do("record_survey", EXIT, **args)
         assert exc.value.code == code
     third = desk.issue("juminhyo")
+    desk.do("cancel", KIOSK, ticket=third.id)  # who gave up may still say why
     with pytest.raises(CommandError) as exc:
         desk.do("record_survey", EXIT, ticket=third.id, answers={"colour": 3})
     assert exc.value.code == "unknown_question" and third.id not in desk.engine.state.surveys

@@ -263,6 +263,8 @@ def test_the_services_own_pages_submit_through_the_worker_and_the_journal(servic
     serving.wait_for(lambda w: w.messages and w.messages[-1][1].ticket == called["id"])
     assert serving.messages[-1][1].serving == ["juminhyo"], "the desk learns what the counter serves now"
     panel.request("complete", {"counter": "c07"})
+    panel.request("call_next", {"counter": "c07"})
+    panel.request("complete", {"counter": "c07"})  # both visits ended: the survey is asked at the end
 
     reply = service.submit(Verb.RECORD_SURVEY, {"ticket": first["id"], "answers": {"overall": 5, "waiting": 4}})
     assert reply["ok"] and reply["result"] == {"recorded": True, "surveys_today": 1}
