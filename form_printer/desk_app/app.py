@@ -20,7 +20,7 @@ from form_printer.desk_app.screens.pin import PinScreen
 from form_printer.desk_app.screens.preview import PreviewScreen
 from form_printer.desk_app.screens.qr import QrScreen
 from form_printer.desk_app.screens.visit import VisitScreen
-from form_printer.desk_app.visit import Desk, Source
+from form_printer.desk_app.visit import Desk, Source, Unprintable
 from form_printer.forms.spool import SpoolError
 from form_printer.issuer import CardReaderPort, LastTryUnconfirmed
 from form_printer.preentry import PreEntryError
@@ -140,18 +140,25 @@ class DeskApp(KioskShell):
     def _show_serving(self) -> None:
         screen = self.screen("visit")
         serving = self.desk.serving
-        forms = self.desk.offered_forms()
+        forms = self.desk.forms()
+        screen.foreign = self.desk.resident_kind == "foreign"
         if serving is None or serving.ticket is None:
             screen.serving_text = tr._("The counter serves nobody now.")
             screen.forms_text = ""
             screen.can_open = False
             return
         screen.serving_text = tr._("Now serving No. {number}").format(number=serving.number)
-        titles = [self.desk.issuer.templates[f].title for f in forms]
+        titles = [t.title for t, _pid in forms]
         screen.forms_text = (
             tr._("Forms: {forms}").format(forms="、".join(titles)) if titles else tr._("This visit has no forms.")
         )
         screen.can_open = bool(forms)
+
+    def toggle_foreign(self) -> None:
+        """The staff say whether the resident is a foreign resident (the card does not say): the forms shown,
+        asked and printed are then the foreign-resident variants, with the ticket's language on bilingual ones."""
+        self.desk.mark_foreign(self.desk.resident_kind != "foreign")
+        self._show_serving()
 
     def open_visit(self, source: Source) -> None:
         self.screen("visit").notice = ""
@@ -266,7 +273,7 @@ class DeskApp(KioskShell):
         if self.desk.visit is None:
             self.goto("visit")
             return
-        titles = {f: self.desk.issuer.templates[f].title for f in self.desk.offered_forms()}
+        titles = {t.id: t.title for t, _pid in self.desk.forms()}
         self.screen("fields").show(self.desk.asks(), titles, self.desk.visit.answers)
         self.goto("fields")
 
@@ -287,6 +294,12 @@ class DeskApp(KioskShell):
             self.goto("preview")
 
         def failed(exc: Exception) -> None:
+            if isinstance(exc, Unprintable):  # a form found a value it cannot print (a 在留カード番号...)
+                labels = {a.source: a.label for a in self.desk.asks()}
+                fields.message = tr._("Check these fields: {fields}").format(
+                    fields="、".join(labels.get(s, s) for s in exc.sources)
+                )
+                return
             log.exception("rendering the forms failed", exc_info=exc)
             fields.message = tr._("The forms could not be prepared.")
 
@@ -355,6 +368,8 @@ class DeskApp(KioskShell):
 
     def end_visit(self, why: str) -> None:
         self._forget_screens()
+        self.desk.mark_foreign(False)
+        self._show_serving()
         self._run(lambda: self.desk.end(why), lambda _r: None, lambda exc: log.error("wipe failed: %r", exc))
         self.goto("visit")
 

@@ -18,7 +18,8 @@ from form_printer.forms.model import Box, FormField, FormTemplate
 CARD_SOURCES = ("card.name", "card.address", "card.birth", "card.sex")
 #: Sources the desk fills by itself (never asked).
 AUTOMATIC = ("today",)
-FieldKind = Literal["text", "date", "choice"]
+#: ``residence_card``: a 在留カード番号 (2 letters, 8 digits, 2 letters), checked as the staff type it.
+FieldKind = Literal["text", "date", "choice", "residence_card"]
 _PERSON = re.compile(r"^pre\.(member|child)([1-9])_")
 #: Labels for the card's items when no form prints a label beside them (the forms normally do).
 CARD_LABELS = {"card.name": "氏名", "card.address": "住所", "card.birth": "生年月日", "card.sex": "性別"}
@@ -71,8 +72,10 @@ def form_label(template: FormTemplate, field: FormField) -> str:
 def _kind(field: FormField) -> FieldKind:
     if field.format == "choice":
         return "choice"
-    if field.format in ("wareki", "western_date"):
+    if field.format in ("wareki", "western_date", "wareki_western"):
         return "date"
+    if field.format == "residence_card_number":
+        return "residence_card"
     return "text"
 
 

@@ -5,6 +5,11 @@ shown, the last try confirmed, a locked card refused), its pre-entry QR reader, 
 print spool. Everything personal therefore lives where the form issuer keeps it (``FormIssuer.visit``, wiped by
 ``FormIssuer.end``) plus the answers typed here (:attr:`DeskVisit.answers`), wiped with it. The queue service
 tells the desk only ids (``ServingTicket``); nothing the desk learns goes back, but the anonymous form counts.
+
+Foreign residents: the staff say so (a toggle on the visit screen; never guessed from the card, which holds no
+nationality). The desk then fills each form's foreign-resident variant (``select_template``) with the ticket's
+language under the Japanese labels of a bilingual form, asks the variant's own fields (国籍・地域, 在留資格,
+在留カード番号...) and refuses a 在留カード番号 that is not 2 letters, 8 digits, 2 letters before anything is rendered.
 """
 
 from __future__ import annotations
@@ -16,14 +21,25 @@ from typing import Literal
 
 from form_printer.card.basic4 import BasicFour
 from form_printer.desk_app.fields import CARD_SOURCES, Ask, asks_for
-from form_printer.forms.fill import parse_date
-from form_printer.forms.render import RenderedForm
+from form_printer.forms.fill import FormInputs, is_residence_card_number, normalize_residence_card_number, parse_date
+from form_printer.forms.model import FormTemplate, select_template
+from form_printer.forms.render import RenderedForm, render_form
 from form_printer.issuer import FormIssuer
 from kiosk.bus.schemas import ServingTicket
 
 log = logging.getLogger(__name__)
 
 Source = Literal["card", "qr", "typed"]
+ResidentKind = Literal["japanese", "foreign"]
+
+
+class Unprintable(ValueError):
+    """Answers the forms cannot print (a date that is not a date, a malformed 在留カード番号): ``sources`` names
+    them so the staff screen can ask again."""
+
+    def __init__(self, sources: list[str]) -> None:
+        super().__init__(f"cannot print: {', '.join(sources)}")
+        self.sources = sources
 
 
 @dataclass
@@ -34,6 +50,10 @@ class DeskVisit:
     number: int | None
     procedures: list[str]
     source: Source | None = None
+    #: The staff's choice on the visit screen (never from card data): ``foreign`` fills the variants.
+    resident_kind: ResidentKind = "japanese"
+    #: The ticket's language: the second line of a bilingual form's labels.
+    lang: str = "ja"
     answers: dict[str, str] = field(default_factory=dict, repr=False)
 
     def wipe(self) -> None:
@@ -50,11 +70,15 @@ class Desk:
         #: What the counter serves now (ids only), as the queue service last said.
         self.serving: ServingTicket | None = None
         self.visit: DeskVisit | None = None
+        #: The staff's toggle for the served resident: reset for every new ticket and when a visit ends.
+        self.resident_kind: ResidentKind = "japanese"
 
     # ------------------------------------------------------------ the counter's visit
     def served(self, message: ServingTicket) -> bool:
         """The queue service says what the counter serves. True if an open visit just ended (it was wiped):
         the counter completed it, handed it over or called someone else."""
+        if self.serving is None or message.ticket != self.serving.ticket:
+            self.resident_kind = "japanese"
         self.serving = message
         if self.visit is not None and message.ticket != self.visit.ticket:
             self.end("completed")
@@ -73,7 +97,24 @@ class Desk:
         return seen
 
     def offered_forms(self) -> list[str]:
+        """The base forms' ids (what the procedures name), whoever the resident is."""
         return [t.id for t, _pid in self.issuer.forms_for(self.offered_procedures())]
+
+    def mark_foreign(self, foreign: bool) -> None:
+        """The staff say the resident is (or is not) a foreign resident: the foreign-resident variants are used."""
+        self.resident_kind = "foreign" if foreign else "japanese"
+        if self.visit is not None:
+            self.visit.resident_kind = self.resident_kind
+
+    def forms(self, procedures: list[str] | None = None) -> list[tuple[FormTemplate, str]]:
+        """(template to fill, procedure) for the visit (or the served visit): the variant for the resident's kind
+        where the site has one, else the base form."""
+        visit = self.visit  # read once: the worker thread may end the visit meanwhile
+        if procedures is None:
+            procedures = visit.procedures if visit is not None else self.offered_procedures()
+        kind = visit.resident_kind if visit is not None else self.resident_kind
+        templates = self.issuer.templates
+        return [(select_template(templates, t.id, kind), pid) for t, pid in self.issuer.forms_for(procedures)]
 
     def open(self, source: Source) -> DeskVisit:
         """Open the served visit with the resident's data from ``source``; a previous visit is wiped first."""
@@ -82,8 +123,21 @@ class Desk:
             raise ValueError("the counter serves no visit with forms")
         if self.visit is not None:
             self.end("reopened")
-        self.visit = DeskVisit(self.serving.ticket, self.serving.number, procedures, source)
-        log.info("visit %s opened (%s): %d forms", self.visit.ticket, source, len(self.offered_forms()))
+        self.visit = DeskVisit(
+            self.serving.ticket,
+            self.serving.number,
+            procedures,
+            source,
+            resident_kind=self.resident_kind,
+            lang=self.serving.lang or "ja",
+        )
+        log.info(
+            "visit %s opened (%s, %s): %d forms",
+            self.visit.ticket,
+            source,
+            self.visit.resident_kind,
+            len(self.offered_forms()),
+        )
         return self.visit
 
     # ------------------------------------------------------------ the questions
@@ -92,8 +146,14 @@ class Desk:
         pre-entry QR answered them."""
         if self.visit is None:
             return []
-        templates = [t for t, _pid in self.issuer.forms_for(self.visit.procedures)]
-        known = {f"pre.{k}" for k, v in self.issuer.visit.pre.items() if v}
+        templates = [t for t, _pid in self.forms()]
+        # a QR's malformed 在留カード番号 would print blank: asked again rather than taken as known
+        cards = {f.source for t in templates for f in t.fields if f.format == "residence_card_number"}
+        known = {
+            f"pre.{k}"
+            for k, v in self.issuer.visit.pre.items()
+            if v and (f"pre.{k}" not in cards or is_residence_card_number(v))
+        }
         return asks_for(templates, with_card=self.issuer.visit.items is not None, known=known)
 
     def check(self, answers: dict[str, str]) -> list[str]:
@@ -107,7 +167,8 @@ class Desk:
                 continue
             not_a_date = ask.kind == "date" and parse_date(value) is None
             not_an_option = ask.kind == "choice" and value not in {v for v, _ in ask.options}
-            if not_a_date or not_an_option:
+            not_a_card_number = ask.kind == "residence_card" and not is_residence_card_number(value)
+            if not_a_date or not_an_option or not_a_card_number:
                 bad.append(source)
         if self.issuer.visit.items is None or self.visit is not None and self.visit.source != "card":
             # typed from an ID document: the name and a real birth date are what every form needs
@@ -121,8 +182,11 @@ class Desk:
             raise ValueError("no visit is open")
         bad = self.check(answers)
         if bad:
-            raise ValueError(f"cannot print: {', '.join(sorted(bad))}")
-        self.visit.answers.update({k: v.strip() for k, v in answers.items()})
+            raise Unprintable(sorted(bad))
+        cards = {a.source for a in self.asks() if a.kind == "residence_card"}
+        self.visit.answers.update(
+            {k: normalize_residence_card_number(v) if k in cards else v.strip() for k, v in answers.items()}
+        )
         pre = self.issuer.visit.pre
         for source, value in self.visit.answers.items():
             if source.startswith("pre."):
@@ -134,9 +198,37 @@ class Desk:
             self.issuer.visit.items = typed_items(self.visit.answers)
 
     def prepare(self) -> list[RenderedForm]:
+        """Fill and render the visit's forms (the resident's variants, the ticket's language on bilingual ones)
+        into the form issuer's visit, where its one-job print and its wipe find them. ``Unprintable`` if a form
+        says a value is malformed (``RenderedForm.invalid``): nothing is kept to print then."""
         if self.visit is None:
             raise ValueError("no visit is open")
-        return self.issuer.prepare(list(self.visit.procedures))
+        held = self.issuer.visit
+        for form in held.rendered:
+            form.image.close()
+        held.rendered.clear()
+        held.procedures = list(self.visit.procedures)
+        today = self.issuer.clock().date()
+        site_name = self.issuer.site.site.names.get("ja")
+        invalid: set[str] = set()
+        for template, pid in self.forms():
+            inputs = FormInputs(
+                card=held.items,
+                pre=held.pre,
+                kiosk={"procedure": pid, "site_name": site_name},
+                today=today,
+                resident_kind=self.visit.resident_kind,
+                lang=self.visit.lang,
+            )
+            rendered = render_form(template, inputs)
+            held.rendered.append(rendered)
+            invalid.update(template.field_by_id[i].source for i in rendered.invalid)
+        if invalid:
+            for form in held.rendered:
+                form.image.close()
+            held.rendered.clear()
+            raise Unprintable(sorted(invalid))
+        return held.rendered
 
     def print_forms(self) -> str:
         """Every form of the visit in one job (the form issuer's spool); the counts go out as the issuer's."""
@@ -148,6 +240,7 @@ class Desk:
         if self.visit is not None:
             self.visit.wipe()
         self.visit = None
+        self.resident_kind = "japanese"
         self.issuer.end(why)
 
     @property

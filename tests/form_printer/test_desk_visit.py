@@ -12,7 +12,7 @@ import pytest
 from devkit.mynumber_card import SimulatedReader, VirtualMyNumberCard, load_residents
 from form_printer.card.protocol import CardError
 from form_printer.desk_app.fields import asks_for, form_label
-from form_printer.desk_app.visit import Desk
+from form_printer.desk_app.visit import Desk, Unprintable
 from form_printer.forms.spool import PdfSpool
 from form_printer.issuer import FormIssuer, LastTryUnconfirmed
 from form_printer.preentry import make_payload
@@ -158,3 +158,74 @@ def test_the_counter_completing_the_visit_wipes_it(desk):
     assert desk.served(serving(ticket=None)) is True
     assert not desk.holds_personal_data and desk.issuer.visit.rendered == []
     assert "佐藤" not in repr(desk.visit) + repr(desk.issuer.visit)
+
+
+FOREIGN_TYPED = {
+    "card.name": "NGUYEN VAN AN",
+    "card.address": "東京都さくら区緑が丘三丁目3番3号",
+    "card.birth": "1996-02-03",
+    "card.sex": "1",
+    "pre.nationality": "ベトナム",
+    "pre.residence_status": "技術・人文知識・国際業務",
+}
+
+
+def test_a_foreign_resident_gets_the_variant_its_fields_asked_once_a_bad_card_number_refused_and_a_second_language(
+    desk, tmp_path
+):
+    desk.served(serving(serving=("juminhyo",), open_=()))
+    assert desk.resident_kind == "japanese", "the staff decide; nothing is assumed"
+    desk.mark_foreign(True)
+    assert [t.id for t, _p in desk.forms()] == ["juminhyo_foreign"]
+    assert desk.offered_forms() == ["juminhyo"], "the procedure still names its base form"
+    visit = desk.open("typed")
+    assert visit.resident_kind == "foreign" and visit.lang == "en", "the ticket's language"
+    asks = {a.source: a for a in desk.asks()}
+    assert {"pre.nationality", "pre.residence_status", "pre.residence_card_number"} <= set(asks)
+    assert asks["pre.residence_card_number"].kind == "residence_card"
+    assert asks["pre.residence_card_number"].label == "在留カード番号"
+    assert asks["card.birth"].kind == "date", "a wareki_western date is still a date to type"
+    assert "pre.include_domicile" not in asks, "本籍 is the Japanese form's"
+    bad = {**FOREIGN_TYPED, "pre.residence_card_number": "AB1234567CD"}
+    assert desk.check(bad) == ["pre.residence_card_number"]
+    with pytest.raises(ValueError):
+        desk.answer(bad)
+    assert desk.issuer.visit.rendered == [], "nothing rendered for a malformed number"
+    desk.answer({**FOREIGN_TYPED, "pre.residence_card_number": "ａｂ 1234 5678 ｃｄ"})
+    assert desk.issuer.visit.pre["residence_card_number"] == "AB12345678CD", "normalised as it is printed"
+    (form,) = desk.prepare()
+    assert form.form_id == "juminhyo_foreign" and form.second_language == "en" and form.invalid == []
+    printed = {k: "".join(f.lines) for k, f in form.fits.items()}
+    assert printed["residence_card_number"] == "AB12345678CD" and printed["nationality"] == "ベトナム"
+    assert printed["birth"].endswith("(1996-02-03)"), "the Western date beside the era"
+    job = desk.print_forms()
+    assert len(re.findall(rb"/Type\s*/Page\b(?!s)", (tmp_path / "paper" / job).read_bytes())) == 1
+    assert desk.printed == [["juminhyo_foreign"]]
+    desk.end("printed")
+    assert desk.resident_kind == "japanese" and not desk.holds_personal_data
+
+
+def test_a_malformed_card_number_from_a_pre_entry_qr_is_asked_again_and_never_printed(desk, site):
+    desk.served(serving(serving=("juminhyo",), open_=()))
+    desk.mark_foreign(True)
+    desk.open("qr")
+    now = datetime.now(site.zone)
+    fields = {"residence_card_number": "XX12", "nationality": "ブラジル", "phone": "090-0000-0000"}
+    desk.issuer.scan_preentry(make_payload(fields, KEY, site.site.id, now + timedelta(1), now))
+    sources = [a.source for a in desk.asks()]
+    assert "pre.residence_card_number" in sources, "a number that cannot be printed is asked again"
+    assert "pre.nationality" not in sources and "pre.phone" not in sources
+    desk.answer({"card.name": "SILVA ANA", "card.birth": "1988-07-09"})
+    with pytest.raises(Unprintable) as e:
+        desk.prepare()
+    assert e.value.sources == ["pre.residence_card_number"] and desk.issuer.visit.rendered == []
+
+
+def test_a_new_ticket_starts_as_a_japanese_resident_again(desk):
+    desk.served(serving())
+    desk.mark_foreign(True)
+    assert [t.id for t, _p in desk.forms()][0] == "jumin_ido_foreign"
+    desk.served(serving())
+    assert desk.resident_kind == "foreign", "the same visit: the staff's choice stays"
+    desk.served(serving(ticket="20261204-0013"))
+    assert desk.resident_kind == "japanese" and [t.id for t, _p in desk.forms()] == MOVE_IN_FORMS

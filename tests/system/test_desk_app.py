@@ -1,7 +1,9 @@
 """The counter desk under Xvfb, on the real PC/SC stack (pcscd + vpcd + virtual card), the real broker and queue
-service (its counter really serves a move-in: issued, called at 1番), printing to the PDF spool. Three residents:
-a card (the resident types the PIN on the resident-facing pad), a pre-entry QR, no card (typed from an ID document).
-Then the privacy check: the card resident's name, address and birth date nowhere but on the paper.
+service (its counter really serves a move-in: issued, called at 1番), printing to the PDF spool. Four residents:
+a card (the resident types the PIN on the resident-facing pad), a pre-entry QR, no card (typed from an ID document),
+a foreign resident's 住民票 request (Vietnamese ticket, typed from the residence card, a malformed 在留カード番号
+refused before anything is rendered; 1番 serves 住民異動 only, so the ticket is a move-in with a 住民票 request
+open). Then the privacy checks: the residents' name, address and birth date nowhere but on the paper.
 
 The scenarios run inside the app's process through tests/ui/driver.py (``python -m tests.system.test_desk_app``
 hands the driver this module's scenarios).
@@ -57,6 +59,28 @@ NO_CARD = {
     "field-card.birth": "1990-05-06",
     "field-pre.phone": "080-3333-4444",
 }
+#: 1番 serves the 住民異動 group: a foreign resident's 住民票 request comes with the move-in it is called for.
+FOREIGN_VISIT = ["tennyu", "juminhyo"]
+FOREIGN_FORMS = ["jumin_ido_foreign", "juminhyo_foreign"]
+FOREIGN = {
+    "field-card.name": "NGUYEN VAN AN",
+    "field-card.address": "東京都さくら区緑が丘五丁目5番5号",
+    "field-card.birth": "1996-02-03",
+    "field-pre.nationality": "ベトナム",
+    "field-pre.residence_status": "技術・人文知識・国際業務",
+    "field-pre.residence_card_number": "VN4021395QA",  # one digit short, as mistyped
+    "field-pre.phone": "070-7777-8888",
+}
+FOREIGN_SECRETS = [
+    "NGUYEN VAN AN",
+    "緑が丘五丁目5番5号",
+    "1996-02-03",
+    "19960203",
+    "平成8年2月3日",
+    "VN40213957QA",
+    "VN4021395QA",
+    "070-7777-8888",
+]
 SIZE = (1280, 800)
 
 
@@ -79,8 +103,12 @@ def _open(app, ui, source: str, shot: str | None):
 
 
 def _print(app, ui, prefix: str):
+    from kiosk.ui.lang import tr
+
     yield ui.tap("fields-preview")
     yield ui.screen("preview")
+    ui.result["rendered"] = [[f.form_id, f.second_language] for f in app.desk.issuer.visit.rendered]
+    ui.result["preview_lang"] = tr.lang
     yield ui.shot(f"{prefix}-resident-preview")
     yield ui.tap("print")
     yield ui.screen("visit")
@@ -158,6 +186,43 @@ def desk_typed(app, ui, params):
     yield from _print(app, ui, "desk-09")
 
 
+def desk_foreign(app, ui, params):
+    """A foreign resident moves in and asks for a 住民票 (Vietnamese ticket): the staff mark them a foreign resident,
+    type from the residence card, mistype the 在留カード番号 (told as typed, refused at the preview), correct it,
+    print."""
+    from kiosk.ui.lang import tr
+
+    visit = app.sm.get_screen("visit")
+    yield ui.screen("visit")
+    yield ui.until(lambda: visit.can_open, "the counter's visit to be offered", timeout=30)
+    ui.result["kind_before"] = app.desk.resident_kind
+    ui.result["forms_before"] = [t.id for t, _p in app.desk.forms()]
+    yield ui.tap("resident-foreign")
+    yield ui.until(lambda: visit.foreign, "the foreign-resident toggle to be on")
+    ui.result["offered"] = [t.id for t, _p in app.desk.forms()]
+    yield ui.shot("desk-10-staff-visit-foreign")
+    yield ui.tap("source-typed")
+    yield ui.screen("fields")
+    ui.result["asked"] = [a.source for a in app.desk.asks()]
+    ui.result["staff_lang"] = tr.lang
+    fields = app.sm.get_screen("fields")
+    yield from _type(ui, FOREIGN)
+    yield ui.tap("choice-card.sex-1")
+    yield ui.until(lambda: fields.warning, "the card number's format to be said as it is typed")
+    ui.result["warned"] = fields.warning
+    ui.result["marked_bad"] = ui.find("field-pre.residence_card_number").bad
+    fields.ids.scroll.scroll_to(ui.find("field-pre.residence_card_number").parent, padding=40, animate=False)
+    yield ui.frames()
+    yield ui.shot("desk-11-staff-foreign-bad-card-number")
+    yield ui.tap("fields-preview")
+    yield ui.until(lambda: fields.message, "the malformed card number to be refused")
+    ui.result["refused"] = fields.message
+    ui.result["rendered_when_refused"] = len(app.desk.issuer.visit.rendered)
+    yield from _type(ui, {"field-pre.residence_card_number": "vn4021 3957qa"})
+    yield ui.until(lambda: not fields.warning, "the corrected number to be accepted")
+    yield from _print(app, ui, "desk-12")
+
+
 # ---------------------------------------------------------------- the test side
 class Spy:
     """Everything on the bus as the queue service sees it, plus the desk's reply topic."""
@@ -208,7 +273,7 @@ def desk_stack(site, tmp_path, display, pcsc):
     spy = Spy(running.broker, site.site.id)
     kiosk, panel = running.broker.bus("kiosk-1f"), running.broker.bus("panel-c01")
     panel.request("open_counter", {"counter": "c01"})
-    running.serve = lambda: _serve(kiosk, panel)
+    running.serve = lambda procedures=MOVE_IN, lang="en": _serve(kiosk, panel, procedures, lang)
     yield running, spy
     spy.stop()
     kiosk.stop()
@@ -217,9 +282,10 @@ def desk_stack(site, tmp_path, display, pcsc):
     running.stop()
 
 
-def _serve(kiosk, panel) -> dict:
-    """A move-in issued at the kiosk and called at 1番: the counter now serves it (the desk opens it)."""
-    ticket = kiosk.request("issue", {"procedures": MOVE_IN, "lang": "en"})["ticket"]
+def _serve(kiosk, panel, procedures: list[str], lang: str) -> dict:
+    """A ticket (a move-in unless told) issued at the kiosk and called at 1番: the counter now serves it (the desk
+    opens it)."""
+    ticket = kiosk.request("issue", {"procedures": procedures, "lang": lang})["ticket"]
     called = panel.request("call_next", {"counter": "c01"})["ticket"]
     assert called["id"] == ticket["id"]
     return ticket
@@ -251,13 +317,13 @@ def _pages(pdf: Path) -> int:
     return len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf.read_bytes()))
 
 
-def _scan_for_secrets(where: Path, skip: Path) -> list[str]:
+def _scan_for_secrets(where: Path, skip: Path, secrets: list[str] = SECRETS) -> list[str]:
     found = []
     for path in where.rglob("*"):
         if not path.is_file() or skip in path.parents:
             continue
         data = path.read_bytes()
-        found += [f"{path}: {s}" for s in SECRETS if s.encode("utf-8") in data]
+        found += [f"{path}: {s}" for s in secrets if s.encode("utf-8") in data]
     return found
 
 
@@ -299,10 +365,37 @@ def test_pre_entry_qr_then_a_resident_without_a_card(desk_stack):
     assert [_pages(p) for p in pdfs] == [4, 4], "two visits, one job each"
 
 
+def test_foreign_resident_juminhyo_typed_from_a_residence_card_in_the_tickets_language(desk_stack, pcsc):
+    stack, spy = desk_stack
+    stack.serve(FOREIGN_VISIT, "vi")
+    result = drive(stack, "desk_foreign")
+    assert result["kind_before"] == "japanese" and result["forms_before"] == ["jumin_ido", "juminhyo"], "staff decide"
+    assert result["offered"] == FOREIGN_FORMS
+    asked = result["asked"]
+    assert asked[:4] == ["card.name", "card.address", "card.birth", "card.sex"], "typed from the residence card"
+    assert {"pre.nationality", "pre.residence_status", "pre.residence_card_number"} <= set(asked)
+    assert len(asked) == len(set(asked))
+    assert result["staff_lang"] == "ja" and result["preview_lang"] == "vi", "the resident's side speaks Vietnamese"
+    assert result["warned"] and result["marked_bad"], "the malformed number is said as it is typed"
+    assert "在留カード番号" in result["refused"] and result["rendered_when_refused"] == 0, "refused before rendering"
+    assert result["rendered"] == [[f, "vi"] for f in FOREIGN_FORMS], "the variants, Vietnamese under the labels"
+    assert result["wiped"]
+    (pdf,) = list((stack.state / "paper").glob("*.pdf"))  # one job
+    assert _pages(pdf) == 2
+    with sqlite3.connect(stack.state / "queue.sqlite") as db:
+        rows = db.execute("SELECT args FROM journal WHERE verb = 'record_forms'").fetchall()
+    assert [json.loads(r[0]) for r in rows] == [{"forms": FOREIGN_FORMS, "lang": "vi"}]
+    # privacy: name, address, birth date, card number and phone nowhere but on the paper
+    assert _scan_for_secrets(stack.state, skip=stack.state / "paper", secrets=FOREIGN_SECRETS) == []
+    assert [s for s in FOREIGN_SECRETS if s.encode() in pcsc.daemon.log.read_bytes()] == []
+    assert [(t, p) for t, p in spy.payloads if any(s.encode() in p for s in FOREIGN_SECRETS)] == []
+    assert any(t.endswith("/queue/cmd/record_forms") for t, _ in spy.payloads), "the spy saw nothing"
+
+
 if __name__ == "__main__":
     from tests.ui import driver, scenarios
 
-    for name in ("desk_card", "desk_qr", "desk_typed"):
+    for name in ("desk_card", "desk_qr", "desk_typed", "desk_foreign"):
         setattr(scenarios, name, globals()[name])
     role, config, scenario, result, *rest = sys.argv[1:]
     sys.exit(driver.run(role, config, scenario, result, dict(kv.split("=", 1) for kv in rest)))

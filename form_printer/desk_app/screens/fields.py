@@ -1,17 +1,20 @@
 """Staff side: every field still empty on the visit's forms, each asked once (typed, or a choice tapped).
 
 Text goes through Kivy's TextInput, so Japanese comes from the OS input method (IBus/fcitx on the desk's PC).
-The rows are built from :func:`form_printer.desk_app.fields.asks_for`: the labels are the forms' own.
+The rows are built from :func:`form_printer.desk_app.fields.asks_for`: the labels are the forms' own. A
+在留カード番号 is checked as it is typed (shown in red with the format until it has one): the staff fix it while the
+card is still in their hand, not after the preview.
 """
 
 from __future__ import annotations
 
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 from kivy.uix.textinput import TextInput
 
 from form_printer.desk_app.fields import Ask
+from form_printer.forms.fill import is_residence_card_number
 from kiosk.ui.lang import tr
 from kiosk.ui.shell import load_screen_kv
 from kiosk.ui.widgets import BigButton, Caption
@@ -21,6 +24,8 @@ load_screen_kv(__file__)
 
 class FieldInput(TextInput):
     key = StringProperty("")
+    #: What is typed cannot be printed (a 在留カード番号 without its format): drawn in the danger colour.
+    bad = BooleanProperty(False)
 
 
 class FieldRow(BoxLayout):
@@ -29,6 +34,8 @@ class FieldRow(BoxLayout):
 
 class FieldsScreen(Screen):
     message = StringProperty("")
+    #: Said while a 在留カード番号 being typed does not have the format yet.
+    warning = StringProperty("")
 
     def show(self, asks: list[Ask], titles: dict[str, str], answers: dict[str, str]) -> None:
         self.message = ""
@@ -56,13 +63,23 @@ class FieldsScreen(Screen):
                 self._buttons[ask.source] = buttons
                 row.add_widget(box)
             else:
-                hint = tr._("YYYY-MM-DD") if ask.kind == "date" else ""
+                hint = {"date": tr._("YYYY-MM-DD"), "residence_card": "AB12345678CD"}.get(ask.kind, "")
                 field = FieldInput(key=f"field-{ask.source}", text=answers.get(ask.source, ""), hint_text=hint)
                 self._inputs[ask.source] = field
+                if ask.kind == "residence_card":
+                    field.bind(text=self._check_card_number)
+                    self._check_card_number(field, field.text)
                 row.add_widget(field)
             rows.add_widget(row)
         self._paint()
         self.ids.scroll.scroll_y = 1
+
+    def _check_card_number(self, field: FieldInput, text: str) -> None:
+        field.bad = bool(text.strip()) and not is_residence_card_number(text)
+        bad = any(getattr(w, "bad", False) for w in self._inputs.values())
+        self.warning = (
+            tr._("The residence card number is 2 letters, 8 digits, 2 letters (AB12345678CD).") if bad else ""
+        )
 
     def choose(self, source: str, value: str) -> None:
         self._choices[source] = "" if self._choices.get(source) == value else value
@@ -84,4 +101,4 @@ class FieldsScreen(Screen):
             w.text = ""
         self._inputs, self._choices, self._buttons = {}, {}, {}
         self.ids.rows.clear_widgets()
-        self.message = ""
+        self.message = self.warning = ""

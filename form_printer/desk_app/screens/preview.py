@@ -9,7 +9,7 @@ from __future__ import annotations
 from io import BytesIO
 
 from kivy.core.image import Image as CoreImage
-from kivy.properties import OptionProperty, StringProperty
+from kivy.properties import BooleanProperty, OptionProperty, StringProperty
 from kivy.uix.image import Image
 from kivy.uix.screenmanager import Screen
 
@@ -33,9 +33,12 @@ def texture_of(picture):
 class PreviewScreen(Screen):
     state = OptionProperty("ready", options=["ready", "printing", "failed"])
     message = StringProperty("")
+    #: A page prints the resident's language under the Japanese labels (a bilingual foreign-resident form).
+    bilingual = BooleanProperty(False)
 
     def show(self, forms: list[RenderedForm]) -> None:
         self.state, self.message = "ready", ""
+        self.bilingual = any(f.second_language for f in forms)
         pages = self.ids.pages
         pages.clear_widgets()
         for form in forms:

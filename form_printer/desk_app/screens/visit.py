@@ -15,5 +15,7 @@ class VisitScreen(Screen):
     serving_text = StringProperty("")
     forms_text = StringProperty("")
     can_open = BooleanProperty(False)
+    #: The staff marked the resident a foreign resident (their call, never the card's): the variants are used.
+    foreign = BooleanProperty(False)
     #: What happened last (printed, wiped): no personal data, only counts.
     notice = StringProperty("")
