@@ -62,6 +62,8 @@ def payment_args(record: TxRecord) -> RecordPaymentArgs:
         total=record.total,
         slips=[PaidSlip(kind=s["kind"], payee=s["payee"], amount=s["amount"]) for s in record.slips],
         paid_at=record.paid_at,
+        # semi-self when staff keyed a fee in this transaction: the cities report the two cashless shares apart
+        register_mode="semi_self" if record.mode == "staff" else "full_self",
     )
 
 
