@@ -24,6 +24,7 @@ from form_printer.app.screens.welcome import WelcomeScreen
 from form_printer.card.protocol import CardError
 from form_printer.forms.spool import SpoolError
 from form_printer.issuer import CardReaderPort, FormIssuer, LastTryUnconfirmed
+from form_printer.messages import CARD_MESSAGES, PREENTRY_MESSAGES
 from form_printer.preentry import PreEntryError
 from form_printer.setup import issuer_for
 from kiosk.bus.client import BusError, CommandFailed, CommandRefused
@@ -38,24 +39,6 @@ from kiosk.ui.wedge import WedgeScanner
 
 log = logging.getLogger(__name__)
 
-#: What the resident reads for each card problem (CardError codes).
-CARD_MESSAGES = {
-    "wrong_pin": N_("Wrong PIN."),
-    "locked": N_("The PIN of this card is locked. Please go to the My Number Card counter with photo ID to unlock it."),
-    "not_mynumber": N_("This is not a My Number Card. Please use your My Number Card."),
-    "card_removed": N_("The card was moved before it could be read. Place it on the reader again."),
-    "reader_missing": N_("The card reader is not working. Please ask a member of staff."),
-    "card_error": N_("The card could not be read. Please ask a member of staff."),
-}
-#: Why a pre-entry QR code was refused (PreEntryError codes).
-PREENTRY_MESSAGES = {
-    "expired": N_("This QR code has expired. Please fill in the web form again, or write the form by hand."),
-    "tampered": N_("This QR code is not valid (it was changed or is from another site)."),
-    "wrong_site": N_("This QR code is not valid (it was changed or is from another site)."),
-    "malformed": N_("This is not a QR code from the city's web form."),
-    "unknown_field": N_("This QR code has answers this machine does not know. Please ask a member of staff."),
-    "no_key": N_("This machine cannot read pre-entry QR codes. Please ask a member of staff."),
-}
 CARD_TAKEN_AWAY = N_("The card was taken away, so your visit has ended and nothing was kept.")
 #: After the forms are printed, back to the welcome screen by itself.
 DONE_SECONDS = 45

@@ -23,6 +23,7 @@ from form_printer.desk_app.screens.visit import VisitScreen
 from form_printer.desk_app.visit import Desk, Source, Unprintable
 from form_printer.forms.spool import SpoolError
 from form_printer.issuer import CardReaderPort, LastTryUnconfirmed
+from form_printer.messages import CARD_MESSAGES, PREENTRY_MESSAGES
 from form_printer.preentry import PreEntryError
 from form_printer.setup import issuer_for
 from kiosk.bus.client import BusError, CommandFailed, CommandRefused
@@ -30,32 +31,12 @@ from kiosk.bus.contract import Role
 from kiosk.bus.schemas import ServingTicket
 from kiosk.config.device import DeviceConfig
 from kiosk.config.site import Site
-from kiosk.i18n import N_
 from kiosk.ui.lang import tr
 from kiosk.ui.link import on_main
 from kiosk.ui.shell import KioskShell
 from kiosk.ui.wedge import WedgeScanner
 
 log = logging.getLogger(__name__)
-
-# The form issuer's words for the same problems (same msgids, already translated). Not imported from
-# form_printer.app.app: that would load its screens' kv rules, which name classes the desk's screens share.
-CARD_MESSAGES = {
-    "wrong_pin": N_("Wrong PIN."),
-    "locked": N_("The PIN of this card is locked. Please go to the My Number Card counter with photo ID to unlock it."),
-    "not_mynumber": N_("This is not a My Number Card. Please use your My Number Card."),
-    "card_removed": N_("The card was moved before it could be read. Place it on the reader again."),
-    "reader_missing": N_("The card reader is not working. Please ask a member of staff."),
-    "card_error": N_("The card could not be read. Please ask a member of staff."),
-}
-PREENTRY_MESSAGES = {
-    "expired": N_("This QR code has expired. Please fill in the web form again, or write the form by hand."),
-    "tampered": N_("This QR code is not valid (it was changed or is from another site)."),
-    "wrong_site": N_("This QR code is not valid (it was changed or is from another site)."),
-    "malformed": N_("This is not a QR code from the city's web form."),
-    "unknown_field": N_("This QR code has answers this machine does not know. Please ask a member of staff."),
-    "no_key": N_("This machine cannot read pre-entry QR codes. Please ask a member of staff."),
-}
 
 #: The screens the resident looks at (in the visit's language).
 RESIDENT_SCREENS = ("pin", "preview")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from io import BytesIO
-
-from kivy.core.image import Image as CoreImage
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.image import Image
 from kivy.uix.screenmanager import Screen
 
 from form_printer.forms.render import RenderedForm, preview_image
+from form_printer.screen_parts import texture_of
 from kiosk.ui.lang import tr
 from kiosk.ui.shell import load_screen_kv
 
@@ -18,16 +16,6 @@ load_screen_kv(__file__)
 
 #: Thumbnail resolution; the zoomed page is as wide as the screen (scroll down to read it all).
 THUMB_PX = 560
-
-
-def texture_of(picture):
-    """A Kivy texture from a Pillow image, through an in-memory PNG (never a file: the page is personal)."""
-    buffer = BytesIO()
-    picture.convert("L").save(buffer, format="PNG")
-    buffer.seek(0)
-    texture = CoreImage(buffer, ext="png").texture
-    buffer.close()
-    return texture
 
 
 class PageThumb(ButtonBehavior, Image):

@@ -6,28 +6,17 @@ second process or display server. Textures come from in-memory PNGs, never files
 
 from __future__ import annotations
 
-from io import BytesIO
-
-from kivy.core.image import Image as CoreImage
 from kivy.properties import BooleanProperty, OptionProperty, StringProperty
 from kivy.uix.image import Image
 from kivy.uix.screenmanager import Screen
 
 from form_printer.forms.render import RenderedForm, preview_image
+from form_printer.screen_parts import texture_of
 from kiosk.ui.shell import load_screen_kv
 
 load_screen_kv(__file__)
 
 PAGE_PX = 620
-
-
-def texture_of(picture):
-    buffer = BytesIO()
-    picture.convert("L").save(buffer, format="PNG")
-    buffer.seek(0)
-    texture = CoreImage(buffer, ext="png").texture
-    buffer.close()
-    return texture
 
 
 class PreviewScreen(Screen):

@@ -1,0 +1,41 @@
+"""Kivy pieces the form issuer's and the counter desk's screens share. No kv rules here: each app's screens load
+their own, so neither app loads the other's (their screen classes share names)."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from kivy.app import App
+from kivy.core.image import Image as CoreImage
+from kivy.properties import NumericProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.ui.lang import tr
+
+
+def texture_of(picture):
+    """A Kivy texture from a Pillow image, through an in-memory PNG (never a file: the page is personal)."""
+    buffer = BytesIO()
+    picture.convert("L").save(buffer, format="PNG")
+    buffer.seek(0)
+    texture = CoreImage(buffer, ext="png").texture
+    buffer.close()
+    return texture
+
+
+class PinEntry(Screen):
+    """The card's 4-digit PIN on a keypad (``ids.keypad``): tries left shown, the PIN handed to the app."""
+
+    tries_left = NumericProperty(3)
+    message = StringProperty("")
+    busy = StringProperty("")
+
+    def on_pre_enter(self, *_a) -> None:
+        self.ids.keypad.value = ""
+
+    def entered(self, pin: str) -> None:
+        if len(pin) != 4:
+            self.message = tr._("The PIN has 4 digits.")
+            return
+        self.ids.keypad.value = ""
+        App.get_running_app().pin_entered(pin)
