@@ -22,12 +22,12 @@ from form_printer.app.screens.printing import PrintingScreen
 from form_printer.app.screens.warning import WarningScreen
 from form_printer.app.screens.welcome import WelcomeScreen
 from form_printer.card.protocol import CardError
+from form_printer.form_counts import FormCountsOutbox
 from form_printer.forms.spool import SpoolError
 from form_printer.issuer import CardReaderPort, FormIssuer, LastTryUnconfirmed
 from form_printer.messages import CARD_MESSAGES, PREENTRY_MESSAGES
 from form_printer.preentry import PreEntryError
 from form_printer.setup import issuer_for
-from kiosk.bus.client import BusError, CommandFailed, CommandRefused
 from kiosk.bus.contract import Role
 from kiosk.config.device import DeviceConfig
 from kiosk.config.site import Site
@@ -46,7 +46,7 @@ DONE_SECONDS = 45
 VISIT_SCREENS = ("pin", "warning", "choose", "preview")
 
 
-class FormIssuerApp(KioskShell):
+class FormIssuerApp(FormCountsOutbox, KioskShell):
     role = Role.FORMS
     home_screen = "welcome"
 
@@ -258,31 +258,6 @@ class FormIssuerApp(KioskShell):
     # ------------------------------------------------------------ counts for the KPIs
     def _printed_counts(self, form_ids: list[str]) -> None:
         on_main(self._queue_count, {"forms": list(form_ids), "lang": tr.lang})
-
-    def _queue_count(self, args: dict) -> None:
-        self.pending_counts.append(args)
-        self._send_counts()
-
-    def _send_counts(self) -> None:
-        if self.link is None or not self.pending_counts:
-            return
-        args = self.pending_counts[0]
-
-        def ok(_result) -> None:
-            if self.pending_counts and self.pending_counts[0] is args:
-                self.pending_counts.pop(0)
-                self._send_counts()
-
-        def failed(exc: BusError) -> None:
-            if isinstance(exc, CommandFailed | CommandRefused):  # refused for good: sending again cannot help
-                log.warning("form counts dropped: %s %s", exc.code, exc)
-                if self.pending_counts and self.pending_counts[0] is args:
-                    self.pending_counts.pop(0)
-                    self._send_counts()
-            else:
-                log.info("form counts kept for later (%s)", exc.code)
-
-        self.link.request("record_forms", args, ok, failed)
 
     # ------------------------------------------------------------ the end of a visit
     def end_visit(self, why: str) -> None:

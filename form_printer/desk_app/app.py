@@ -21,12 +21,12 @@ from form_printer.desk_app.screens.preview import PreviewScreen
 from form_printer.desk_app.screens.qr import QrScreen
 from form_printer.desk_app.screens.visit import VisitScreen
 from form_printer.desk_app.visit import Desk, Source, Unprintable
+from form_printer.form_counts import FormCountsOutbox
 from form_printer.forms.spool import SpoolError
 from form_printer.issuer import CardReaderPort, LastTryUnconfirmed
 from form_printer.messages import CARD_MESSAGES, PREENTRY_MESSAGES
 from form_printer.preentry import PreEntryError
 from form_printer.setup import issuer_for
-from kiosk.bus.client import BusError, CommandFailed, CommandRefused
 from kiosk.bus.contract import Role
 from kiosk.bus.schemas import ServingTicket
 from kiosk.config.device import DeviceConfig
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 RESIDENT_SCREENS = ("pin", "preview")
 
 
-class DeskApp(KioskShell):
+class DeskApp(FormCountsOutbox, KioskShell):
     role = Role.DESK
     home_screen = "visit"
     show_languages = False
@@ -312,31 +312,6 @@ class DeskApp(KioskShell):
     def _printed_counts(self, form_ids: list[str]) -> None:
         lang = self.desk.serving.lang if self.desk.serving is not None and self.desk.serving.lang else "ja"
         on_main(self._queue_count, {"forms": list(form_ids), "lang": lang})
-
-    def _queue_count(self, args: dict) -> None:
-        self.pending_counts.append(args)
-        self._send_counts()
-
-    def _send_counts(self) -> None:
-        if self.link is None or not self.pending_counts:
-            return
-        args = self.pending_counts[0]
-
-        def ok(_result) -> None:
-            if self.pending_counts and self.pending_counts[0] is args:
-                self.pending_counts.pop(0)
-                self._send_counts()
-
-        def failed(exc: BusError) -> None:
-            if isinstance(exc, CommandFailed | CommandRefused):
-                log.warning("form counts dropped: %s %s", exc.code, exc)
-                if self.pending_counts and self.pending_counts[0] is args:
-                    self.pending_counts.pop(0)
-                    self._send_counts()
-            else:
-                log.info("form counts kept for later (%s)", exc.code)
-
-        self.link.request("record_forms", args, ok, failed)
 
     # ------------------------------------------------------------ the end of a visit
     def _forget_screens(self) -> None:
