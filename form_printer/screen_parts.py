@@ -4,6 +4,7 @@ their own, so neither app loads the other's (their screen classes share names)."
 from __future__ import annotations
 
 from io import BytesIO
+from typing import Any
 
 from kivy.app import App
 from kivy.core.image import Image as CoreImage
@@ -11,6 +12,7 @@ from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.ui.lang import tr
+from kiosk.ui.link import on_main
 
 
 def texture_of(picture):
@@ -39,3 +41,22 @@ class PinEntry(Screen):
             return
         self.ids.keypad.value = ""
         App.get_running_app().pin_entered(pin)
+
+
+class BackgroundWork:
+    """Mixed into an app with ``_work`` (a one-thread executor): card and printer work off Kivy's thread."""
+
+    _work: Any
+
+    def _run(self, work, done, failed) -> None:
+        """``work()`` on the worker thread; ``done(result)`` or ``failed(exception)`` on Kivy's."""
+
+        def job() -> None:
+            try:
+                result = work()
+            except Exception as exc:  # noqa: BLE001 - every failure is shown, none kills the app
+                on_main(failed, exc)
+            else:
+                on_main(done, result)
+
+        self._work.submit(job)

@@ -27,6 +27,7 @@ from form_printer.forms.spool import SpoolError
 from form_printer.issuer import CardReaderPort, FormIssuer, LastTryUnconfirmed
 from form_printer.messages import CARD_MESSAGES, PREENTRY_MESSAGES
 from form_printer.preentry import PreEntryError
+from form_printer.screen_parts import BackgroundWork
 from form_printer.setup import issuer_for
 from kiosk.bus.contract import Role
 from kiosk.config.device import DeviceConfig
@@ -46,7 +47,7 @@ DONE_SECONDS = 45
 VISIT_SCREENS = ("pin", "warning", "choose", "preview")
 
 
-class FormIssuerApp(FormCountsOutbox, KioskShell):
+class FormIssuerApp(FormCountsOutbox, BackgroundWork, KioskShell):
     role = Role.FORMS
     home_screen = "welcome"
 
@@ -92,19 +93,6 @@ class FormIssuerApp(FormCountsOutbox, KioskShell):
         self._update_service()
         if ok and self.sm.current == "card" and self.screen("card").state == "error":
             self.screen("card").state = "waiting"
-
-    def _run(self, work, done, failed) -> None:
-        """``work()`` on the worker thread; ``done(result)`` or ``failed(exception)`` on Kivy's."""
-
-        def job() -> None:
-            try:
-                result = work()
-            except Exception as exc:  # noqa: BLE001 - every failure is shown, none kills the kiosk
-                on_main(failed, exc)
-            else:
-                on_main(done, result)
-
-        self._work.submit(job)
 
     def screen(self, name: str):
         return self.sm.get_screen(name)

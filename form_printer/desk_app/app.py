@@ -26,6 +26,7 @@ from form_printer.forms.spool import SpoolError
 from form_printer.issuer import CardReaderPort, LastTryUnconfirmed
 from form_printer.messages import CARD_MESSAGES, PREENTRY_MESSAGES
 from form_printer.preentry import PreEntryError
+from form_printer.screen_parts import BackgroundWork
 from form_printer.setup import issuer_for
 from kiosk.bus.contract import Role
 from kiosk.bus.schemas import ServingTicket
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 RESIDENT_SCREENS = ("pin", "preview")
 
 
-class DeskApp(FormCountsOutbox, KioskShell):
+class DeskApp(FormCountsOutbox, BackgroundWork, KioskShell):
     role = Role.DESK
     home_screen = "visit"
     show_languages = False
@@ -88,17 +89,6 @@ class DeskApp(FormCountsOutbox, KioskShell):
             lang = self.desk.serving.lang
         if tr.lang != lang:
             tr.switch(lang)
-
-    def _run(self, work, done, failed) -> None:
-        def job() -> None:
-            try:
-                result = work()
-            except Exception as exc:  # noqa: BLE001 - every failure is shown, none kills the desk
-                on_main(failed, exc)
-            else:
-                on_main(done, result)
-
-        self._work.submit(job)
 
     def _update_service(self, *_a) -> None:
         """In service = able to read cards and print; the counter's visit needs the queue service, shown on screen."""
