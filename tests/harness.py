@@ -48,3 +48,46 @@ class Watcher:
         if not ok:
             raise AssertionError(f"condition not met within {timeout} s; saw {self.messages[-5:]}")
         return ok
+
+
+class BusSpy:
+    """Everything an appliance can publish or receive, as the broker delivers it: the queue service's credentials
+    read every command, presence, state and event, and the device's own credentials (another client id) read its
+    reply topic. The privacy tests search it for personal data."""
+
+    def __init__(self, broker, site_id: str, device: str) -> None:
+        import threading
+        import uuid
+
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        from kiosk.bus.contract import Topics
+
+        topics = Topics(site_id)
+        self.payloads: list[tuple[str, bytes]] = []
+        self.clients: list = []
+        self._lock = threading.Lock()
+        for user, subscriptions in (
+            ("queue-service", [topics.all_commands, topics.all_statuses, topics.all_state, topics.all_events]),
+            (device, [topics.reply(device)]),
+        ):
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"spy-{uuid.uuid4().hex[:8]}")
+            client.username_pw_set(user, broker.password(user))
+            subscribed = threading.Event()
+            client.on_connect = lambda c, *_a, subs=subscriptions: [c.subscribe(s, qos=1) for s in subs]
+            client.on_subscribe = lambda *_a, ev=subscribed: ev.set()
+            client.on_message = self._on
+            client.connect("127.0.0.1", broker.port)
+            client.loop_start()
+            assert subscribed.wait(10), f"spy as {user} could not subscribe"
+            self.clients.append(client)
+
+    def _on(self, _client, _userdata, message) -> None:
+        with self._lock:
+            self.payloads.append((message.topic, bytes(message.payload)))
+
+    def stop(self) -> None:
+        for client in self.clients:
+            client.loop_stop()
+            client.disconnect()

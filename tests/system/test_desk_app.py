@@ -17,21 +17,16 @@ import re
 import sqlite3
 import subprocess
 import sys
-import threading
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from devkit.mynumber_card import load_residents
 from form_printer.preentry import make_payload, new_key
-from kiosk.bus.contract import Topics
 from tests.cards import READER
 from tests.conftest import EXAMPLE_SITE
-from tests.harness import ROOT
+from tests.harness import ROOT, BusSpy
 
 MOVE_IN = ["tennyu", "inkan_toroku", "kokuho_kanyu", "jidou_teate"]
 MOVE_IN_FORMS = ["jumin_ido", "inkan_toroku", "kokuho_shikaku", "jidou_teate"]
@@ -224,37 +219,6 @@ def desk_foreign(app, ui, params):
 
 
 # ---------------------------------------------------------------- the test side
-class Spy:
-    """Everything on the bus as the queue service sees it, plus the desk's reply topic."""
-
-    def __init__(self, broker, site_id: str) -> None:
-        topics = Topics(site_id)
-        self.payloads: list[tuple[str, bytes]] = []
-        self.clients = []
-        self._lock = threading.Lock()
-        for user, subscriptions in (
-            ("queue-service", [topics.all_commands, topics.all_statuses, topics.all_state, topics.all_events]),
-            ("desk-c01", [topics.reply("desk-c01")]),
-        ):
-            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"spy-{uuid.uuid4().hex[:8]}")
-            client.username_pw_set(user, broker.password(user))
-            subscribed = threading.Event()
-            client.on_connect = lambda c, *_a, subs=subscriptions: [c.subscribe(s, qos=1) for s in subs]
-            client.on_subscribe = lambda *_a, ev=subscribed: ev.set()
-            client.on_message = self._on
-            client.connect("127.0.0.1", broker.port)
-            client.loop_start()
-            assert subscribed.wait(10), f"spy as {user} could not subscribe"
-            self.clients.append(client)
-
-    def _on(self, _client, _userdata, message) -> None:
-        with self._lock:
-            self.payloads.append((message.topic, bytes(message.payload)))
-
-    def stop(self) -> None:
-        for client in self.clients:
-            client.loop_stop()
-            client.disconnect()
 
 
 @pytest.fixture
@@ -270,7 +234,7 @@ def desk_stack(site, tmp_path, display, pcsc):
     payload = make_payload(pre, bytes.fromhex(key.read_text().strip()), site.site.id, now + timedelta(days=3), now)
     (tmp_path / "preentry.txt").write_text(payload)
     running.settings = {"form_printer": f"pdf:{tmp_path / 'paper'}", "card_reader": READER, "preentry_key": str(key)}
-    spy = Spy(running.broker, site.site.id)
+    spy = BusSpy(running.broker, site.site.id, "desk-c01")
     kiosk, panel = running.broker.bus("kiosk-1f"), running.broker.bus("panel-c01")
     panel.request("open_counter", {"counter": "c01"})
     running.serve = lambda procedures=MOVE_IN, lang="en": _serve(kiosk, panel, procedures, lang)

@@ -8,19 +8,15 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import threading
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from devkit.mynumber_card import load_residents
 from form_printer.preentry import make_payload, new_key
-from kiosk.bus.contract import Topics
 from tests.cards import READER
+from tests.harness import BusSpy
 from tests.system.test_ui_apps import Stack
 
 YAMADA = load_residents()["yamada"].items
@@ -36,44 +32,6 @@ SECRETS = [
     "さくら区梅田一丁目",  # the pre-entered new address
 ]
 PRE_FIELDS = {"new_address": "東京都さくら区梅田一丁目1番1号", "phone": "090-1111-2222"}
-
-
-class Spy:
-    """Everything the form issuer can publish or receive, as the broker delivers it.
-
-    The ACL lets a form issuer write only its verbs and its presence, and read its reply and the
-    queue state: the queue service's credentials read every command, presence, state and event,
-    and the issuer's own credentials (another client id) read its reply topic.
-    """
-
-    def __init__(self, stack: Stack, site_id: str) -> None:
-        topics = Topics(site_id)
-        self.payloads: list[tuple[str, bytes]] = []
-        self.clients = []
-        self._lock = threading.Lock()
-        for user, subscriptions in (
-            ("queue-service", [topics.all_commands, topics.all_statuses, topics.all_state, topics.all_events]),
-            ("forms-1f", [topics.reply("forms-1f")]),
-        ):
-            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"spy-{uuid.uuid4().hex[:8]}")
-            client.username_pw_set(user, stack.broker.password(user))
-            subscribed = threading.Event()
-            client.on_connect = lambda c, *_a, subs=subscriptions: [c.subscribe(s, qos=1) for s in subs]
-            client.on_subscribe = lambda *_a, ev=subscribed: ev.set()
-            client.on_message = self._on
-            client.connect("127.0.0.1", stack.broker.port)
-            client.loop_start()
-            assert subscribed.wait(10), f"spy as {user} could not subscribe"
-            self.clients.append(client)
-
-    def _on(self, _client, _userdata, message) -> None:
-        with self._lock:
-            self.payloads.append((message.topic, bytes(message.payload)))
-
-    def stop(self) -> None:
-        for client in self.clients:
-            client.loop_stop()
-            client.disconnect()
 
 
 @pytest.fixture
@@ -92,7 +50,7 @@ def forms_stack(site, tmp_path, display, pcsc):
         "card_reader": READER,
         "preentry_key": str(key),
     }
-    spy = Spy(running, site.site.id)
+    spy = BusSpy(running.broker, site.site.id, "forms-1f")
     yield running, spy
     spy.stop()
     pcsc.take_away()
