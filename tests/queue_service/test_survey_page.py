@@ -102,7 +102,7 @@ def test_answers_are_recorded_once_and_a_second_answer_is_told_it_was_already_an
     office.core.engine.state.surveys.clear()
     office.core.engine.state.surveys["someone-else"] = {"overall": 3}
     office.submit(Verb.RECORD_SURVEY, {"ticket": ticket["id"], "answers": {"overall": 3}})
-    raced = post(office, ticket["token"], answers(overall=2, waiting=2, no_repeat=2))
+    raced = post(office, ticket["token"], answers(overall=2, waiting=2, no_repeat=2) | {"lang": "en"})
     assert raced.status_code == 409 and "already answered" in raced.text
 
 
