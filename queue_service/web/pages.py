@@ -213,6 +213,7 @@ TEMPLATE_MESSAGES = (
     N_("You can do this online without coming:"),
     N_("You were called but not found. Please ask a member of staff: your place is kept."),
     N_("Your counters, in this order"),
+    N_("Where you will be served"),
     N_("Your number"),
     N_("Your number is called"),
     N_("Your pre-entry QR code"),

@@ -225,6 +225,8 @@ def test_a_one_stop_resident_is_called_once_to_the_booth_then_told_to_stay_and_w
         for group in ("kokuho", "kaigo"):
             assert f'<span class="pill">{site.group_by_id[group].names.get(lang)}</span>' in page
         assert _t(lang, "Still to come:") in page
+        assert _t(lang, "Where you will be served") in page, "a seated resident walks to no counter"
+        assert _t(lang, "Your counters, in this order") not in page
     api = office.http.get(f"/api/v1/tickets/{mine['token']}").json()
     assert api["booth"] == {"counter": "b3", "counter_name": "One-stop booth B3", "floor": 1} and api["called"] is None
     assert api["to_come"] == ["National Health Insurance", "Long-term care insurance"]
