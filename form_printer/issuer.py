@@ -13,18 +13,23 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from form_printer.card.basic4 import BasicFour
 from form_printer.card.protocol import CardError, TextInputSupportAP
-from form_printer.forms.fill import FormInputs
-from form_printer.forms.model import FormTemplate
+from form_printer.desk_app.fields import Ask, asks_for
+from form_printer.forms.fill import FormInputs, is_residence_card_number, normalize_residence_card_number
+from form_printer.forms.model import FormTemplate, select_template
 from form_printer.forms.render import RenderedForm, forms_pdf, render_form
 from form_printer.forms.spool import FormSpool
 from form_printer.preentry import PreEntryError, read_payload
 from kiosk.config.site import Site
 
 log = logging.getLogger(__name__)
+
+#: Who the forms are for: ``foreign`` fills each form's foreign-resident variant where the site has one. Said by
+#: the resident (a toggle on the screen) or the staff, never read from the card (it holds no nationality).
+ResidentKind = Literal["japanese", "foreign"]
 
 
 class CardReaderPort(Protocol):
@@ -164,22 +169,74 @@ class FormIssuer:
         return sorted(entry.fields)
 
     # ------------------------------------------------------------ forms
-    def prepare(self, procedures: list[str]) -> list[RenderedForm]:
-        """Fill and render the forms of the chosen procedures (the preview shows these pages)."""
+    def templates_for(
+        self, procedures: list[str], resident_kind: ResidentKind = "japanese"
+    ) -> list[tuple[FormTemplate, str]]:
+        """(template to fill, procedure) of the chosen procedures: each form's variant for ``resident_kind`` where the
+        site has one, else the base form (what :meth:`forms_for` names)."""
+        return [(select_template(self.templates, t.id, resident_kind), pid) for t, pid in self.forms_for(procedures)]
+
+    def prepare(
+        self, procedures: list[str], resident_kind: ResidentKind = "japanese", lang: str = "ja"
+    ) -> list[RenderedForm]:
+        """Fill and render the forms of the chosen procedures (the preview shows these pages).
+
+        ``resident_kind="foreign"`` fills the foreign-resident variants; ``lang`` (the screen's language) is printed
+        under the Japanese labels of a bilingual form. A form that says a value is malformed (a 在留カード番号 that
+        is not 2 letters, 8 digits, 2 letters) keeps its field ids in ``RenderedForm.invalid``: the app asks again
+        rather than print it (see :meth:`invalid_sources`)."""
         for form in self.visit.rendered:
             form.image.close()
         self.visit.rendered.clear()
         self.visit.procedures = list(procedures)
         today: date = self.clock().date()
-        for template, pid in self.forms_for(procedures):
+        site_name = self.site.site.names.get("ja")
+        for template, pid in self.templates_for(procedures, resident_kind):
             inputs = FormInputs(
                 card=self.visit.items,
                 pre=self.visit.pre,
-                kiosk={"procedure": pid, "site_name": self.site.site.names.get("ja")},
+                kiosk={"procedure": pid, "site_name": site_name},
                 today=today,
+                resident_kind=resident_kind,
+                lang=lang,
             )
             self.visit.rendered.append(render_form(template, inputs))
         return self.visit.rendered
+
+    def variant_asks(self, procedures: list[str], resident_kind: ResidentKind) -> list[Ask]:
+        """What the kiosk asks on screen before the forms: the fields a variant adds to its base form (国籍・地域,
+        在留資格, 在留カード番号...), each once, unless a pre-entry QR answered them validly. The base forms' own
+        fields are the ordinary forms' business (the QR, else written by hand), as for any resident."""
+        chosen = [t for t, _pid in self.templates_for(procedures, resident_kind)]
+        base = {f.source for t, _pid in self.forms_for(procedures) for f in t.fields}
+        known = {f"pre.{k}" for k, v in self.visit.pre.items() if v} | base
+        cards = {f.source for t in chosen for f in t.fields if f.format == "residence_card_number"}
+        known -= {s for s in cards if not is_residence_card_number(self.visit.pre.get(s.removeprefix("pre."), ""))}
+        return asks_for(chosen, with_card=True, known=known)
+
+    def answer(self, answers: dict[str, str]) -> None:
+        """The resident's answers to :meth:`variant_asks` (``pre.<key>`` → text), kept with the pre-entered fields
+        (personal: wiped with the visit). An empty answer is left blank on the form, to write by hand."""
+        for source, value in answers.items():
+            key = source.removeprefix("pre.")
+            value = value.strip()
+            if key == "residence_card_number" and value:
+                value = normalize_residence_card_number(value)
+            if value:
+                self.visit.pre[key] = value
+            else:
+                self.visit.pre.pop(key, None)
+
+    def invalid_sources(self) -> list[str]:
+        """The sources (``pre.residence_card_number``...) of the prepared forms' malformed values, each once."""
+        out: list[str] = []
+        for form in self.visit.rendered:
+            template = self.templates[form.form_id]
+            for field_id in form.invalid:
+                source = template.field_by_id[field_id].source
+                if source not in out:
+                    out.append(source)
+        return out
 
     def print_forms(self) -> str:
         """All the prepared forms in ONE print job; the counts (form ids only) go to ``on_printed``."""

@@ -135,3 +135,79 @@ def test_record_forms_is_counted_by_the_queue_service(service, devices):
     kiosk = devices("kiosk-1f")
     with pytest.raises(Exception, match="does not allow kiosk-1f"):  # refused by the ACL already
         kiosk.request("record_forms", {"forms": ["juminhyo"], "lang": "ja"})
+
+
+# ------------------------------------------------------------ foreign residents (issue 18): no card reader needed
+@pytest.fixture
+def offline_issuer(site, tmp_path):
+    """An issuer whose card was "read" (the 4 items set by hand): the forms part needs no reader."""
+    from form_printer.card.basic4 import BasicFour
+
+    device = DeviceConfig(device="forms-1f", site=EXAMPLE_SITE, broker={"password_file": tmp_path / "x"})
+    printed: list[list[str]] = []
+    made = FormIssuer(
+        site,
+        templates_for(device, site),
+        None,
+        PdfSpool(tmp_path / "paper"),
+        preentry_key=KEY,
+        on_printed=printed.append,
+    )
+    made.reader = type("NoReader", (), {"close": lambda self: None})()
+    made.visit.items = BasicFour(
+        name="グエン　ヴァン　アン", address="東京都さくら区桜町一丁目2番3号", birth="19900512", sex="1"
+    )
+    made.printed = printed
+    yield made
+    made.end("test over")
+
+
+def test_a_japanese_resident_gets_the_base_forms_unchanged(offline_issuer):
+    forms = offline_issuer.prepare(["juminhyo"])
+    assert [f.form_id for f in forms] == ["juminhyo"]
+    assert forms[0].second_language is None
+    assert offline_issuer.variant_asks(["juminhyo"], "japanese") == []
+
+
+def test_a_foreign_resident_gets_the_variant_with_the_screen_language_under_the_labels(offline_issuer):
+    offline_issuer.answer({"pre.nationality": "ベトナム", "pre.residence_card_number": "ab 1234-5678 cd"})
+    assert offline_issuer.visit.pre["residence_card_number"] == "AB12345678CD"  # stored normalised
+    forms = offline_issuer.prepare(["tennyu", "juminhyo"], resident_kind="foreign", lang="en")
+    assert [f.form_id for f in forms] == ["jumin_ido_foreign", "juminhyo_foreign"]
+    assert [f.second_language for f in forms] == ["en", "en"]
+    assert all(not f.problems and not f.invalid for f in forms)
+    assert offline_issuer.invalid_sources() == []
+    offline_issuer.print_forms()
+    assert offline_issuer.printed == [["jumin_ido_foreign", "juminhyo_foreign"]]
+    japanese = offline_issuer.prepare(["juminhyo"], resident_kind="foreign", lang="ja")
+    assert japanese[0].second_language is None  # Japanese needs no second line
+
+
+def test_the_variant_fields_are_asked_once_unless_the_qr_answered_them_validly(offline_issuer, site):
+    asked = [a.source for a in offline_issuer.variant_asks(["tennyu", "juminhyo"], "foreign")]
+    assert asked[:4] == [
+        "pre.nationality",
+        "pre.residence_status",
+        "pre.period_of_stay_end",
+        "pre.residence_card_number",
+    ]
+    assert len(asked) == len(set(asked)) and "pre.phone" not in asked and not any(s.startswith("card.") for s in asked)
+    kinds = {a.source: a.kind for a in offline_issuer.variant_asks(["juminhyo"], "foreign")}
+    assert kinds["pre.residence_card_number"] == "residence_card" and kinds["pre.include_nationality"] == "choice"
+    now = datetime.now(site.zone)
+    fields = {"nationality": "ブラジル", "residence_card_number": "NOT-A-NUMBER"}
+    offline_issuer.scan_preentry(make_payload(fields, KEY, site.site.id, now + timedelta(hours=1), now))
+    asked = [a.source for a in offline_issuer.variant_asks(["juminhyo"], "foreign")]
+    assert "pre.nationality" not in asked  # answered by the QR
+    assert "pre.residence_card_number" in asked  # malformed in the QR: asked again
+
+
+def test_a_malformed_residence_card_number_is_named_and_never_printed(offline_issuer):
+    offline_issuer.answer({"pre.residence_card_number": "AB1234567CD"})  # 7 digits
+    forms = offline_issuer.prepare(["juminhyo"], resident_kind="foreign", lang="en")
+    assert forms[0].invalid
+    assert offline_issuer.invalid_sources() == ["pre.residence_card_number"]
+    offline_issuer.answer({"pre.residence_card_number": ""})  # left blank: written by hand
+    assert "residence_card_number" not in offline_issuer.visit.pre
+    offline_issuer.prepare(["juminhyo"], resident_kind="foreign", lang="en")
+    assert offline_issuer.invalid_sources() == []
