@@ -19,7 +19,7 @@ from form_printer.card.basic4 import BasicFour
 from form_printer.card.protocol import CardError, TextInputSupportAP
 from form_printer.desk_app.fields import Ask, asks_for
 from form_printer.forms.fill import FormInputs, is_residence_card_number, normalize_residence_card_number
-from form_printer.forms.model import FormTemplate, select_template
+from form_printer.forms.model import FormTemplate, second_language, select_template
 from form_printer.forms.render import RenderedForm, forms_pdf, render_form
 from form_printer.forms.spool import FormSpool
 from form_printer.preentry import PreEntryError, read_payload
@@ -213,6 +213,25 @@ class FormIssuer:
         cards = {f.source for t in chosen for f in t.fields if f.format == "residence_card_number"}
         known -= {s for s in cards if not is_residence_card_number(self.visit.pre.get(s.removeprefix("pre."), ""))}
         return asks_for(chosen, with_card=True, known=known)
+
+    def ask_in_language(self, ask: Ask, lang: str) -> tuple[str, dict[str, str]]:
+        """The question's label and its choices' labels in ``lang`` as the bilingual form prints them under the
+        Japanese ("" and {} when the form has none for that language): the kiosk shows both lines too."""
+        template = self.templates[ask.forms[0]]
+        code = second_language(template, lang) or ""
+        if not code:
+            return "", {}
+        label = ""
+        for box in template.boxes:
+            if box.label is not None and box.label.tr is not None and box.label.text.replace("\n", "") == ask.label:
+                label = box.label.tr.get(code) or ""
+                break
+        options: dict[str, str] = {}
+        for f in template.fields:
+            if f.source == ask.source:
+                options = {o.value: (o.tr.get(code) or "") for o in f.options if o.tr is not None}
+                break
+        return label, options
 
     def answer(self, answers: dict[str, str]) -> None:
         """The resident's answers to :meth:`variant_asks` (``pre.<key>`` → text), kept with the pre-entered fields

@@ -1,5 +1,10 @@
 """The form issuer app: card → PIN → procedures → preview → print, on top of :class:`FormIssuer`.
 
+A foreign resident says so with the large toggle on the procedures screen (never guessed from the card): the forms
+are then the foreign-resident variants, their own fields (国籍・地域, 在留資格, 在留カード番号...) are asked once on
+the details screen (a malformed 在留カード番号 refused there), and bilingual forms print the screen's language
+under each Japanese label.
+
 Card and printer calls block, so they run one at a time on a worker thread; their outcome hops
 back to Kivy's thread. The visit ends, and its data is wiped, when the resident finishes, takes
 the card away mid-visit, stops, or walks away (idle timeout). The bus is used only for anonymous
@@ -16,6 +21,7 @@ from kivy.clock import Clock
 
 from form_printer.app.screens.card import CardScreen
 from form_printer.app.screens.choose import ChooseScreen
+from form_printer.app.screens.details import DetailsScreen
 from form_printer.app.screens.pin import PinScreen
 from form_printer.app.screens.preview import PreviewScreen
 from form_printer.app.screens.printing import PrintingScreen
@@ -24,7 +30,7 @@ from form_printer.app.screens.welcome import WelcomeScreen
 from form_printer.card.protocol import CardError
 from form_printer.form_counts import FormCountsOutbox
 from form_printer.forms.spool import SpoolError
-from form_printer.issuer import CardReaderPort, FormIssuer, LastTryUnconfirmed
+from form_printer.issuer import CardReaderPort, FormIssuer, LastTryUnconfirmed, ResidentKind
 from form_printer.messages import CARD_MESSAGES, PREENTRY_MESSAGES
 from form_printer.preentry import PreEntryError
 from form_printer.screen_parts import BackgroundWork
@@ -44,7 +50,7 @@ CARD_TAKEN_AWAY = N_("The card was taken away, so your visit has ended and nothi
 #: After the forms are printed, back to the welcome screen by itself.
 DONE_SECONDS = 45
 #: Screens where the resident's data is on screen or in use: taking the card away ends the visit.
-VISIT_SCREENS = ("pin", "warning", "choose", "preview")
+VISIT_SCREENS = ("pin", "warning", "choose", "details", "preview")
 
 
 class FormIssuerApp(FormCountsOutbox, BackgroundWork, KioskShell):
@@ -61,6 +67,8 @@ class FormIssuerApp(FormCountsOutbox, BackgroundWork, KioskShell):
         #: Anonymous counts not yet acknowledged by the queue service (sent again when it is back).
         self.pending_counts: list[dict] = []
         self._done_event = None
+        self._procedures: list[str] = []
+        self._resident_kind: ResidentKind = "japanese"
 
     def make_screens(self):
         self.title_text = tr._("Application forms")
@@ -77,6 +85,7 @@ class FormIssuerApp(FormCountsOutbox, BackgroundWork, KioskShell):
             PinScreen(),
             WarningScreen(),
             ChooseScreen(),
+            DetailsScreen(),
             PreviewScreen(),
             PrintingScreen(),
         ]
@@ -207,18 +216,47 @@ class FormIssuerApp(FormCountsOutbox, BackgroundWork, KioskShell):
 
     # ------------------------------------------------------------ forms
     def prepare_forms(self, procedures: list[str]) -> None:
+        """The chosen procedures' forms; a foreign resident is first asked the variants' own fields (once)."""
         choose = self.screen("choose")
         choose.message = ""
+        self._procedures = list(procedures)
+        self._resident_kind = "foreign" if choose.foreign else "japanese"
+        asks = self.issuer.variant_asks(self._procedures, self._resident_kind)
+        if asks:
+            self.screen("details").show(asks, lambda ask: self.issuer.ask_in_language(ask, tr.lang))
+            self.goto("details")
+            return
+        self._render()
+
+    def details_done(self, answers: dict[str, str]) -> None:
+        """The resident's answers on the details screen: a malformed 在留カード番号 (or date) is refused there."""
+        details = self.screen("details")
+        details.message = details.problem()
+        if details.message:
+            return
+        self.issuer.answer(answers)
+        self._render()
+
+    def _render(self) -> None:
+        choose = self.screen("choose")
+        kind, lang, procedures = self._resident_kind, tr.lang, list(self._procedures)
 
         def done(forms) -> None:
+            invalid = self.issuer.invalid_sources()
+            if invalid:  # the last guard: a value the form refuses is asked again, never printed blank
+                self.screen("preview").forget()
+                self.screen("details").refuse(invalid)
+                self.goto("details")
+                return
             self.screen("preview").show(forms)
             self.goto("preview")
 
         def failed(exc: Exception) -> None:
             log.exception("rendering the forms failed", exc_info=exc)
             choose.message = tr._("The forms could not be prepared. Please ask a member of staff.")
+            self.goto("choose")
 
-        self._run(lambda: self.issuer.prepare(list(procedures)), done, failed)
+        self._run(lambda: self.issuer.prepare(procedures, resident_kind=kind, lang=lang), done, failed)
 
     def print_forms(self) -> None:
         printing = self.screen("printing")
@@ -255,7 +293,9 @@ class FormIssuerApp(FormCountsOutbox, BackgroundWork, KioskShell):
         self.confirmed_last_try = False
         self.wedge.clear()
         self.screen("preview").forget()
+        self.screen("details").forget()
         self.screen("choose").clear()
+        self._procedures, self._resident_kind = [], "japanese"
         self.screen("pin").message = ""
         self._run(lambda: self.issuer.end(why), lambda _r: None, lambda exc: log.error("wipe failed: %r", exc))
         self.goto("welcome")

@@ -110,3 +110,44 @@ def test_card_problems_last_try_locked_other_card_and_card_taken_away(forms_stac
     assert result["other_card_message"] and result["other_card_message"] != result["locked_message"]
     assert result["read"] is True
     assert result["notice"]
+
+
+def test_a_foreign_resident_in_english_prints_the_foreign_resident_juminhyo_request(site, forms_stack, pcsc):
+    """Issue 18: the resident's own toggle, her residence card's fields (a malformed number refused on screen),
+    the 住民票 request's foreign-resident variant with English under the labels, one job, nothing kept."""
+    stack, spy = forms_stack
+    garcia = load_residents()["foreign"].items
+    result = stack.drive(
+        "forms", "forms-1f", "forms_foreign_resident", vpcd_port=pcsc.port, settings=stack.forms_settings
+    )
+    assert result["foreign_at_start"] is False and result["foreign_after"] is False
+    assert result["asked"] == [
+        "pre.include_nationality",
+        "pre.include_residence_status",
+        "pre.nationality",
+        "pre.residence_card_number",
+        "pre.residence_status",
+    ]
+    assert result["bad_shown"] is True
+    assert result["after_bad"]["screen"] == "details" and result["after_bad"]["rendered"] == 0
+    assert "8 digits" in result["after_bad"]["message"]
+    assert result["good_message"] == ""
+    assert result["forms"] == [["juminhyo_foreign", "en", []]]  # English under the labels
+    assert result["card_number_normalised"] is True
+    assert result["print_state"] == "done" and result["wiped"]
+    pdfs = list((stack.state / "paper").glob("*.pdf"))
+    assert len(pdfs) == 1 and len(re.findall(rb"/Type\s*/Page\b(?!s)", pdfs[0].read_bytes())) == 1
+    with sqlite3.connect(stack.state / "queue.sqlite") as db:
+        rows = db.execute("SELECT args FROM journal WHERE verb = 'record_forms'").fetchall()
+    assert [json.loads(r[0]) for r in rows] == [{"forms": ["juminhyo_foreign"], "lang": "en"}]
+    secrets = [garcia.name, garcia.address, garcia.birth, "XY98765432ZW", "9876-5432", "VIET NAM"]
+    assert [s for s in secrets if any(s.encode() in p for _t, p in spy.payloads)] == []
+    assert [s for s in secrets if s.encode() in pcsc.daemon.log.read_bytes()] == []
+    leaked = [
+        f"{p}: {s}"
+        for p in stack.state.rglob("*")
+        if p.is_file() and stack.state / "paper" not in p.parents
+        for s in secrets
+        if s.encode() in p.read_bytes()
+    ]
+    assert leaked == []

@@ -791,3 +791,69 @@ def panel_hand_over(app, ui, params):
     yield ui.frames(3)
     yield ui.shot(f"onestop-{tag}-02-handed-over")
     ui.result["message"] = app.message
+
+
+# ----------------------------------------------------------------- form issuer: a foreign resident (issue 18)
+def forms_foreign_resident(app, ui, params):
+    """Garcia, in English, asks for a 住民票 as a foreign resident: the toggle, her residence card's fields (a
+    mistyped 在留カード番号 refused on screen, then the right one), the preview with English under the labels, print."""
+    yield ui.screen("welcome")
+    yield ui.tap("start")
+    yield ui.screen("card")
+    holder = _card(params, "foreign")
+    yield ui.screen("pin")
+    yield from _pin(ui, "1234")
+    yield ui.screen("choose")
+    choose = app.sm.get_screen("choose")
+    ui.result["foreign_at_start"] = choose.foreign  # off for every visit: Japanese forms unless she says so
+    yield ui.shot("forms-20-choose-ja")
+    yield ui.tap("lang-en")
+    yield ui.tap("resident-foreign")
+    yield ui.tap("proc-juminhyo")
+    yield ui.frames()
+    yield ui.shot("forms-21-choose-foreign-en")
+    yield ui.tap("choose-next")
+    yield ui.screen("details")
+    details = app.sm.get_screen("details")
+    yield ui.frames(3)  # the rows laid out (their height follows their label) before a finger finds a box
+    ui.result["asked"] = sorted(details.answers())
+    yield from _type_into(ui, "detail-pre.nationality", "VIET NAM")
+    yield from _type_into(ui, "detail-pre.residence_card_number", "AB1234567CD")  # one digit short
+    yield ui.tap("detail-pre.include_nationality-yes")
+    yield ui.frames()
+    yield ui.shot("forms-22-details-bad-card-number")
+    ui.result["bad_shown"] = ui.find("detail-pre.residence_card_number").bad
+    yield ui.tap("details-next")
+    yield ui.frames(3)
+    ui.result["after_bad"] = {
+        "screen": app.sm.current,
+        "message": details.message,
+        "rendered": len(app.issuer.visit.rendered),
+    }
+    ui.find("detail-pre.residence_card_number").text = ""  # she clears the box
+    yield from _type_into(ui, "detail-pre.residence_card_number", "xy 9876-5432 zw")  # as she reads it off the card
+    yield ui.frames()
+    ui.result["good_message"] = details.message
+    yield ui.tap("details-next")
+    yield ui.screen("preview")
+    yield ui.shot("forms-23-preview-foreign-en")
+    ui.result["forms"] = [(f.form_id, f.second_language, list(f.invalid)) for f in app.issuer.visit.rendered]
+    # stored normalised (compared here: the result file is in the state folder the privacy check scans)
+    ui.result["card_number_normalised"] = app.issuer.visit.pre.get("residence_card_number") == "XY98765432ZW"
+    yield ui.tap("page-juminhyo_foreign")
+    preview = app.sm.get_screen("preview")
+    yield ui.until(lambda: preview.zoomed, "the zoomed page")
+    yield ui.frames()
+    yield ui.shot("forms-24-zoom-foreign-en")
+    yield ui.tap("zoom-close")
+    yield ui.frames()
+    yield ui.tap("print")
+    printing = app.sm.get_screen("printing")
+    yield ui.until(lambda: printing.state != "printing", "the print job")
+    ui.result["print_state"] = printing.state
+    yield ui.until(lambda: not app.pending_counts, "the counts to reach the queue service")
+    holder.remove()
+    yield ui.screen("welcome")
+    yield ui.until(lambda: app.issuer.visit.items is None, "the visit to be wiped")
+    ui.result["wiped"] = not app.issuer.visit.pre and not app.sm.get_screen("details").answers()
+    ui.result["foreign_after"] = app.sm.get_screen("choose").foreign

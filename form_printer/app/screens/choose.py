@@ -1,9 +1,13 @@
-"""Choose the procedures (a life event ticks its procedures); a pre-entry QR may be scanned here."""
+"""Choose the procedures (a life event ticks its procedures); a pre-entry QR may be scanned here.
+
+A large toggle says "I am a foreign resident (在留カードをお持ちの方)": the resident's own choice, off for every new
+visit; on, the forms are the foreign-resident variants, after their own fields (the details screen).
+"""
 
 from __future__ import annotations
 
 from kivy.app import App
-from kivy.properties import ListProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.ui.lang import tr
@@ -19,6 +23,8 @@ class ChooseScreen(Screen):
     preentry = StringProperty("")
     preentry_ok = StringProperty("")
     message = StringProperty("")
+    #: The resident's own choice (never from the card, which holds no nationality): the foreign-resident forms.
+    foreign = BooleanProperty(False)
 
     def on_kv_post(self, _base) -> None:
         app = App.get_running_app()
@@ -56,3 +62,4 @@ class ChooseScreen(Screen):
     def clear(self) -> None:
         self.chosen = []
         self.preentry = self.preentry_ok = self.message = ""
+        self.foreign = False

@@ -26,9 +26,12 @@ class PageThumb(ButtonBehavior, Image):
 class PreviewScreen(Screen):
     zoomed = BooleanProperty(False)
     blank_note = StringProperty("")
+    #: A page carries the resident's language under its labels (a bilingual foreign-resident form): said so.
+    bilingual = BooleanProperty(False)
 
     def show(self, forms: list[RenderedForm]) -> None:
         self.zoomed = False
+        self.bilingual = any(f.second_language for f in forms)
         pages = self.ids.pages
         pages.clear_widgets()
         for form in forms:
@@ -51,4 +54,4 @@ class PreviewScreen(Screen):
         """Drop every texture of the resident's pages (the visit ended)."""
         self.ids.pages.clear_widgets()
         self.ids.zoom_image.texture = None
-        self.zoomed = False
+        self.zoomed = self.bilingual = False
