@@ -17,7 +17,7 @@ from typing import Literal, Protocol
 
 from form_printer.card.basic4 import BasicFour
 from form_printer.card.protocol import CardError, TextInputSupportAP
-from form_printer.desk_app.fields import Ask, asks_for
+from form_printer.fields import Ask, asks_for
 from form_printer.forms.fill import FormInputs, is_residence_card_number, normalize_residence_card_number
 from form_printer.forms.model import FormTemplate, second_language, select_template
 from form_printer.forms.render import RenderedForm, forms_pdf, render_form

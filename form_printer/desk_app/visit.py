@@ -20,10 +20,10 @@ from datetime import date
 from typing import Literal
 
 from form_printer.card.basic4 import BasicFour
-from form_printer.desk_app.fields import CARD_SOURCES, Ask, asks_for
-from form_printer.forms.fill import FormInputs, is_residence_card_number, normalize_residence_card_number, parse_date
-from form_printer.forms.model import FormTemplate, select_template
-from form_printer.forms.render import RenderedForm, render_form
+from form_printer.fields import CARD_SOURCES, Ask, asks_for
+from form_printer.forms.fill import is_residence_card_number, normalize_residence_card_number, parse_date
+from form_printer.forms.model import FormTemplate
+from form_printer.forms.render import RenderedForm
 from form_printer.issuer import FormIssuer
 from kiosk.bus.schemas import ServingTicket
 
@@ -113,8 +113,7 @@ class Desk:
         if procedures is None:
             procedures = visit.procedures if visit is not None else self.offered_procedures()
         kind = visit.resident_kind if visit is not None else self.resident_kind
-        templates = self.issuer.templates
-        return [(select_template(templates, t.id, kind), pid) for t, pid in self.issuer.forms_for(procedures)]
+        return self.issuer.templates_for(procedures, kind)
 
     def open(self, source: Source) -> DeskVisit:
         """Open the served visit with the resident's data from ``source``; a previous visit is wiped first."""
@@ -203,32 +202,14 @@ class Desk:
         says a value is malformed (``RenderedForm.invalid``): nothing is kept to print then."""
         if self.visit is None:
             raise ValueError("no visit is open")
-        held = self.issuer.visit
-        for form in held.rendered:
-            form.image.close()
-        held.rendered.clear()
-        held.procedures = list(self.visit.procedures)
-        today = self.issuer.clock().date()
-        site_name = self.issuer.site.site.names.get("ja")
-        invalid: set[str] = set()
-        for template, pid in self.forms():
-            inputs = FormInputs(
-                card=held.items,
-                pre=held.pre,
-                kiosk={"procedure": pid, "site_name": site_name},
-                today=today,
-                resident_kind=self.visit.resident_kind,
-                lang=self.visit.lang,
-            )
-            rendered = render_form(template, inputs)
-            held.rendered.append(rendered)
-            invalid.update(template.field_by_id[i].source for i in rendered.invalid)
+        rendered = self.issuer.prepare(self.visit.procedures, self.visit.resident_kind, self.visit.lang)
+        invalid = self.issuer.invalid_sources()
         if invalid:
-            for form in held.rendered:
+            for form in rendered:
                 form.image.close()
-            held.rendered.clear()
+            rendered.clear()
             raise Unprintable(sorted(invalid))
-        return held.rendered
+        return rendered
 
     def print_forms(self) -> str:
         """Every form of the visit in one job (the form issuer's spool); the counts go out as the issuer's."""

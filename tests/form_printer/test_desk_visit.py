@@ -11,8 +11,8 @@ import pytest
 
 from devkit.mynumber_card import SimulatedReader, VirtualMyNumberCard, load_residents
 from form_printer.card.protocol import CardError
-from form_printer.desk_app.fields import asks_for, form_label
 from form_printer.desk_app.visit import Desk, Unprintable
+from form_printer.fields import asks_for, form_label
 from form_printer.forms.spool import PdfSpool
 from form_printer.issuer import FormIssuer, LastTryUnconfirmed
 from form_printer.preentry import make_payload

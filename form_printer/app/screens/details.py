@@ -15,7 +15,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 from kivy.uix.textinput import TextInput
 
-from form_printer.desk_app.fields import Ask
+from form_printer.fields import Ask
 from form_printer.forms.fill import is_residence_card_number, parse_date
 from kiosk.i18n import N_
 from kiosk.ui.lang import tr

@@ -1,7 +1,7 @@
 """Staff side: every field still empty on the visit's forms, each asked once (typed, or a choice tapped).
 
 Text goes through Kivy's TextInput, so Japanese comes from the OS input method (IBus/fcitx on the desk's PC).
-The rows are built from :func:`form_printer.desk_app.fields.asks_for`: the labels are the forms' own. A
+The rows are built from :func:`form_printer.fields.asks_for`: the labels are the forms' own. A
 在留カード番号 is checked as it is typed (shown in red with the format until it has one): the staff fix it while the
 card is still in their hand, not after the preview.
 """
@@ -13,7 +13,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 from kivy.uix.textinput import TextInput
 
-from form_printer.desk_app.fields import Ask
+from form_printer.fields import Ask
 from form_printer.forms.fill import is_residence_card_number
 from kiosk.ui.lang import tr
 from kiosk.ui.shell import load_screen_kv
