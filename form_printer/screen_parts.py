@@ -60,3 +60,29 @@ class BackgroundWork:
                 on_main(done, result)
 
         self._work.submit(job)
+
+
+class ChoiceAnswers:
+    """Mixed into a screen of asked fields: ``_inputs`` (source → TextInput), ``_choices`` (source → the tapped
+    value), ``_buttons`` (source → the choice buttons, each with ``choice = (source, value)``). A second tap on a
+    chosen value clears it."""
+
+    _inputs: dict[str, Any]
+    _choices: dict[str, str]
+    _buttons: dict[str, list[Any]]
+    #: the button kind of an option not chosen
+    off_kind = "secondary"
+
+    def choose(self, source: str, value: str) -> None:
+        self._choices[source] = "" if self._choices.get(source) == value else value
+        self._paint()
+
+    def _paint(self) -> None:
+        for source, buttons in self._buttons.items():
+            for b in buttons:
+                b.kind = "toggle_on" if b.choice[1] == self._choices.get(source) else self.off_kind
+
+    def answers(self) -> dict[str, str]:
+        out = {s: w.text for s, w in self._inputs.items()}
+        out.update(self._choices)
+        return out

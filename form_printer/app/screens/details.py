@@ -17,6 +17,7 @@ from kivy.uix.textinput import TextInput
 
 from form_printer.fields import Ask
 from form_printer.forms.fill import is_residence_card_number, parse_date
+from form_printer.screen_parts import ChoiceAnswers
 from kiosk.i18n import N_
 from kiosk.ui.lang import tr
 from kiosk.ui.shell import load_screen_kv
@@ -41,7 +42,8 @@ class DetailRow(BoxLayout):
     """One question: the form's label (Japanese, then the screen's language), then the input or the choices."""
 
 
-class DetailsScreen(Screen):
+class DetailsScreen(ChoiceAnswers, Screen):
+    off_kind = "toggle_off"
     message = StringProperty("")
 
     def show(self, asks: list[Ask], lang_of) -> None:
@@ -114,20 +116,6 @@ class DetailsScreen(Screen):
         if "date" in kinds:
             return tr._(NOT_A_DATE)
         return ""
-
-    def choose(self, source: str, value: str) -> None:
-        self._choices[source] = "" if self._choices.get(source) == value else value
-        self._paint()
-
-    def _paint(self) -> None:
-        for source, buttons in self._buttons.items():
-            for b in buttons:
-                b.kind = "toggle_on" if b.choice[1] == self._choices.get(source) else "toggle_off"
-
-    def answers(self) -> dict[str, str]:
-        out = {s: w.text for s, w in self._inputs.items()}
-        out.update(self._choices)
-        return out
 
     def refuse(self, sources: list[str]) -> None:
         """The forms said these values are malformed (the last guard): mark them and say why."""

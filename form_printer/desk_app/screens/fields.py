@@ -15,6 +15,7 @@ from kivy.uix.textinput import TextInput
 
 from form_printer.fields import Ask
 from form_printer.forms.fill import is_residence_card_number
+from form_printer.screen_parts import ChoiceAnswers
 from kiosk.ui.lang import tr
 from kiosk.ui.shell import load_screen_kv
 from kiosk.ui.widgets import BigButton, Caption
@@ -32,7 +33,7 @@ class FieldRow(BoxLayout):
     """One question: the form's label (and which forms it goes on), then the input or the choices."""
 
 
-class FieldsScreen(Screen):
+class FieldsScreen(ChoiceAnswers, Screen):
     message = StringProperty("")
     #: Said while a 在留カード番号 being typed does not have the format yet.
     warning = StringProperty("")
@@ -80,20 +81,6 @@ class FieldsScreen(Screen):
         self.warning = (
             tr._("The residence card number is 2 letters, 8 digits, 2 letters (AB12345678CD).") if bad else ""
         )
-
-    def choose(self, source: str, value: str) -> None:
-        self._choices[source] = "" if self._choices.get(source) == value else value
-        self._paint()
-
-    def _paint(self) -> None:
-        for source, buttons in self._buttons.items():
-            for b in buttons:
-                b.kind = "toggle_on" if b.choice[1] == self._choices.get(source) else "secondary"
-
-    def answers(self) -> dict[str, str]:
-        out = {s: w.text for s, w in self._inputs.items()}
-        out.update(self._choices)
-        return out
 
     def forget(self) -> None:
         """Drop every typed answer from the widgets (the visit ended)."""
