@@ -237,6 +237,14 @@ def _scan(text: str) -> None:
     Window.dispatch("on_key_down", 13, 36, "\r", [])
 
 
+def _print_forms(app, ui):
+    """Print the previewed forms and wait for the job's end (its state in the result)."""
+    yield ui.tap("print")
+    printing = app.sm.get_screen("printing")
+    yield ui.until(lambda: printing.state != "printing", "the print job")
+    ui.result["print_state"] = printing.state
+
+
 def forms_move_in(app, ui, params):
     """Yamada moves in: card, a wrong PIN, the right one, a pre-entry QR, preview, zoom, print."""
     from pathlib import Path
@@ -273,10 +281,7 @@ def forms_move_in(app, ui, params):
     yield ui.shot("forms-07-zoom")
     yield ui.tap("zoom-close")
     yield ui.frames()
-    yield ui.tap("print")
-    printing = app.sm.get_screen("printing")
-    yield ui.until(lambda: printing.state != "printing", "the print job")
-    ui.result["print_state"] = printing.state
+    yield from _print_forms(app, ui)
     yield ui.shot("forms-08-printed")
     yield ui.until(lambda: not app.pending_counts, "the counts to reach the queue service")
     holder.remove()
@@ -847,10 +852,7 @@ def forms_foreign_resident(app, ui, params):
     yield ui.shot("forms-24-zoom-foreign-en")
     yield ui.tap("zoom-close")
     yield ui.frames()
-    yield ui.tap("print")
-    printing = app.sm.get_screen("printing")
-    yield ui.until(lambda: printing.state != "printing", "the print job")
-    ui.result["print_state"] = printing.state
+    yield from _print_forms(app, ui)
     yield ui.until(lambda: not app.pending_counts, "the counts to reach the queue service")
     holder.remove()
     yield ui.screen("welcome")
