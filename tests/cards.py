@@ -13,6 +13,19 @@ from madoguchi.local import free_port
 #: vpcd makes two slots (port, port+1); cards go to the first.
 READER = "Virtual PCD 00 00"
 
+_YAMADA = load_residents()["yamada"].items
+#: What the test card of resident "yamada" holds that must never leave a session: the name (with and without its
+#: space), the address (and its street part), the birth date in every format a form or a log could hold.
+YAMADA_SECRETS = [
+    _YAMADA.name,
+    _YAMADA.name.replace("\u3000", ""),
+    _YAMADA.address,
+    "桜町一丁目2番3号",
+    _YAMADA.birth,
+    "1985-04-12",
+    "昭和60年4月12日",
+]
+
 
 @dataclass
 class PcscStack:

@@ -91,3 +91,15 @@ class BusSpy:
         for client in self.clients:
             client.loop_stop()
             client.disconnect()
+
+
+def secrets_in_files(where, secrets: list[str], skip=None) -> list[str]:
+    """``path: secret`` for every file under ``where`` (not under ``skip``, e.g. the printed paper) that holds one
+    of ``secrets`` in UTF-8: the privacy tests want this empty."""
+    found = []
+    for path in where.rglob("*"):
+        if not path.is_file() or (skip is not None and skip in path.parents):
+            continue
+        data = path.read_bytes()
+        found += [f"{path}: {s}" for s in secrets if s.encode("utf-8") in data]
+    return found

@@ -22,23 +22,15 @@ from pathlib import Path
 
 import pytest
 
-from devkit.mynumber_card import load_residents
 from form_printer.preentry import make_payload, new_key
-from tests.cards import READER
+from tests.cards import READER, YAMADA_SECRETS
 from tests.conftest import EXAMPLE_SITE
-from tests.harness import ROOT, BusSpy
+from tests.harness import ROOT, BusSpy, secrets_in_files
 
 MOVE_IN = ["tennyu", "inkan_toroku", "kokuho_kanyu", "jidou_teate"]
 MOVE_IN_FORMS = ["jumin_ido", "inkan_toroku", "kokuho_shikaku", "jidou_teate"]
-YAMADA = load_residents()["yamada"].items
 SECRETS = [
-    YAMADA.name,
-    YAMADA.name.replace("\u3000", ""),
-    YAMADA.address,
-    "桜町一丁目2番3号",
-    YAMADA.birth,
-    "1985-04-12",
-    "昭和60年4月12日",
+    *YAMADA_SECRETS,
     "さくら区梅田一丁目",  # the new address the staff typed
     "090-1111-2222",  # the phone number the staff typed
 ]
@@ -281,16 +273,6 @@ def _pages(pdf: Path) -> int:
     return len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf.read_bytes()))
 
 
-def _scan_for_secrets(where: Path, skip: Path, secrets: list[str] = SECRETS) -> list[str]:
-    found = []
-    for path in where.rglob("*"):
-        if not path.is_file() or skip in path.parents:
-            continue
-        data = path.read_bytes()
-        found += [f"{path}: {s}" for s in secrets if s.encode("utf-8") in data]
-    return found
-
-
 def test_move_in_by_card_composed_in_one_pass_previewed_printed_and_nothing_personal_kept(desk_stack, pcsc):
     stack, spy = desk_stack
     stack.serve()
@@ -308,7 +290,7 @@ def test_move_in_by_card_composed_in_one_pass_previewed_printed_and_nothing_pers
         rows = db.execute("SELECT args FROM journal WHERE verb = 'record_forms'").fetchall()
     assert [json.loads(r[0]) for r in rows] == [{"forms": MOVE_IN_FORMS, "lang": "en"}]
     # privacy: state folder (journal, broker, the desk's own log), pcscd's log and the bus: none of it
-    assert _scan_for_secrets(stack.state, skip=stack.state / "paper") == []
+    assert secrets_in_files(stack.state, SECRETS, skip=stack.state / "paper") == []
     assert [s for s in SECRETS if s.encode() in pcsc.daemon.log.read_bytes()] == []
     assert [(t, p) for t, p in spy.payloads if any(s.encode() in p for s in SECRETS)] == []
     assert any(t.endswith("/queue/cmd/record_forms") for t, _ in spy.payloads), "the spy saw nothing"
@@ -350,7 +332,7 @@ def test_foreign_resident_juminhyo_typed_from_a_residence_card_in_the_tickets_la
         rows = db.execute("SELECT args FROM journal WHERE verb = 'record_forms'").fetchall()
     assert [json.loads(r[0]) for r in rows] == [{"forms": FOREIGN_FORMS, "lang": "vi"}]
     # privacy: name, address, birth date, card number and phone nowhere but on the paper
-    assert _scan_for_secrets(stack.state, skip=stack.state / "paper", secrets=FOREIGN_SECRETS) == []
+    assert secrets_in_files(stack.state, FOREIGN_SECRETS, skip=stack.state / "paper") == []
     assert [s for s in FOREIGN_SECRETS if s.encode() in pcsc.daemon.log.read_bytes()] == []
     assert [(t, p) for t, p in spy.payloads if any(s.encode() in p for s in FOREIGN_SECRETS)] == []
     assert any(t.endswith("/queue/cmd/record_forms") for t, _ in spy.payloads), "the spy saw nothing"
