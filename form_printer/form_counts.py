@@ -13,10 +13,19 @@ log = logging.getLogger(__name__)
 
 
 class FormCountsOutbox:
-    """Mixed into an app that has ``link`` (its bus link, or None) and ``pending_counts`` (a list)."""
+    """Mixed into an app that has ``link`` (its bus link, or None), ``pending_counts`` (a list) and ``reader_ok``."""
 
     link: Any
     pending_counts: list[dict]
+    reader_ok: bool
+    in_service: bool
+
+    def _update_service(self, *_a) -> None:
+        """In service = able to read cards and print (the queue service is not needed for that); the counts waiting
+        go out whenever the broker and the queue service are there."""
+        self.in_service = self.reader_ok
+        if self.link is not None and self.link.broker_up and self.link.service_up:
+            self._send_counts()
 
     def _queue_count(self, args: dict) -> None:
         self.pending_counts.append(args)

@@ -9,10 +9,12 @@ from typing import Any
 from kivy.app import App
 from kivy.core.image import Image as CoreImage
 from kivy.properties import NumericProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
 from kiosk.ui.lang import tr
 from kiosk.ui.link import on_main
+from kiosk.ui.widgets import BigButton
 
 
 def texture_of(picture):
@@ -76,6 +78,20 @@ class ChoiceAnswers:
     def choose(self, source: str, value: str) -> None:
         self._choices[source] = "" if self._choices.get(source) == value else value
         self._paint()
+
+    def _choice_box(self, source: str, options: list[tuple[str, str]], key: str, chosen: str = "", **style):
+        """A row of tap buttons for a choice field (``options``: value, text; ``key``: the buttons' key prefix)."""
+        box = BoxLayout(spacing=6)
+        self._choices[source] = chosen
+        buttons = []
+        for value, text in options:
+            b = BigButton(key=f"{key}-{source}-{value}", text=text, **style)
+            b.choice = (source, value)
+            b.bind(on_release=lambda btn: self.choose(*btn.choice))
+            buttons.append(b)
+            box.add_widget(b)
+        self._buttons[source] = buttons
+        return box
 
     def _paint(self) -> None:
         for source, buttons in self._buttons.items():

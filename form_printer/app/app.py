@@ -90,12 +90,6 @@ class FormIssuerApp(FormCountsOutbox, BackgroundWork, KioskShell):
             PrintingScreen(),
         ]
 
-    def _update_service(self, *_a) -> None:
-        """In service = able to read cards and print; the queue service is not needed for that."""
-        self.in_service = self.reader_ok
-        if self.link is not None and self.link.broker_up and self.link.service_up:
-            self._send_counts()
-
     def _reader_health(self, ok: bool) -> None:
         """The card reader (or pcscd) went away or came back: cover the screen meanwhile."""
         self.reader_ok = ok

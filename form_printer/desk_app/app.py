@@ -90,12 +90,6 @@ class DeskApp(FormCountsOutbox, BackgroundWork, KioskShell):
         if tr.lang != lang:
             tr.switch(lang)
 
-    def _update_service(self, *_a) -> None:
-        """In service = able to read cards and print; the counter's visit needs the queue service, shown on screen."""
-        self.in_service = self.reader_ok
-        if self.link is not None and self.link.broker_up and self.link.service_up:
-            self._send_counts()
-
     def _reader_health(self, ok: bool) -> None:
         self.reader_ok = ok
         self._update_service()

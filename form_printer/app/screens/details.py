@@ -70,20 +70,8 @@ class DetailsScreen(ChoiceAnswers, Screen):
             title.bind(height=lambda _w, h, r=row, b=base: setattr(r, "height", max(b, h + dp(8))))
             row.add_widget(title)
             if ask.kind == "choice":
-                box = BoxLayout(spacing=6)
-                self._choices[ask.source] = ""
-                buttons = []
-                for value, jp in ask.options:
-                    second = options.get(value, "")
-                    b = BigButton(key=f"detail-{ask.source}-{value}", text=jp + (f"\n{second}" if second else ""))
-                    b.font_base = 18
-                    b.halign = "center"
-                    b.choice = (ask.source, value)
-                    b.bind(on_release=lambda btn: self.choose(*btn.choice))
-                    buttons.append(b)
-                    box.add_widget(b)
-                self._buttons[ask.source] = buttons
-                row.add_widget(box)
+                both = [(v, jp + (f"\n{options[v]}" if options.get(v) else "")) for v, jp in ask.options]
+                row.add_widget(self._choice_box(ask.source, both, "detail", font_base=18, halign="center"))
             else:
                 hint = {"date": "YYYY-MM-DD", "residence_card": "AB12345678CD"}.get(ask.kind, "")
                 field = DetailInput(key=f"detail-{ask.source}", hint_text=hint)

@@ -52,17 +52,8 @@ class FieldsScreen(ChoiceAnswers, Screen):
             )
             row.add_widget(Caption(text=f"{ask.label}\n[size=14]{where}[/size]", markup=True, size_hint_x=0.32))
             if ask.kind == "choice":
-                box = BoxLayout(spacing=6)
-                self._choices[ask.source] = answers.get(ask.source, "")
-                buttons = []
-                for value, label in ask.options:
-                    b = BigButton(key=f"choice-{ask.source}-{value}", text=label, font_base=20)
-                    b.choice = (ask.source, value)
-                    b.bind(on_release=lambda btn: self.choose(*btn.choice))
-                    buttons.append(b)
-                    box.add_widget(b)
-                self._buttons[ask.source] = buttons
-                row.add_widget(box)
+                chosen = answers.get(ask.source, "")
+                row.add_widget(self._choice_box(ask.source, list(ask.options), "choice", chosen, font_base=20))
             else:
                 hint = {"date": tr._("YYYY-MM-DD"), "residence_card": "AB12345678CD"}.get(ask.kind, "")
                 field = FieldInput(key=f"field-{ask.source}", text=answers.get(ask.source, ""), hint_text=hint)
