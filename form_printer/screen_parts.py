@@ -3,6 +3,7 @@ their own, so neither app loads the other's (their screen classes share names)."
 
 from __future__ import annotations
 
+import logging
 from io import BytesIO
 from typing import Any
 
@@ -12,9 +13,23 @@ from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
+from form_printer.forms.spool import SpoolError
 from kiosk.ui.lang import tr
 from kiosk.ui.link import on_main
 from kiosk.ui.widgets import BigButton
+
+log = logging.getLogger(__name__)
+
+
+def show_print_failure(screen, exc: Exception) -> None:
+    """A print job that failed: logged (a refused job as a warning, anything else with its trace) and said on
+    ``screen`` (its ``state`` and ``message``) in words a resident or staff member can act on."""
+    if isinstance(exc, SpoolError):
+        log.warning("print job refused: %s", exc)
+    else:
+        log.exception("printing failed", exc_info=exc)
+    screen.state = "failed"
+    screen.message = tr._("The printer is not available. Try again, or ask a member of staff.")
 
 
 def texture_of(picture):

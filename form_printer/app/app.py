@@ -29,11 +29,10 @@ from form_printer.app.screens.warning import WarningScreen
 from form_printer.app.screens.welcome import WelcomeScreen
 from form_printer.card.protocol import CardError
 from form_printer.form_counts import FormCountsOutbox
-from form_printer.forms.spool import SpoolError
 from form_printer.issuer import CardReaderPort, FormIssuer, LastTryUnconfirmed, ResidentKind
 from form_printer.messages import CARD_MESSAGES, PREENTRY_MESSAGES
 from form_printer.preentry import PreEntryError
-from form_printer.screen_parts import BackgroundWork
+from form_printer.screen_parts import BackgroundWork, show_print_failure
 from form_printer.setup import issuer_for
 from kiosk.bus.contract import Role
 from kiosk.config.device import DeviceConfig
@@ -262,12 +261,7 @@ class FormIssuerApp(FormCountsOutbox, BackgroundWork, KioskShell):
             self._done_event = Clock.schedule_once(lambda _dt: self._auto_finish(), DONE_SECONDS)
 
         def failed(exc: Exception) -> None:
-            if isinstance(exc, SpoolError):
-                log.warning("print job refused: %s", exc)
-            else:
-                log.exception("printing failed", exc_info=exc)
-            printing.state = "failed"
-            printing.message = tr._("The printer is not available. Try again, or ask a member of staff.")
+            show_print_failure(printing, exc)
 
         self._run(self.issuer.print_forms, done, failed)
 

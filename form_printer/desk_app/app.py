@@ -22,11 +22,10 @@ from form_printer.desk_app.screens.qr import QrScreen
 from form_printer.desk_app.screens.visit import VisitScreen
 from form_printer.desk_app.visit import Desk, Source, Unprintable
 from form_printer.form_counts import FormCountsOutbox
-from form_printer.forms.spool import SpoolError
 from form_printer.issuer import CardReaderPort, LastTryUnconfirmed
 from form_printer.messages import CARD_MESSAGES, PREENTRY_MESSAGES
 from form_printer.preentry import PreEntryError
-from form_printer.screen_parts import BackgroundWork
+from form_printer.screen_parts import BackgroundWork, show_print_failure
 from form_printer.setup import issuer_for
 from kiosk.bus.contract import Role
 from kiosk.bus.schemas import ServingTicket
@@ -283,12 +282,7 @@ class DeskApp(FormCountsOutbox, BackgroundWork, KioskShell):
             )
 
         def failed(exc: Exception) -> None:
-            if isinstance(exc, SpoolError):
-                log.warning("print job refused: %s", exc)
-            else:
-                log.exception("printing failed", exc_info=exc)
-            preview.state = "failed"
-            preview.message = tr._("The printer is not available. Try again, or ask a member of staff.")
+            show_print_failure(preview, exc)
 
         self._run(self.desk.print_forms, done, failed)
 
