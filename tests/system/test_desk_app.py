@@ -12,10 +12,8 @@ hands the driver this module's scenarios).
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
-import subprocess
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,8 +22,7 @@ import pytest
 
 from form_printer.preentry import make_payload, new_key
 from tests.cards import READER, YAMADA_SECRETS
-from tests.conftest import EXAMPLE_SITE
-from tests.harness import ROOT, BusSpy, secrets_in_files
+from tests.harness import BusSpy, secrets_in_files
 
 MOVE_IN = ["tennyu", "inkan_toroku", "kokuho_kanyu", "jidou_teate"]
 MOVE_IN_FORMS = ["jumin_ido", "inkan_toroku", "kokuho_shikaku", "jidou_teate"]
@@ -68,7 +65,6 @@ FOREIGN_SECRETS = [
     "VN4021395QA",
     "070-7777-8888",
 ]
-SIZE = (1280, 800)
 
 
 # ---------------------------------------------------------------- scenarios (run inside the app's process)
@@ -248,25 +244,16 @@ def _serve(kiosk, panel, procedures: list[str], lang: str) -> dict:
 
 
 def drive(stack, scenario: str, **params) -> dict:
-    config = stack.broker.device_file(
+    """The desk app runs this module (its scenarios are added to the UI driver's below)."""
+    return stack.drive(
+        "desk",
         "desk-c01",
-        EXAMPLE_SITE,
-        screen={"fullscreen": False, "width": SIZE[0], "height": SIZE[1]},
-        **stack.settings,
+        scenario,
+        module="tests.system.test_desk_app",
+        settings=stack.settings,
+        timeout=180,
+        **params,
     )
-    result = stack.state / f"desk-{scenario}.json"
-    cmd = [sys.executable, "-m", "tests.system.test_desk_app", "desk", str(config), scenario, str(result)]
-    cmd += [f"{k}={v}" for k, v in params.items()]
-    env = dict(os.environ, DISPLAY=stack.display, SDL_AUDIODRIVER="dummy")
-    log = stack.state / f"desk-{scenario}.log"
-    with log.open("wb") as err:
-        proc = subprocess.run(cmd, env=env, cwd=ROOT, stderr=err, timeout=180, check=False)
-    text = log.read_text(errors="replace")
-    assert result.exists(), f"the desk died without a result (rc {proc.returncode}):\n{text[-3000:]}"
-    out = json.loads(result.read_text())
-    assert out["ok"], out["error"]
-    assert "too much iteration done before the next frame" not in text, "layout loop in the desk's log"
-    return out
 
 
 def _pages(pdf: Path) -> int:

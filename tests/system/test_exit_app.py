@@ -10,23 +10,18 @@ hands the driver this module's scenarios). Screenshots: build/test-artifacts/ui/
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 import time
 
 import pytest
 
 from kiosk.config.site import Site
-from madoguchi.local import stop_process, wait_healthy
-from tests.conftest import EXAMPLE_SITE
-from tests.harness import ROOT, free_port, start_broker, start_service_process
+from tests.system.test_ui_apps import Stack
 from ticket_machine.exit_app.survey import SurveyForm, outcome_message
 
 pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb (scripts/install)")
-SIZE = (1280, 800)
 IDLE_SECONDS = 10  # the device file's shortest idle timeout
 
 
@@ -143,42 +138,19 @@ def _lang() -> str:
 
 
 # ---------------------------------------------------------------- the tests (drive the app in its own process)
-class Stack:
-    def __init__(self, site, state, display: str, with_service: bool = True) -> None:
-        self.state, self.display = state, display
-        self.broker = start_broker(site, state)
-        self.service = None
-        if with_service:
-            http = free_port()
-            self.service = start_service_process(self.broker, EXAMPLE_SITE, http)
-            wait_healthy(http, [self.service])
-
-    def drive(self, scenario: str, **params) -> tuple[dict, float]:
-        config = self.broker.device_file(
-            "exit-1f",
-            EXAMPLE_SITE,
-            screen={"fullscreen": False, "width": SIZE[0], "height": SIZE[1], "idle_seconds": IDLE_SECONDS},
-        )
-        result = self.state / f"exit-{scenario}.json"
-        cmd = [sys.executable, "-m", "tests.system.test_exit_app", "exit", str(config), scenario, str(result)]
-        cmd += [f"{k}={v}" for k, v in params.items()]
-        env = dict(os.environ, DISPLAY=self.display, SDL_AUDIODRIVER="dummy")
-        log = self.state / f"exit-{scenario}.log"
-        started = time.monotonic()
-        with log.open("wb") as err:
-            proc = subprocess.run(cmd, env=env, cwd=ROOT, stderr=err, timeout=180, check=False)
-        took = time.monotonic() - started
-        text = log.read_text(errors="replace")
-        assert result.exists(), f"the exit screen died without a result (rc {proc.returncode}):\n{text[-3000:]}"
-        out = json.loads(result.read_text())
-        assert out["ok"], out["error"]
-        assert "too much iteration done before the next frame" not in text, "layout loop in the app's log"
-        return out, took
-
-    def stop(self) -> None:
-        if self.service is not None:
-            stop_process(self.service)
-        self.broker.stop()
+def drive(stack: Stack, scenario: str, **params) -> tuple[dict, float]:
+    """The exit screen runs this module (its scenarios are added to the UI driver's below); with its run time."""
+    started = time.monotonic()
+    result = stack.drive(
+        "exit",
+        "exit-1f",
+        scenario,
+        module="tests.system.test_exit_app",
+        screen={"idle_seconds": IDLE_SECONDS},
+        timeout=180,
+        **params,
+    )
+    return result, time.monotonic() - started
 
 
 def test_a_resident_answers_at_the_exit_screen_once_per_ticket(site, tmp_path, display):
@@ -193,7 +165,7 @@ def test_a_resident_answers_at_the_exit_screen_once_per_ticket(site, tmp_path, d
         finally:
             kiosk.stop()
             panel.stop()
-        result, took = stack.drive("exit_survey", number=ticket["number"])
+        result, took = drive(stack, "exit_survey", number=ticket["number"])
     finally:
         stack.stop()
     print(f"exit screen scenario: {took:.1f} s, back to the start {result['back_after_s']} s after thanks")
@@ -225,7 +197,7 @@ def test_a_resident_answers_at_the_exit_screen_once_per_ticket(site, tmp_path, d
 def test_the_exit_screen_is_covered_while_the_queue_service_is_down(site, tmp_path, display):
     stack = Stack(site, tmp_path, display, with_service=False)
     try:
-        result, _took = stack.drive("exit_out_of_service")
+        result, _took = drive(stack, "exit_out_of_service")
     finally:
         stack.stop()
     assert result["tap_swallowed"] is True and result["stars"] == {}

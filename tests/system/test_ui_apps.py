@@ -24,7 +24,14 @@ from tests.harness import ROOT, free_port, start_broker, start_service_process
 
 pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb (scripts/install)")
 STATUS_URL = "https://sakura.example.jp/t/{token}"
-SIZES = {"ticket": (1280, 800), "panel": (1024, 600), "board": (1280, 720), "forms": (1280, 800)}
+SIZES = {
+    "ticket": (1280, 800),
+    "panel": (1024, 600),
+    "board": (1280, 720),
+    "forms": (1280, 800),
+    "desk": (1280, 800),
+    "exit": (1280, 800),
+}
 
 
 class Stack:
@@ -39,23 +46,38 @@ class Stack:
             wait_healthy(http, [self.service])
         self.printer = EscposSimulator(state / "printed").start()
 
-    def drive(self, role: str, device: str, scenario: str, wait: bool = True, **params):
+    def drive(
+        self,
+        role: str,
+        device: str,
+        scenario: str,
+        wait: bool = True,
+        module: str = "tests.ui.driver",
+        screen: dict | None = None,
+        timeout: float = 120,
+        **params,
+    ):
+        """Run ``scenario`` in the app of ``role`` as ``device``, in its own process (``module``: the driver, or a
+        test module that adds its own scenarios to it); ``screen``: more of the device file's ``[screen]``."""
         width, height = SIZES[role]
         settings = (
             {"printer": f"tcp://127.0.0.1:{self.printer.port}", "status_url": STATUS_URL} if role == "ticket" else {}
         )
         settings.update(params.pop("settings", {}))
         config = self.broker.device_file(
-            device, EXAMPLE_SITE, screen={"fullscreen": False, "width": width, "height": height}, **settings
+            device,
+            EXAMPLE_SITE,
+            screen={"fullscreen": False, "width": width, "height": height, **(screen or {})},
+            **settings,
         )
         result = self.state / f"{device}-{scenario}.json"
-        cmd = [sys.executable, "-m", "tests.ui.driver", role, str(config), scenario, str(result)]
+        cmd = [sys.executable, "-m", module, role, str(config), scenario, str(result)]
         cmd += [f"{k}={v}" for k, v in params.items()]
         env = dict(os.environ, DISPLAY=self.display, SDL_AUDIODRIVER="dummy")
         log = self.state / f"{device}-{scenario}.log"  # the app's own log (INFO), kept with the state
         with log.open("wb") as err:
             proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stderr=err)
-        return Run(proc, result, log) if not wait else Run(proc, result, log).result()
+        return Run(proc, result, log) if not wait else Run(proc, result, log).result(timeout)
 
     def stop(self) -> None:
         self.printer.stop()
