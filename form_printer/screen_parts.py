@@ -13,7 +13,9 @@ from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
+from form_printer.card.protocol import CardError
 from form_printer.forms.spool import SpoolError
+from form_printer.messages import CARD_MESSAGES
 from kiosk.ui.lang import tr
 from kiosk.ui.link import on_main
 from kiosk.ui.widgets import BigButton
@@ -117,3 +119,41 @@ class ChoiceAnswers:
         out = {s: w.text for s, w in self._inputs.items()}
         out.update(self._choices)
         return out
+
+
+class CardReading:
+    """Mixed into an app that reads My Number cards through ``issuer`` (a :class:`FormIssuer`) on its ``card`` and
+    ``pin`` screens: open the card off Kivy's thread, or say on the card screen why it cannot be read (and end the
+    resident's session: nothing of a card that failed is kept). The app decides what follows an opened card
+    (``_card_opened``)."""
+
+    issuer: Any
+    reader_ok: bool
+    confirmed_last_try: bool
+
+    def _open_card(self, quiet: bool) -> None:
+        card = self.screen("card")  # type: ignore[attr-defined]
+        card.state = "reading"
+        self.confirmed_last_try = False
+
+        def failed(exc: Exception) -> None:
+            if quiet and isinstance(exc, CardError) and exc.code == "card_removed":
+                card.state = "waiting"  # nothing there yet: wait for the card event
+                return
+            self._card_problem(exc)
+
+        self._run(self.issuer.open_card, self._card_opened, failed)  # type: ignore[attr-defined]
+
+    def _card_problem(self, exc: Exception) -> None:
+        if isinstance(exc, CardError):
+            code = exc.code
+        else:
+            log.exception("card: unexpected failure", exc_info=exc)
+            code = "card_error"
+        self.reader_ok = code != "reader_missing"
+        self._update_service()  # type: ignore[attr-defined]
+        self.issuer.end(f"card {code}")
+        card = self.screen("card")  # type: ignore[attr-defined]
+        card.state = "error"
+        card.message = tr._(CARD_MESSAGES[code])
+        self.goto("card")  # type: ignore[attr-defined]

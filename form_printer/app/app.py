@@ -30,9 +30,9 @@ from form_printer.app.screens.welcome import WelcomeScreen
 from form_printer.card.protocol import CardError
 from form_printer.form_counts import FormCountsOutbox
 from form_printer.issuer import CardReaderPort, FormIssuer, LastTryUnconfirmed, ResidentKind
-from form_printer.messages import CARD_MESSAGES, PREENTRY_MESSAGES
+from form_printer.messages import PREENTRY_MESSAGES
 from form_printer.preentry import PreEntryError
-from form_printer.screen_parts import BackgroundWork, show_print_failure
+from form_printer.screen_parts import BackgroundWork, CardReading, show_print_failure
 from form_printer.setup import issuer_for
 from kiosk.bus.contract import Role
 from kiosk.config.device import DeviceConfig
@@ -52,7 +52,7 @@ DONE_SECONDS = 45
 VISIT_SCREENS = ("pin", "warning", "choose", "details", "preview")
 
 
-class FormIssuerApp(FormCountsOutbox, BackgroundWork, KioskShell):
+class FormIssuerApp(FormCountsOutbox, BackgroundWork, CardReading, KioskShell):
     role = Role.FORMS
     home_screen = "welcome"
 
@@ -112,19 +112,6 @@ class FormIssuerApp(FormCountsOutbox, BackgroundWork, KioskShell):
             self.goto("card")
             self._open_card(quiet=False)
 
-    def _open_card(self, quiet: bool) -> None:
-        card = self.screen("card")
-        card.state = "reading"
-        self.confirmed_last_try = False
-
-        def failed(exc: Exception) -> None:
-            if quiet and isinstance(exc, CardError) and exc.code == "card_removed":
-                card.state = "waiting"  # nothing there yet: wait for the card event
-                return
-            self._card_problem(exc)
-
-        self._run(self.issuer.open_card, self._card_opened, failed)
-
     def _card_opened(self, tries: int) -> None:
         if self.sm.current != "card":
             return
@@ -132,20 +119,6 @@ class FormIssuerApp(FormCountsOutbox, BackgroundWork, KioskShell):
         pin.tries_left = tries
         pin.message = ""
         self.goto("warning" if tries == 1 else "pin")
-
-    def _card_problem(self, exc: Exception) -> None:
-        if isinstance(exc, CardError):
-            code = exc.code
-        else:
-            log.exception("card: unexpected failure", exc_info=exc)
-            code = "card_error"
-        self.reader_ok = code != "reader_missing"
-        self._update_service()
-        self.issuer.end(f"card {code}")
-        card = self.screen("card")
-        card.state = "error"
-        card.message = tr._(CARD_MESSAGES[code])
-        self.goto("card")
 
     def card_left(self) -> None:
         current = self.sm.current

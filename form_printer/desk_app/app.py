@@ -23,9 +23,9 @@ from form_printer.desk_app.screens.visit import VisitScreen
 from form_printer.desk_app.visit import Desk, Source, Unprintable
 from form_printer.form_counts import FormCountsOutbox
 from form_printer.issuer import CardReaderPort, LastTryUnconfirmed
-from form_printer.messages import CARD_MESSAGES, PREENTRY_MESSAGES
+from form_printer.messages import PREENTRY_MESSAGES
 from form_printer.preentry import PreEntryError
-from form_printer.screen_parts import BackgroundWork, show_print_failure
+from form_printer.screen_parts import BackgroundWork, CardReading, show_print_failure
 from form_printer.setup import issuer_for
 from kiosk.bus.contract import Role
 from kiosk.bus.schemas import ServingTicket
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 RESIDENT_SCREENS = ("pin", "preview")
 
 
-class DeskApp(FormCountsOutbox, BackgroundWork, KioskShell):
+class DeskApp(FormCountsOutbox, BackgroundWork, CardReading, KioskShell):
     role = Role.DESK
     home_screen = "visit"
     show_languages = False
@@ -59,6 +59,11 @@ class DeskApp(FormCountsOutbox, BackgroundWork, KioskShell):
         self.confirmed_last_try = False
         self.pending_counts: list[dict] = []
         self._work = ThreadPoolExecutor(max_workers=1, thread_name_prefix="desk-card-printer")
+
+    @property
+    def issuer(self):
+        """The form issuer's card and print session the desk drives (CardReading reads cards through it)."""
+        return self.desk.issuer
 
     def make_screens(self):
         known = self.site.counter_by_id.get(self.counter)
@@ -157,36 +162,12 @@ class DeskApp(FormCountsOutbox, BackgroundWork, KioskShell):
         elif self.sm.current == "card" and self.screen("card").state == "error":
             self.screen("card").state = "waiting"
 
-    def _open_card(self, quiet: bool) -> None:
-        card = self.screen("card")
-        card.state = "reading"
-        self.confirmed_last_try = False
-
-        def failed(exc: Exception) -> None:
-            if quiet and isinstance(exc, CardError) and exc.code == "card_removed":
-                card.state = "waiting"
-                return
-            self._card_problem(exc)
-
-        self._run(self.desk.issuer.open_card, self._card_opened, failed)
-
     def _card_opened(self, tries: int) -> None:
         if self.sm.current != "card":
             return
         pin = self.screen("pin")
         pin.tries_left, pin.message, pin.last_try = tries, "", tries == 1
         self.goto("pin")
-
-    def _card_problem(self, exc: Exception) -> None:
-        code = exc.code if isinstance(exc, CardError) else "card_error"
-        if not isinstance(exc, CardError):
-            log.exception("card: unexpected failure", exc_info=exc)
-        self.reader_ok = code != "reader_missing"
-        self._update_service()
-        self.desk.issuer.end(f"card {code}")
-        card = self.screen("card")
-        card.state, card.message = "error", tr._(CARD_MESSAGES[code])
-        self.goto("card")
 
     def confirm_last_try(self) -> None:
         self.confirmed_last_try = True
