@@ -262,6 +262,24 @@ class CcTalkSimulator:
         with self._cond:
             return self.coin.master or self.bill.master
 
+    def accepts(self, denomination: int) -> bool:
+        """Whether a coin or note of ``denomination`` would go in now.
+
+        The host enables the coin acceptor before the bill validator, so ``accepting()`` can
+        hold while a note would still come back: a test that inserts a note waits for this.
+        """
+        with self._cond:
+            slot = self._slot(denomination)
+            return slot is not None and slot[0].accepts(slot[1])
+
+    def _slot(self, denomination: int) -> tuple[_Acceptor, int] | None:
+        """The acceptor that takes ``denomination`` and its position there (None: neither does)."""
+        for acceptor in (self.coin, self.bill):
+            position = next((p for p, v in acceptor.values.items() if v == denomination), None)
+            if position is not None:
+                return acceptor, position
+        return None
+
     def wait_accepting(self, timeout: float = 2.0) -> bool:
         """Block until the host has enabled an acceptor (a deposit began)."""
         return self.wait_for(self.accepting, timeout)
@@ -274,13 +292,11 @@ class CcTalkSimulator:
     # ---- the devices ------------------------------------------------------------------------
 
     def _insert_one(self, denomination: int) -> bool:
-        for acceptor in (self.coin, self.bill):
-            position = next((p for p, v in acceptor.values.items() if v == denomination), None)
-            if position is not None:
-                break
-        else:
+        slot = self._slot(denomination)
+        if slot is None:
             self.returned.append(denomination)
             return False
+        acceptor, position = slot
         if not acceptor.accepts(position) or acceptor.escrow is not None:
             if acceptor is self.coin:
                 acceptor.add_event(0, ct.COIN_INHIBITED)

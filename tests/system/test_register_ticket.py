@@ -129,7 +129,7 @@ def test_the_tickets_payment_step_is_closed_at_the_register_and_the_stay_ends_th
     unknown = stack.status_url.format(token="Not_a_ticket-0123456789")
 
     run = stack.drive("register_ticket", qr=qr, unknown=unknown, number=number, pin=PIN)
-    _wait(stack.changer.accepting, "the changer to accept cash", run)
+    _wait(lambda: stack.changer.accepts(10000), "the changer to accept a 10,000 yen note", run)
     assert stack.changer.insert(10000, math.ceil(kokuho / 10000))
     result = run.result(timeout=180)
 
