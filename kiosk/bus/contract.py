@@ -175,6 +175,11 @@ class Topics:
         return f"{self.root}/queue/event/called"
 
     @property
+    def announce_event(self) -> str:
+        """rev 2: a call with the ticket's language, for the board's voice."""
+        return f"{self.root}/queue/event/announce"
+
+    @property
     def all_events(self) -> str:
         return f"{self.root}/queue/event/#"
 

@@ -453,6 +453,18 @@ class CalledEvent(Message):
     recall: bool
 
 
+class Announcement(Message):
+    """rev 2, ``{root}/queue/event/announce``: a call as the board speaks it (the v1 ``called`` event never
+    changes shape, so the ticket's language travels here). Published with every ``called``, same call."""
+
+    number: int
+    counter: Id
+    at: datetime
+    recall: bool
+    #: The ticket's language: the board speaks Japanese, then this language when it is not Japanese, then English.
+    lang: LANGUAGE
+
+
 class Presence(Message):
     """``{root}/device/{device}/status``, retained. The will sets ``online: false``."""
 

@@ -35,6 +35,9 @@ class ScreenSettings(Strict):
     #: A resident who walks away: back to the home screen, selection cleared.
     idle_seconds: int = Field(default=90, ge=10, le=3600)
     language: Language = "ja"
+    #: The panel's visible diagonal in inches (e.g. 15.6): touch targets and text are sized in millimetres
+    #: from it (≥ 15 mm per target). Unset: a 15.6-inch panel at ``width`` × ``height`` is assumed.
+    diagonal_in: float | None = Field(default=None, gt=3, le=120)
 
 
 class DeviceConfig(Strict):

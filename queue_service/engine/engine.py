@@ -31,11 +31,11 @@ from math import ceil
 
 from kiosk.bus.contract import ROLE_VERBS, Role, Verb
 from kiosk.bus.schemas import (
+    Announcement,
     BoardCall,
     BoardState,
     BoothRequest,
     BoothState,
-    CalledEvent,
     CallResult,
     ComingState,
     ComingTicket,
@@ -111,7 +111,8 @@ class Context:
 @dataclass
 class Outcome:
     result: Message
-    called: list[CalledEvent] = field(default_factory=list)
+    #: The calls this command made (the service publishes each as ``called`` and, rev 2, ``announce``).
+    called: list[Announcement] = field(default_factory=list)
     #: (procedure, minutes) service times observed by this command.
     samples: list[tuple[str, float]] = field(default_factory=list)
 
@@ -422,11 +423,11 @@ class QueueEngine:
                 return False
         return True
 
-    def _announce(self, ticket: Ticket, counter: CounterRuntime, now: datetime, recall: bool) -> CalledEvent:
+    def _announce(self, ticket: Ticket, counter: CounterRuntime, now: datetime, recall: bool) -> Announcement:
         recent = [c for c in self.state.recent if c.number != ticket.number]
         recent.insert(0, Call(ticket.number, counter.id, now))
         self.state.recent = recent[: self.site.queue.recent_calls]
-        return CalledEvent(number=ticket.number, counter=counter.id, at=now, recall=recall)
+        return Announcement(number=ticket.number, counter=counter.id, at=now, recall=recall, lang=ticket.lang)
 
     def _do_recall(self, args: CounterArgs, ctx: Context, role: Role) -> Outcome:
         counter = self._counter(args.counter, ctx.device)
@@ -834,19 +835,12 @@ class QueueEngine:
         return CounterState(counter=c.id, open=c.open, serving=serving)
 
     def _waits_at(self, ticket: Ticket, group: str) -> bool:
-        """Whether ``ticket`` is counted in ``group``'s queue: for a booth, waiting for one; for a section, with
-        a counter step pending there and not sitting at a booth."""
+        """Whether ``ticket`` is counted in ``group``'s queue: for a booth, waiting for one; for a section, waiting
+        (not served elsewhere, not at a booth) with a step there it could be called for now. A ticket whose step
+        there waits for another counter first is not counted yet: the board's number is who can be called now."""
         if group == self.site.booth_group:
             return self._waits_for_booth(ticket)
-        return (
-            ticket.status in (TicketStatus.WAITING, TicketStatus.SERVING)
-            and ticket.booth is None
-            and ticket.counter not in self._group_counter_ids(group)
-            and any(
-                s.group == group and s.status is StepStatus.PENDING and s.mode is StepMode.COUNTER and s.ready
-                for s in ticket.steps
-            )
-        )
+        return ticket.status is TicketStatus.WAITING and bool(self._callable_steps(ticket, group))
 
     def group_state(self, group: str, now: datetime) -> GroupState:
         waiting = sum(1 for t in self.state.tickets.values() if self._waits_at(t, group))

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from kiosk.bus.contract import Topics, Verb, valid_id
 from kiosk.bus.payload import PayloadError, parse_payload
-from kiosk.bus.schemas import VERB_ARGS, Command, ErrorBody, Reply, dump, for_revision, short_errors
+from kiosk.bus.schemas import VERB_ARGS, CalledEvent, Command, ErrorBody, Reply, dump, for_revision, short_errors
 from kiosk.config.site import Site
 from queue_service.engine import CommandError, Context, QueueEngine, ServiceTimes
 from queue_service.service.journal import Entry, Journal
@@ -181,7 +181,14 @@ class QueueCore:
         )
         handled = _Handled(Outbound(reply_topic, entry.reply.encode()), entry, crashed=failed_hard)
         if outcome is not None:
-            handled.events = [Outbound(self.topics.called_event, dump(e)) for e in outcome.called]
+            handled.events = [
+                out
+                for e in outcome.called
+                for out in (
+                    Outbound(self.topics.called_event, dump(CalledEvent(**e.model_dump(exclude={"lang"})))),
+                    Outbound(self.topics.announce_event, dump(e)),
+                )
+            ]
             handled.samples = outcome.samples
         return handled
 

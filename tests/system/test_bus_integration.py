@@ -12,7 +12,16 @@ import uuid
 import pytest
 
 from kiosk.bus.client import CommandFailed, CommandRefused
-from kiosk.bus.schemas import BoardState, CalledEvent, CounterState, GroupState, Presence, Reply, ServingTicket
+from kiosk.bus.schemas import (
+    Announcement,
+    BoardState,
+    CalledEvent,
+    CounterState,
+    GroupState,
+    Presence,
+    Reply,
+    ServingTicket,
+)
 from tests.conftest import EXAMPLE_SITE
 from tests.harness import ROOT, Watcher, kill9
 
@@ -22,6 +31,7 @@ pytestmark = pytest.mark.broker
 def test_a_ticket_is_called_at_two_counters_in_turn(service, devices):
     kiosk, panel1, panel2, board = (devices(d) for d in ("kiosk-1f", "panel-c01", "panel-c21", "board-1f"))
     calls = Watcher(board, board.topics.called_event, CalledEvent)
+    spoken = Watcher(board, board.topics.announce_event, Announcement)
     boards = Watcher(board, board.topics.board_state, BoardState)
 
     ticket = kiosk.request("issue", {"procedures": ["kokuho_kanyu", "tennyu"], "lang": "en"})["ticket"]
@@ -41,6 +51,8 @@ def test_a_ticket_is_called_at_two_counters_in_turn(service, devices):
 
     calls.wait_for(lambda w: len(w.messages) == 2)
     assert [(e.number, e.counter) for _, e in calls.messages] == [(1, "c01"), (1, "c21")]
+    spoken.wait_for(lambda w: len(w.messages) == 2)  # rev 2: the same calls, with the ticket's language
+    assert [(e.number, e.counter, e.lang) for _, e in spoken.messages] == [(1, "c01", "en"), (1, "c21", "en")]
     boards.wait_for(lambda w: w.messages and [c.counter for c in w.messages[-1][1].recent] == ["c21"])
 
 
