@@ -405,7 +405,10 @@ def mode_site(site: Site, config: OfficeDayConfig, mode: Mode) -> Site:
     while len(booths) < config.booth_seats(site, booth_staff):
         while f"b{n}" in taken:
             n += 1
-        seat = {"id": f"b{n}", "names": {"ja": f"ワンストップ B{n}", "en": f"One-stop booth B{n}"}}
+        names = {"ja": f"ワンストップ B{n}", "en": f"One-stop booth B{n}", "zh": f"一站式窗口 B{n}"}
+        names |= {"ko": f"원스톱 창구 B{n}", "vi": f"Quầy một cửa B{n}", "pt": f"Balcão único B{n}"}
+        names["ja-easy"] = f"まどぐち B{n}"
+        seat = {"id": f"b{n}", "names": names}  # every language the site lists (Site checks the translations)
         booths.append(seat | {"floor": floor, "group": site.booth_group, "serves": ()})
         data["counters"].append(booths[-1])
         taken.add(f"b{n}")

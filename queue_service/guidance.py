@@ -30,7 +30,7 @@ class GuidanceItem:
     def place(self, lang: str) -> str:
         """Counter group and its counters, e.g. "住民異動 (1番窓口・2番窓口)"."""
         names = [c.names.get(lang) for c in self.counters]
-        joined = ("・" if lang.startswith("ja") or lang == "zh" else ", ").join(names)
+        joined = ("・" if lang.startswith("ja") else "、" if lang == "zh" else ", ").join(names)  # ・ is Japanese only
         return f"{self.group.names.get(lang)} ({joined})" if names else self.group.names.get(lang)
 
     def bring(self, lang: str) -> list[str]:
@@ -42,6 +42,41 @@ def questions_for(site: Site, event_id: str) -> list[Question]:
     event = site.life_event_by_id[event_id]
     used = {cond.lstrip("!") for ep in event.procedures for cond in ep.when}
     return [q for q in site.questions if q.id in used]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A procedure a life event implies, and whether it is listed only because an answer was "not sure"."""
+
+    procedure: str
+    #: Listed because of a "not sure" answer: staff confirm at the counter whether it is needed.
+    to_confirm: bool = False
+
+
+def suggested(site: Site, event_id: str, answers: Mapping[str, bool], unsure: Iterable[str] = ()) -> list[Suggestion]:
+    """The procedures of a life event for these answers, keeping those a "not sure" answer might need.
+
+    ``answers`` are the yes/no answers (a question in neither ``answers`` nor ``unsure`` counts as no, as
+    :meth:`Site.procedures_for` does); a condition on a question in ``unsure`` may hold either way, so its
+    procedure stays on the list, marked :attr:`Suggestion.to_confirm`: a resident who does not know is never
+    silently left without a procedure they may need.
+    """
+    doubt = set(unsure)
+    out: dict[str, Suggestion] = {}
+    for ep in site.life_event_by_id[event_id].procedures:
+        if ep.id in out and not out[ep.id].to_confirm:
+            continue
+        holds, confirm = True, False
+        for cond in ep.when:
+            question = cond.lstrip("!")
+            if question in doubt:
+                confirm = True
+            elif answers.get(question, False) == cond.startswith("!"):
+                holds = False
+                break
+        if holds:
+            out[ep.id] = Suggestion(ep.id, confirm)
+    return list(out.values())
 
 
 def guidance(site: Site, procedures: Iterable[str]) -> list[GuidanceItem]:

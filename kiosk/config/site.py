@@ -25,6 +25,7 @@ from pydantic import (
 
 from kiosk.bus.contract import ID_PATTERN, Role
 from kiosk.config.loading import load_toml_model
+from kiosk.languages import LANGUAGES, Language
 from kiosk.pin import check_hash
 
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -32,6 +33,8 @@ Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 Digits3 = Annotated[str, StringConstraints(pattern=r"^[0-9]{3}$")]
 Digits5 = Annotated[str, StringConstraints(pattern=r"^[0-9]{5}$")]
 Digits6 = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+#: A time of day on the office clock, "08:30".
+HHMM = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 
 
 class Strict(BaseModel):
@@ -49,6 +52,10 @@ class Names(Strict):
     pt: Text | None = None
     ja_easy: Text | None = Field(default=None, alias="ja-easy")
 
+    def has(self, lang: str) -> bool:
+        """Whether the site gave this name in ``lang`` itself (no fallback): what a listed language needs."""
+        return bool(getattr(self, lang.replace("-", "_"), None))
+
     def get(self, lang: str) -> str:
         """The name in ``lang``, falling back to English, then Japanese."""
         value = getattr(self, lang.replace("-", "_"), None)
@@ -59,10 +66,49 @@ class Names(Strict):
         return self.en if lang != "ja" else self.ja
 
 
+class OfficeHours(Strict):
+    """When the counters take visitors (開庁時間), per weekday: ``mon = ["08:30", "17:15"]``; a day left out is
+    closed. The public pages show them next to "Not open now", so a resident knows when to come instead."""
+
+    mon: tuple[HHMM, HHMM] | None = None
+    tue: tuple[HHMM, HHMM] | None = None
+    wed: tuple[HHMM, HHMM] | None = None
+    thu: tuple[HHMM, HHMM] | None = None
+    fri: tuple[HHMM, HHMM] | None = None
+    sat: tuple[HHMM, HHMM] | None = None
+    sun: tuple[HHMM, HHMM] | None = None
+
+    @model_validator(mode="after")
+    def _opens_before_closing(self) -> OfficeHours:
+        for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
+            span = getattr(self, day)
+            if span is not None and span[0] >= span[1]:
+                raise ValueError(f"{day}: opens at {span[0]}, not before it closes at {span[1]}")
+        return self
+
+    def on(self, weekday: int) -> tuple[str, str] | None:
+        """Opening and closing time on ``weekday`` (0 = Monday, as ``date.weekday()``), None when closed."""
+        return getattr(self, ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[weekday])
+
+
 class SiteInfo(Strict):
     id: Id
     names: Names
     timezone: str = "Asia/Tokyo"
+    #: Office hours (unset: not known, the pages then show none).
+    hours: OfficeHours | None = None
+    #: The languages the site offers residents (kiosks' language bar, ticket language); every name in the site
+    #: file must be given in each of them (``madoguchi check-site`` lists what is missing). Default: all seven.
+    languages: tuple[Language, ...] = Field(default=LANGUAGES, min_length=1)
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: tuple[Language, ...]) -> tuple[Language, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("a language is listed twice")
+        if "ja" not in value:
+            raise ValueError('the languages must include "ja" (Japanese: every name is given in it)')
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -97,6 +143,15 @@ class QueueSettings(Strict):
         if self.number_last <= self.number_first:
             raise ValueError("number_last must be greater than number_first")
         return self
+
+
+class PhoneSettings(Strict):
+    """The resident's phone page (``[phone]``): when it alerts, and who the Web Push services may contact."""
+
+    #: Alert (sound, vibration, title flash, Web Push) when this many people or fewer are ahead (0: when next).
+    alert_ahead: int = Field(default=3, ge=0, le=50)
+    #: The VAPID ``sub`` claim push services may use to reach the office (a ``mailto:`` or ``https:`` URL).
+    push_contact: str = Field(default="mailto:push@madoguchi.invalid", pattern=r"^(mailto:[^@\s]+@[^@\s]+|https://\S+)$")
 
 
 class Group(Strict):
@@ -330,6 +385,8 @@ class StaffAccount(Strict):
 class Site(Strict):
     site: SiteInfo
     queue: QueueSettings = QueueSettings()
+    #: The resident's phone page (the ``[phone]`` section).
+    phone: PhoneSettings = PhoneSettings()
     groups: tuple[Group, ...] = Field(min_length=1)
     counters: tuple[Counter, ...] = Field(min_length=1)
     procedures: tuple[Procedure, ...] = Field(min_length=1)
@@ -384,6 +441,21 @@ class Site(Strict):
                     raise ValueError(f"devices[{i}] ({d.id}): unknown counter {counter_id!r}")
         if sum(d.role == Role.SERVICE for d in self.devices) > 1:
             raise ValueError("devices: at most one device may have role 'service'")
+        return self
+
+    @model_validator(mode="after")
+    def _translations(self) -> Site:
+        """Every name in every language the site lists: otherwise a Vietnamese resident silently reads English.
+
+        All the gaps at once, each naming its item (``procedures[juminhyo].bring[2]: no vi translation``), so a
+        translator fixes the file in one pass rather than one error per run."""
+        missing = []
+        for where, names in _all_names(self, ""):
+            langs = [lang for lang in self.site.languages if not names.has(lang)]
+            if langs:
+                missing.append(f"{where}: no {', '.join(langs)} translation")
+        if missing:
+            raise ValueError(f"{len(missing)} name(s) without a translation:\n" + "\n".join(missing))
         return self
 
     def _one_stop(self, groups: set[str]) -> None:
@@ -491,6 +563,26 @@ class Site(Strict):
         event = self.life_event_by_id[event_id]
         asked = {c.lstrip("!") for ep in event.procedures for c in ep.when}
         return [q for q in self.questions if q.id in asked]
+
+
+def _all_names(model: BaseModel, where: str) -> list[tuple[str, Names]]:
+    """Every :class:`Names` inside ``model``, with its place in the file (items by id, bring items by index)."""
+    found: list[tuple[str, Names]] = []
+    for field, info in type(model).model_fields.items():
+        value = getattr(model, field)
+        key = f"{where}{info.alias or field}"
+        if isinstance(value, Names):
+            found.append((key, value))
+        elif isinstance(value, BaseModel):
+            found.extend(_all_names(value, f"{key}."))
+        elif isinstance(value, tuple):
+            for i, item in enumerate(value):
+                at = f"{key}[{getattr(item, 'id', i)}]"
+                if isinstance(item, Names):
+                    found.append((at, item))
+                elif isinstance(item, BaseModel):
+                    found.extend(_all_names(item, f"{at}."))
+    return found
 
 
 def _holds(cond: str, answers: dict[str, bool]) -> bool:

@@ -22,10 +22,19 @@ def test_move_in_with_children_and_insurance_orders_prerequisites_first(site):
     assert floors_in_order(items)[0] == 1
 
 
-def test_unknown_language_falls_back_to_english(site):
+def test_every_language_reads_its_own_words(site):
+    """The site is whole in every language it lists (check-site refuses gaps): no English fallback for vi."""
     item = guidance(site, ["tennyu"])[0]
-    assert item.bring("vi") == item.bring("en")
+    assert item.bring("vi")[0].startswith("Giấy chứng nhận chuyển đi")
     assert item.procedure.names.get("vi") == "Khai báo chuyển đến"
+    assert item.place("zh") == "住民登记变更 (1号窗口、2号窗口、3号窗口)"  # 、 not the Japanese ・
+
+
+def test_a_language_the_site_does_not_list_falls_back_to_english():
+    from kiosk.config.site import Names
+
+    assert Names(ja="本人確認書類", en="Photo ID").get("vi") == "Photo ID"
+    assert Names(ja="本人確認書類", en="Photo ID").get("ja-easy") == "本人確認書類"
 
 
 def test_selection_unticks_adds_and_clears(site):

@@ -457,7 +457,11 @@ def site_with(tmp_path, register_toml: str):
     return path
 
 
-PAYEE_A = '[[register.payees]]\nid = "a"\nnames = { ja = "あ", en = "A" }\ncompany_code = "912345"\n'
+PAYEE_A = (
+    '[[register.payees]]\nid = "a"\n'
+    'names = { ja = "あ", en = "A", zh = "A", ko = "A", vi = "A", pt = "A", ja-easy = "あ" }\n'
+    'company_code = "912345"\n'
+)
 
 
 def test_a_register_section_is_optional(tmp_path):
