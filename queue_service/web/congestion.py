@@ -10,13 +10,28 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
-from kiosk.i18n import gettext_for
+from kiosk.config.site import OfficeHours
+from kiosk.i18n import N_, gettext_for
 from kiosk.languages import Language
 from queue_service.web import forecast as fc
 from queue_service.web.api_models import CongestionOut, ForecastOut, GroupForecastOut, GroupNowOut, HourOut
-from queue_service.web.pages import SitePages, pick_lang, templates
+from queue_service.web.pages import SitePages, office_hours_text, pick_lang, templates
+
+#: What the page shows for each congestion level besides its colour: a shape and a word (WCAG 1.4.1).
+LEVELS: dict[str, tuple[str, str]] = {
+    "low": ("○", N_("Quiet")),
+    "medium": ("△", N_("Busy")),
+    "high": ("✕", N_("Very busy")),
+}
 
 templates.env.globals["level"] = fc.level  # the congestion template colours hours by level
+templates.env.globals["levels"] = LEVELS
+
+
+def in_office_hours(hours: OfficeHours | None, moment: datetime) -> bool:
+    """Whether ``moment`` (site-local) falls within the office hours of its weekday (False when unknown)."""
+    span = hours.on(moment.weekday()) if hours is not None else None
+    return span is not None and span[0] <= moment.strftime("%H:%M") < span[1]
 
 
 def make_congestion_router(service, pages: SitePages, clock: Callable[[], datetime]) -> APIRouter:
@@ -93,6 +108,9 @@ def make_congestion_router(service, pages: SitePages, clock: Callable[[], dateti
             "peak": max(peak, 1.0),
             "floors": {g.id: g.floor for g in site.groups},
             "open_group": request.query_params.get("group"),
+            "hours_text": office_hours_text(site.site.hours, lang),
+            # a counter closed within office hours is unstaffed, not "come back at 8:30": no hours on its card
+            "in_hours": in_office_hours(site.site.hours, now_.updated_at.astimezone(site.zone)),
         }
         return pages.html(request, "congestion.html", ctx)
 

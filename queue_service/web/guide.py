@@ -26,7 +26,15 @@ from kiosk.languages import Language
 from queue_service.guidance import floors_in_order, guidance, questions_for
 from queue_service.web.api_models import EventOut, GuideItemOut, GuideOut, QuestionOut
 from queue_service.web.pages import SitePages, floor_label, pick_lang
-from queue_service.web.preentry_fields import PERSON_TITLES, FieldSpec, PreEntryConfig, check_field, field_spec
+from queue_service.web.preentry_fields import (
+    ERA_CHOICES,
+    ERA_LANGS,
+    PERSON_TITLES,
+    FieldSpec,
+    PreEntryConfig,
+    field_spec,
+    read_answers,
+)
 
 #: A pre-entry QR code is valid this long.
 PREENTRY_DAYS = 14
@@ -117,6 +125,7 @@ def make_guide_router(service, pages: SitePages, preentry: PreEntryConfig | None
             "floors_text": " → ".join(floor_label(lang, f) for f in g.floors),
             "pre_forms": preentry_forms(g.procedures),
             "person_titles": PERSON_TITLES,
+            "era_choices": ERA_CHOICES if lang in ERA_LANGS else (),
         }
 
     @router.get("/guide", response_class=HTMLResponse, include_in_schema=False)
@@ -144,7 +153,11 @@ def make_guide_router(service, pages: SitePages, preentry: PreEntryConfig | None
         if event_id not in site.life_event_by_id:
             return pages.not_found(request, lang, N_("Page not found"), "")
         tasks.add_task(record_guide_use, service, event_id, True)
-        ctx = guide_ctx(lang, event_id, answers_from(request, event_id)) | {"values": {}, "errors": set()}
+        ctx = guide_ctx(lang, event_id, answers_from(request, event_id)) | {
+            "values": {},
+            "errors": set(),
+            "date_parts": {},
+        }
         return pages.html(request, "guide_result.html", ctx)
 
     @router.post("/guide/{event_id}/preentry", response_class=HTMLResponse, include_in_schema=False)
@@ -159,11 +172,9 @@ def make_guide_router(service, pages: SitePages, preentry: PreEntryConfig | None
         # the answer to a POST: switching language would be a GET of this URL, so no language switch here
         ctx = guide_ctx(lang, event_id, answers) | {"show_langs": False}  # type: ignore[arg-type]
         specs = {s.key: s for _title, fields in ctx["pre_forms"] for s in fields}
-        values = {k: str(form.get(f"pre_{k}", "")).strip() for k in specs}
-        values = {k: v for k, v in values.items() if v}
-        errors = {k for k, v in values.items() if not check_field(specs[k], v)}
+        values, errors, shown_dates = read_answers(form, specs, lang)  # type: ignore[arg-type]
         message = None
-        if not values:
+        if not values and not errors:
             message = N_("Nothing was entered.")
         elif errors:
             message = N_("Check the highlighted fields.")
@@ -176,7 +187,7 @@ def make_guide_router(service, pages: SitePages, preentry: PreEntryConfig | None
             except ValueError:
                 message = N_("Too much text for one QR code: please shorten some answers.")
         if payload is None:
-            ctx |= {"values": values, "errors": errors, "message": message}
+            ctx |= {"values": values, "errors": errors, "message": message, "date_parts": shown_dates}
             return pages.html(request, "guide_result.html", ctx, status=422, private=True)
         buf = io.BytesIO()
         qr_image(payload, module=6).save(buf, format="PNG")

@@ -12,20 +12,27 @@ the browser's ``Accept-Language``, else Japanese. No cookie: the choice travels 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urlencode
 
 import jinja2
+from babel.dates import get_day_names
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 from starlette.requests import Request
 
-from kiosk.config.site import Site
+from kiosk.config.site import OfficeHours, Site
 from kiosk.i18n import LANGUAGES, N_, gettext_for
 from kiosk.languages import DEFAULT_LANGUAGE
+from kiosk.text_breaks import phrases
 
 WEB_DIR = Path(__file__).resolve().parent
+#: Text with Japanese, Chinese or Korean in it: only such text needs phrase points (Latin text breaks at spaces).
+_AFTER_DOT = re.compile(r"(?<=[・･])(?=\S)")
+_NEEDS_PHRASES = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef\uac00-\ud7af]")
 TEMPLATE_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
 
@@ -91,6 +98,65 @@ def _translate(context: jinja2.runtime.Context, message: str) -> str:
     return gettext_for(context.get("lang") or DEFAULT_LANGUAGE, message)
 
 
+def phrase_markup(text: object, lang: str = DEFAULT_LANGUAGE) -> Markup:
+    """``text`` HTML-escaped, with ``<wbr>`` between its phrases, inside a ``word-break: keep-all`` span.
+
+    A browser breaks Japanese and Chinese between any two characters ("わかるも / の", "2番窓 / 口"); inside
+    ``span.phr`` it may break only at the ``<wbr>`` points :mod:`kiosk.text_breaks` (BudouX) puts between
+    phrases, and at spaces, so words and numbers with their units stay whole. Korean keeps its words whole too.
+    Each phrase is escaped on its own: a name with markup in it stays text.
+    """
+    if text is None or text == "":
+        return Markup("")
+    raw = str(text)
+    out: list[str] = []
+    pieces = phrases(raw, lang) if _NEEDS_PHRASES.search(raw) else [raw]
+    # BudouX keeps a bracketed list as one phrase ("（1番窓口・2番窓口・3番窓口）"), too long for a phone's line:
+    # a line may also end after each of its middle dots, as Japanese typesetting allows.
+    for piece in (part for whole in pieces for part in _AFTER_DOT.split(whole) if part):
+        if out and not out[-1][-1:].isspace() and not piece[:1].isspace():  # a space is a break point already
+            out.append("<wbr>")
+        out.append(escape(piece))
+    return Markup('<span class="phr">{}</span>').format(Markup("".join(out)))
+
+
+@jinja2.pass_context
+def _phrases_filter(context: jinja2.runtime.Context, text: object, lang: str | None = None) -> Markup:
+    """The ``phrases`` template filter: ``{{ p.name|phrases }}`` in the page's language (docs/translations.md)."""
+    return phrase_markup(text, lang or context.get("lang") or DEFAULT_LANGUAGE)
+
+
+def office_hours_text(hours: OfficeHours | None, lang: str) -> str:
+    """The site's office hours in ``lang``, days with the same hours together: "月〜金 8:30–17:15"; "" if unknown."""
+    if hours is None:
+        return ""
+    names = get_day_names("abbreviated", locale=_babel_locale(lang))
+    runs: list[tuple[int, int, tuple[str, str]]] = []
+    for day in range(7):
+        span = hours.on(day)
+        if span is None:
+            continue
+        if runs and runs[-1][1] == day - 1 and runs[-1][2] == span:
+            runs[-1] = (runs[-1][0], day, span)
+        else:
+            runs.append((day, day, span))
+    dash = "〜" if lang in ("ja", "ja-easy", "zh") else "–"
+    sep = "、" if lang in ("ja", "ja-easy") else "，" if lang == "zh" else ", "
+    return sep.join(
+        (names[first] if first == last else f"{names[first]}{dash}{names[last]}") + f" {_hm(span[0])}–{_hm(span[1])}"
+        for first, last, span in runs
+    )
+
+
+def _hm(hhmm: str) -> str:
+    """ "08:30" → "8:30": the way Japanese notices write opening hours."""
+    return hhmm.lstrip("0") if not hhmm.startswith("00") else hhmm[1:]
+
+
+def _babel_locale(lang: str) -> str:
+    return {"ja-easy": "ja", "zh": "zh_Hans"}.get(lang, lang)
+
+
 def static_url(name: str) -> str:
     return f"/static/{name}"
 
@@ -116,6 +182,7 @@ def _environment() -> jinja2.Environment:
         floor_label=floor_label,
         fmt_time=lambda moment: moment.strftime("%H:%M"),
     )
+    env.filters["phrases"] = _phrases_filter
     return env
 
 
@@ -164,6 +231,7 @@ TEMPLATE_MESSAGES = (
     N_("Bring:"),
     N_("Busy"),
     N_("Congestion"),
+    N_("Day"),
     N_("Current congestion and forecast"),
     N_("Estimated wait: about {minutes} min"),
     N_("Estimated wait: not known yet"),
@@ -178,12 +246,14 @@ TEMPLATE_MESSAGES = (
     N_("Learned from {count} past days (same weekday)."),
     N_("Learned from {count} past days."),
     N_("Make my QR code"),
+    N_("Month"),
     N_("No"),
     N_("No history yet: the forecast starts after the first days of service."),
     N_("No wait"),
     N_("Not open now"),
     N_("Nothing to do at the office for these answers."),
     N_("Now being served"),
+    N_("Office hours: {hours}"),
     N_("Offices are closed for the rest of today."),
     N_("People ahead of you: {count}"),
     N_("Pay at the self register (hold your ticket's QR code to it)."),
@@ -210,6 +280,7 @@ TEMPLATE_MESSAGES = (
     N_("We will call you when it is ready."),
     N_("What brings you here today?"),
     N_("Yes"),
+    N_("Year"),
     N_("You can do this online without coming:"),
     N_("You were called but not found. Please ask a member of staff: your place is kept."),
     N_("Your counters, in this order"),

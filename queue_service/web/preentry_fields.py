@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Literal
 
 from kiosk.config.site import Site
 from kiosk.i18n import N_
+from kiosk.wareki import ERAS
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +131,108 @@ def check_field(spec: FieldSpec, value: str) -> bool:
     if spec.kind == "choice":
         return value in {v for v, _ in spec.options}
     return True
+
+
+#: A date is asked in parts, so nobody meets a browser's mm/dd/yyyy picker: Japanese pages ask the era (元号),
+#: its year, month and day, as every Japanese form does (a 1950 birth date is 昭和25年); other pages ask year,
+#: month, day. Both send the same ISO date. Form names: ``pre_KEY_era``, ``pre_KEY_year``, ... (``pre_KEY`` with
+#: an ISO date is still taken, for clients that send one).
+DATE_PARTS = ("era", "year", "month", "day")
+#: The era choices: (value sent, era name, the Western years it spans), newest first.
+ERA_CHOICES: tuple[tuple[str, str, str], ...] = (
+    ("R", "令和", "2019〜"),
+    ("H", "平成", "1989〜2019"),
+    ("S", "昭和", "1926〜1989"),
+    ("T", "大正", "1912〜1926"),
+)
+#: Page languages that ask a date by era.
+ERA_LANGS = frozenset({"ja", "ja-easy"})
+_ERA_START = {name: (start, first_year) for start, name, first_year in ERAS}
+_PART_NUMBER = re.compile(r"[0-9]{1,4}")
+
+
+def date_from_parts(parts: Mapping[str, str]) -> str | None:
+    """The ISO date of a date asked in parts: "" when nothing was entered, None when it is no real date.
+
+    ``era`` (a value of :data:`ERA_CHOICES`, or empty for a Western year) with ``year`` (元 = 1), ``month`` and
+    ``day``; full-width digits (a Japanese keyboard's default) count. An era date must fall within its era
+    (昭和64年1月8日 is 平成元年: refused, not silently moved).
+    """
+    raw = {p: unicodedata.normalize("NFKC", str(parts.get(p, ""))).strip() for p in DATE_PARTS}
+    if not any(raw.values()):
+        return ""
+    numbers = []
+    for p in ("year", "month", "day"):
+        text = "1" if p == "year" and raw[p] == "元" else raw[p]
+        if not _PART_NUMBER.fullmatch(text):
+            return None
+        numbers.append(int(text))
+    year, month, day = numbers
+    era = {v: name for v, name, _span in ERA_CHOICES}.get(raw["era"])
+    if raw["era"] and era is None:
+        return None
+    if era is not None:
+        start, first_year = _ERA_START[era]
+        year += first_year - 1
+    elif year < 1000:
+        return None  # "25" without an era is no year anyone means
+    try:
+        when = date(year, month, day)
+    except ValueError:
+        return None
+    if era is not None:
+        later = [s for s, _n, _y in ERAS if s > start]
+        if when < start or (later and when >= min(later)):
+            return None
+    return when.isoformat()
+
+
+def date_parts_of(iso: str, lang: str) -> dict[str, str]:
+    """An ISO date as the parts the page asks for in ``lang`` (to show an entry again): era parts on Japanese
+    pages when the date falls in one of :data:`ERA_CHOICES`, else Western ones."""
+    try:
+        when = date.fromisoformat(iso)
+    except ValueError:
+        return {}
+    if lang in ERA_LANGS:
+        for value, name, _span in ERA_CHOICES:
+            start, first_year = _ERA_START[name]
+            if when >= start:
+                return {
+                    "era": value,
+                    "year": str(when.year - first_year + 1),
+                    "month": str(when.month),
+                    "day": str(when.day),
+                }
+    return {"era": "", "year": str(when.year), "month": str(when.month), "day": str(when.day)}
+
+
+def read_answers(
+    form: Mapping[str, object], specs: Mapping[str, FieldSpec], lang: str
+) -> tuple[dict[str, str], set[str], dict[str, dict[str, str]]]:
+    """The pre-entry answers of a posted form: (values entered, keys whose value is wrong, each date field's
+    parts as shown again on the page). A date comes as ``pre_KEY`` (ISO) or in parts (:func:`date_from_parts`)."""
+    values: dict[str, str] = {}
+    errors: set[str] = set()
+    shown_dates: dict[str, dict[str, str]] = {}
+    for key, spec in specs.items():
+        whole = str(form.get(f"pre_{key}", "") or "").strip()
+        if spec.kind == "date" and not whole:
+            parts = {p: str(form.get(f"pre_{key}_{p}", "") or "").strip() for p in DATE_PARTS}
+            iso = date_from_parts(parts)
+            if iso is None:
+                errors.add(key)
+                shown_dates[key] = parts
+                continue
+            whole = iso
+        if not whole:
+            continue
+        values[key] = whole
+        if not check_field(spec, whole):
+            errors.add(key)
+        if spec.kind == "date":
+            shown_dates[key] = date_parts_of(whole, lang) or {"year": whole}
+    return values, errors, shown_dates
 
 
 @dataclass

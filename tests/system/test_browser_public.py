@@ -224,7 +224,7 @@ def test_congestion_page_shows_now_and_the_forecast(chromium, office, devices):
 def test_guide_in_two_languages_and_the_pre_entry_qr(chromium, office, site, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     from form_printer.preentry import read_payload
 
@@ -246,14 +246,18 @@ def test_guide_in_two_languages_and_the_pre_entry_qr(chromium, office, site, tmp
 
     chromium.find_element(By.LINK_TEXT, "日本語").click()
     wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "転入"))
-    assert "必要な手続き（お呼びする順）" in chromium.page_source
+    assert "必要な手続き（お呼びする順）" in chromium.find_element(By.TAG_NAME, "main").text
     assert "転入届" in chromium.find_element(By.ID, "p-tennyu").text
     assert "オンラインで申請する" in chromium.find_element(By.ID, "p-jidou_teate").text
     no_sideways_scroll(chromium)
     shot(chromium, "guide-result-ja")
 
     chromium.find_element(By.CSS_SELECTOR, "#preentry > summary").click()  # folded until asked for
-    chromium.execute_script("document.getElementById('pre_move_date').value = '2026-11-20'")
+    # a date on a Japanese page: era, year, month, day (令和8年 = 2026)
+    Select(chromium.find_element(By.ID, "pre_move_date")).select_by_value("R")
+    chromium.find_element(By.ID, "pre_move_date_year").send_keys("8")
+    chromium.find_element(By.ID, "pre_move_date_month").send_keys("11")
+    chromium.find_element(By.ID, "pre_move_date_day").send_keys("20")
     chromium.find_element(By.ID, "pre_new_address").send_keys("東京都さくら区桜町一丁目2番3号")
     chromium.find_element(By.ID, "pre_phone").send_keys("03-1234-5678")
     shot(chromium, "guide-preentry-ja")
