@@ -2,13 +2,18 @@
 
 Kinsoku shori (禁則処理): a line must not start with a closing mark, a small kana or the long-vowel mark, and must
 not end with an opening bracket: :func:`units` glues such marks to their neighbour, :func:`wrap` fills lines
-greedily. One wrapper keeps a ticket and a form from breaking the same text differently.
+greedily. One wrapper keeps a ticket and a form from breaking the same text differently. Given a language, a line
+breaks only between phrases (文節, :mod:`kiosk.text_breaks`) so "転入届の / 提出" never becomes "転入届の提 / 出";
+a phrase wider than a whole line still breaks between characters.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Literal, overload
+
+from kiosk.text_breaks import phrases
 
 #: ``measure(text, size)``: the advance width of ``text`` set at ``size``.
 Measure = Callable[[str, float], float]
@@ -61,13 +66,20 @@ def break_units(text: str) -> list[str]:
     return units
 
 
-def units(text: str) -> list[str]:
+@lru_cache(maxsize=4096)
+def _phrase_units(text: str, lang: str) -> tuple[str, ...]:
+    """BudouX phrases (cached: a form's fitting wraps the same text at many sizes)."""
+    return tuple(phrases(text, lang))
+
+
+def units(text: str, lang: str | None = None) -> list[str]:
     """Split ``text`` into pieces that are never broken by wrapping (unless a piece is wider than the whole line).
 
-    A CJK character is a piece; an alphabetic word is one with its trailing space. Kinsoku glues a no-start mark to
-    the piece before it and a no-end mark to the piece after it, so a break can never fall next to them.
+    A CJK character is a piece (with ``lang``: a phrase, so a word stays whole); an alphabetic word is one with its
+    trailing space. Kinsoku glues a no-start mark to the piece before it and a no-end mark to the piece after it,
+    so a break can never fall next to them.
     """
-    raw = break_units(text)
+    raw = list(_phrase_units(text, lang)) if lang else break_units(text)
     glued: list[str] = []
     carry = ""
     for piece in raw:
@@ -85,18 +97,29 @@ def units(text: str) -> list[str]:
 
 
 @overload
-def wrap(text: str, length: float, size: float, measure: Measure, split_words: Literal[True] = True) -> list[str]: ...
+def wrap(
+    text: str,
+    length: float,
+    size: float,
+    measure: Measure,
+    split_words: Literal[True] = True,
+    lang: str | None = None,
+) -> list[str]: ...
 
 
 @overload
-def wrap(text: str, length: float, size: float, measure: Measure, split_words: bool) -> list[str] | None: ...
+def wrap(
+    text: str, length: float, size: float, measure: Measure, split_words: bool, lang: str | None = None
+) -> list[str] | None: ...
 
 
-def wrap(text: str, length: float, size: float, measure: Measure, split_words: bool = True) -> list[str] | None:
+def wrap(
+    text: str, length: float, size: float, measure: Measure, split_words: bool = True, lang: str | None = None
+) -> list[str] | None:
     """Greedy line filling of one paragraph at ``size``: each line as long as fits in ``length``.
 
     A piece wider than a whole line is broken between characters, or, with ``split_words=False``, the paragraph
-    does not wrap at this size (None).
+    does not wrap at this size (None). With ``lang``, Japanese and Chinese break between phrases only.
     """
 
     def fits(s: str) -> bool:
@@ -104,10 +127,17 @@ def wrap(text: str, length: float, size: float, measure: Measure, split_words: b
 
     lines: list[str] = []
     line = ""
-    for piece in units(text):
+    todo = units(text, lang)[::-1]  # popped from the end
+    while todo:
+        piece = todo.pop()
         if fits(line + piece):
             line += piece
             continue
+        if lang and not fits(piece.lstrip(SPACES)):
+            finer = units(piece)  # a phrase wider than a whole line: its characters, kinsoku kept
+            if len(finer) > 1:
+                todo.extend(finer[::-1])
+                continue
         if line.strip(SPACES):
             lines.append(line)
         piece = piece.lstrip(SPACES)

@@ -459,7 +459,7 @@ class TicketPrinter:
     def print_ticket(self, slip: TicketSlip) -> None:
         """Print one ticket or raise PrinterFault; a ticket cut short by a paper end counts as not printed."""
         image = render_ticket_image(slip, self.width)
-        caption = render_caption_image(slip.qr_caption, self.width)
+        caption = render_caption_image(slip.qr_caption, self.width, slip.lang)
         self._job(lambda printer: self._send_job(printer, slip, image, caption))
 
     def print_image(self, image) -> None:

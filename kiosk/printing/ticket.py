@@ -49,27 +49,33 @@ class TicketSlip:
     qr_caption: str
     footer: str
     reprint: bool = False
+    #: The slip's language: where a line may break (Japanese and Chinese between phrases, never mid-word).
+    lang: str = "ja"
 
 
 _font = pil_font
 
 
-def wrap_text(text: str, font: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
+def wrap_text(text: str, font: ImageFont.FreeTypeFont, max_width: int, lang: str = "ja") -> list[str]:
     """Break ``text`` into lines no wider than ``max_width`` as measured with ``font``: nothing is ever clipped.
 
-    Words longer than a line (URLs, long compounds) are broken between characters. Explicit newlines are kept.
+    Lines break between phrases (BudouX for Japanese and Chinese, spaces elsewhere): a procedure name or a thing to
+    bring is not cut mid-word. Phrases longer than a line (URLs, long compounds) are broken between characters.
+    Explicit newlines are kept.
     """
     lines: list[str] = []
     for paragraph in unicodedata.normalize("NFC", text).split("\n"):
-        lines.extend(wrap(paragraph, max_width, font.size, lambda s, _size: font.getlength(s)))
+        lines.extend(wrap(paragraph, max_width, font.size, lambda s, _size: font.getlength(s), lang=lang))
     return lines
 
 
 class Canvas:
     """A growing white strip: blocks are drawn top to bottom, then cropped to the used height."""
 
-    def __init__(self, width: int) -> None:
+    def __init__(self, width: int, lang: str = "ja") -> None:
         self.width = width
+        #: where the text's lines may break (see :func:`wrap_text`)
+        self.lang = lang
         self.margin = max(8, width // 36)
         self.inner = width - 2 * self.margin
         self.image = Image.new("L", (width, 4000), 255)
@@ -102,7 +108,7 @@ class Canvas:
         width = self.inner - indent - right_reserve
         ascent, descent = font.getmetrics()
         line_height = ascent + descent + size // 8
-        for line in wrap_text(text, font, width):
+        for line in wrap_text(text, font, width, self.lang):
             self._ensure(line_height)
             length = font.getlength(line)
             x = self.margin + indent
@@ -119,7 +125,7 @@ class Canvas:
         right_width = math.ceil(font.getlength(right)) + size // 2
         ascent, descent = font.getmetrics()
         line_height = ascent + descent + size // 8
-        lines = wrap_text(left, font, self.inner - indent - right_width) or [""]
+        lines = wrap_text(left, font, self.inner - indent - right_width, self.lang) or [""]
         for line in lines:
             self._ensure(line_height)
             self.draw.text((self.margin + indent, self.y), line, font=font, fill=0)
@@ -140,7 +146,7 @@ class Canvas:
     def banner(self, text: str, size: int) -> None:
         """White text on a black band: the reprint mark must stand out to the staff at a glance."""
         font = _font(size, True)
-        lines = wrap_text(text, font, self.inner - 16)
+        lines = wrap_text(text, font, self.inner - 16, self.lang)
         ascent, descent = font.getmetrics()
         height = len(lines) * (ascent + descent) + 12
         self._ensure(height)
@@ -188,7 +194,7 @@ class Canvas:
             top = self.y + max(0, (ascent + descent - (b_asc + b_desc)) // 2)
             box = (self.margin + num_width, top, self.margin + num_width + badge_width - 1, top + b_asc + b_desc + 2)
             self.draw.rounded_rectangle(box, radius=6, fill=0)
-            label = wrap_text(badge_text, badge_font, badge_width - 16)[0]
+            label = wrap_text(badge_text, badge_font, badge_width - 16, self.lang)[0]
             self.draw.text((box[0] + 8, top + 1), label, font=badge_font, fill=255)
         self.text(step.place, size_place, bold=True, indent=indent)
         if step.procedure:
@@ -213,7 +219,7 @@ def render_ticket_image(slip: TicketSlip, width: int = 576) -> Image.Image:
     if width < 192:
         raise ValueError(f"paper width {width} dots is too narrow for a ticket (minimum 192)")
     scale = min(1.0, width / 576)
-    c = Canvas(width)
+    c = Canvas(width, slip.lang)
     if slip.reprint:
         c.banner(REPRINT_MARK, round(30 * scale))
         c.gap(10)
@@ -237,9 +243,9 @@ def render_ticket_image(slip: TicketSlip, width: int = 576) -> Image.Image:
     return image
 
 
-def render_caption_image(text: str, width: int = 576) -> Image.Image:
+def render_caption_image(text: str, width: int = 576, lang: str = "ja") -> Image.Image:
     """The line under the QR code, as an image: the printer's fonts cannot print it in every language."""
-    c = Canvas(width)
+    c = Canvas(width, lang)
     c.y = 4
     c.text(text, round(24 * min(1.0, width / 576)), align="center")
     return to_thermal(c.finish())
@@ -256,7 +262,7 @@ def render_ticket_preview(slip: TicketSlip, width: int = 576) -> Image.Image:
     qr = render_qr_image(slip.qr_url)
     if qr.width > width:
         qr = qr.resize((width, width), Image.Resampling.NEAREST)
-    caption = render_caption_image(slip.qr_caption, width).convert("L")
+    caption = render_caption_image(slip.qr_caption, width, slip.lang).convert("L")
     preview = Image.new("L", (width, body.height + qr.height + caption.height + 24), 255)
     preview.paste(body, (0, 0))
     preview.paste(qr, ((width - qr.width) // 2, body.height))

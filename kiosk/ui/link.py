@@ -45,6 +45,7 @@ class BusLink(EventDispatcher):
         self.bus = Bus(settings)
         self.topics = self.bus.topics
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bus-request")
+        self._faults: dict[str, frozenset[str]] = {}
         self.bus.on_connection(lambda up: on_main(self._set_broker, up))
         if service_device is None:
             self.service_up = True
@@ -88,5 +89,9 @@ class BusLink(EventDispatcher):
 
         self._pool.submit(work)
 
-    def set_faults(self, faults: list[str]) -> None:
-        self._pool.submit(self.bus.set_faults, faults)
+    def set_faults(self, faults: list[str], source: str = "app") -> None:
+        """Report the faults of one ``source`` (the app's devices, the shell's ``assistance_requested``);
+        the presence message carries the union, so one source never clears another's."""
+        self._faults[source] = frozenset(faults)
+        union = sorted(set().union(*self._faults.values()))
+        self._pool.submit(self.bus.set_faults, union)

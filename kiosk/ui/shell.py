@@ -1,14 +1,23 @@
-"""The app every appliance runs inside: top bar, screens, idle timeout, out-of-service overlay.
+"""The app every appliance runs inside: title bar, screens, bottom bar, idle timeout, overlays.
 
 A role's app subclasses :class:`KioskShell`, gives its screens and its home screen, and
 reacts to :meth:`on_idle`. The shell owns the bus link: while the broker or the queue
 service is unreachable the overlay covers the screen (a resident must never get a
 ticket the queue does not know), and it lifts by itself when both are back.
+
+The controls a resident needs on every screen sit in the bottom bar, within reach from a
+wheelchair: the languages, larger text and "Call staff" (わからない). Call staff shows
+"Staff are coming" and raises ``assistance_requested`` in the device's presence (the staff's
+devices page shows device faults) until :data:`ASSISTANCE_SECONDS` pass or the resident leaves
+(idle reset). Before an idle reset the resident is asked "Are you still there?" for
+:data:`IDLE_WARNING_SECONDS`. Which of these a role shows is :attr:`KioskShell.show_help` and
+friends, with defaults by role (the board has none: nobody touches it; a call panel is staff's).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 from kivy.app import App
@@ -30,6 +39,14 @@ from kiosk.ui.link import BusLink
 from kiosk.ui.theme import theme
 
 log = logging.getLogger(__name__)
+#: Seconds the "Are you still there?" warning shows before the idle reset (at most a third of the timeout).
+IDLE_WARNING_SECONDS = 20
+#: How long a call for staff stays raised in the presence (staff see it, come, and it clears).
+ASSISTANCE_SECONDS = 300
+#: The presence fault a call for staff raises (snake_case, like every presence fault).
+ASSISTANCE_FAULT = "assistance_requested"
+#: Roles whose screens residents use: they get the Call staff button.
+RESIDENT_ROLES = frozenset({Role.TICKET, Role.FORMS, Role.REGISTER, Role.EXIT})
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
 
@@ -45,6 +62,17 @@ class KioskShell(App):
     idle_seconds = NumericProperty(90)
     #: Seconds since the last touch (the idle timeout compares against it).
     idle_for = NumericProperty(0)
+    #: The Call staff button in the bottom bar (default: on for the roles residents use).
+    show_help = BooleanProperty(True)
+    #: The larger-text / high-contrast switch in the bottom bar (default: off on the board only).
+    show_a11y = BooleanProperty(True)
+    #: A resident asked for staff (the presence carries ``assistance_requested`` while this is on).
+    assistance = BooleanProperty(False)
+    #: The "Staff are coming" cover is up.
+    assistance_shown = BooleanProperty(False)
+    #: The "Are you still there?" warning is up, with ``idle_left`` seconds to go.
+    idle_warning = BooleanProperty(False)
+    idle_left = NumericProperty(0)
     role: Role = Role.TICKET
     home_screen = "home"
 
@@ -55,6 +83,11 @@ class KioskShell(App):
         self.idle_seconds = device.screen.idle_seconds
         self.link: BusLink | None = None
         self._last_touch = Clock.get_boottime()
+        self._assistance_at = 0.0
+        self.show_help = self.role in RESIDENT_ROLES
+        self.show_a11y = self.role is not Role.BOARD
+        screen = device.screen
+        theme.configure(screen.width, screen.height, screen.diagonal_in)
         tr.switch(device.screen.language)
 
     # ------------------------------------------------------------ building
@@ -113,16 +146,64 @@ class KioskShell(App):
     def goto(self, name: str) -> None:
         self.sm.current = name
 
+    # ------------------------------------------------------------ call staff
+    def call_staff(self) -> None:
+        """The resident does not know what to do: tell them staff are coming, and tell the staff."""
+        self.assistance_shown = True
+        self.idle_warning = False
+        self._assistance_at = Clock.get_boottime()
+        if not self.assistance:
+            log.info("a resident called for staff")
+            self.assistance = True
+            self._publish_assistance()
+
+    def hide_assistance(self) -> None:
+        """Back to the screen; the call stays raised for the staff until it expires or the resident leaves."""
+        self.assistance_shown = False
+
+    def end_assistance(self) -> None:
+        self.assistance_shown = False
+        if self.assistance:
+            self.assistance = False
+            self._publish_assistance()
+
+    def _publish_assistance(self) -> None:
+        if self.link is not None:
+            self.link.set_faults([ASSISTANCE_FAULT] if self.assistance else [], source="shell")
+
     # ------------------------------------------------------------ idle timeout
+    @property
+    def warning_seconds(self) -> float:
+        return min(IDLE_WARNING_SECONDS, self.idle_seconds / 3)
+
+    def keep_going(self) -> None:
+        """The resident is still there (the Continue button; any touch does the same)."""
+        self._touched()
+
     def _touched(self, *_a) -> None:
         self._last_touch = Clock.get_boottime()
+        if self.idle_warning:  # after this touch reached the cover (Continue is on it)
+            Clock.schedule_once(lambda _dt: setattr(self, "idle_warning", False))
 
     def _tick(self, _dt) -> None:
-        self.idle_for = Clock.get_boottime() - self._last_touch
-        if self.idle_for >= self.idle_seconds and (self.sm.current != self.home_screen or self.needs_reset()):
+        now = Clock.get_boottime()
+        if self.assistance and now - self._assistance_at >= ASSISTANCE_SECONDS:
+            log.info("the call for staff expired")
+            self.end_assistance()
+        self.idle_for = now - self._last_touch
+        if self.assistance_shown:  # waiting for staff, hands off the screen: no reset under them
+            return
+        resettable = self.sm.current != self.home_screen or self.needs_reset()
+        if resettable and self.idle_for >= self.idle_seconds:
             log.info("idle for %.0f s: back to the home screen", self.idle_for)
-            self._last_touch = Clock.get_boottime()
+            self._last_touch = now
+            self.idle_warning = False
             self.on_idle()
+        elif resettable and self.idle_for >= self.idle_seconds - self.warning_seconds:
+            self.idle_left = math.ceil(self.idle_seconds - self.idle_for)
+            self.idle_warning = True
+        else:
+            self.idle_warning = False
 
     def needs_reset(self) -> bool:
         """Whether the home screen itself holds something to clear. Override."""
@@ -131,5 +212,6 @@ class KioskShell(App):
     def on_idle(self) -> None:
         """The resident walked away: clear the selection and go home. Override and call super."""
         theme.accessible = False
+        self.end_assistance()
         tr.switch(self.device.screen.language)
         self.goto(self.home_screen)

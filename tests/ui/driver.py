@@ -175,6 +175,59 @@ class UI:
 
         return Step(done, f"screenshot {name}", 10.0)
 
+    def boxes(self) -> dict:
+        """What is on screen now, for checks on a screenshot (tests/accessibility.py): every visible
+        label's text and text box, every visible button's box, key, state and whether it is disabled.
+        Boxes are ``[left, top, right, bottom]`` in the screenshot's pixels (y down), clipped to any
+        scrolling list around them; a widget scrolled out of view is left out."""
+        from kivy.uix.button import Button
+        from kivy.uix.label import Label
+        from kivy.uix.screenmanager import Screen, ScreenManager
+        from kivy.uix.scrollview import ScrollView
+
+        height = self.app.root.height
+
+        def clip(w, x0, y0, x1, y1):
+            node = w.parent
+            while node is not None and node is not node.parent:
+                if isinstance(node, ScrollView):
+                    sx, sy = node.to_window(node.x, node.y)
+                    x0, y0, x1, y1 = max(x0, sx), max(y0, sy), min(x1, sx + node.width), min(y1, sy + node.height)
+                node = node.parent
+            if x1 - x0 < 1 or y1 - y0 < 1:
+                return None
+            return [round(x0), round(height - y1), round(x1), round(height - y0)]
+
+        def under(w, cover) -> bool:
+            node = w
+            while node is not None and node is not node.parent:
+                if node is cover:
+                    return True
+                node = node.parent
+            return False
+
+        # an active cover (idle warning, staff coming, out of service) hides everything below it
+        covers = [c for c in self.app.root.children if getattr(c, "active", False)]
+        labels, buttons = [], []
+        for w in self.widgets():
+            if not isinstance(w, Label) or not self._shown(w, Screen, ScreenManager):
+                continue
+            if covers and not under(w, covers[0]):
+                continue
+            if w.text.strip() and w.texture_size[0] > 0:
+                tw, th = w.texture_size
+                cx, cy = w.to_window(*w.center)
+                box = clip(w, cx - tw / 2, cy - th / 2, cx + tw / 2, cy + th / 2)
+                if box:
+                    labels.append({"text": w.text, "box": box, "key": getattr(w, "key", "")})
+            if isinstance(w, Button):
+                x, y = w.to_window(w.x, w.y)
+                box = clip(w, x, y, x + w.width, y + w.height)
+                if box:
+                    key = getattr(w, "key", "")
+                    buttons.append({"key": key, "text": w.text, "box": box, "state": w.state, "disabled": w.disabled})
+        return {"labels": labels, "buttons": buttons, "size": [round(self.app.root.width), round(height)]}
+
     def check_touch_targets(self, name: str) -> None:
         """Every visible button is at least 15 mm both ways (the theme's touch size)."""
         from kiosk.ui.theme import theme
