@@ -21,7 +21,14 @@ from tests.system.test_ui_apps import STATUS_URL, Stack, zbar
 pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb (scripts/install)")
 
 PIN = "2468"
-ANSWERS = {"children": True, "kokuho": True, "seal": False}
+ANSWERS = {
+    "children": True,
+    "kokuho": True,
+    "over_65": False,
+    "pension_type1": False,
+    "mynumber_card": False,
+    "seal": False,
+}
 MOVE_IN = ["tennyu", "kokuho_kanyu", "jidou_teate", "kodomo_iryo"]
 
 

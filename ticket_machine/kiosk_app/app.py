@@ -17,7 +17,6 @@ from kiosk.bus.contract import Role
 from kiosk.bus.schemas import TicketView, ticket_of
 from kiosk.config.device import DeviceConfig
 from kiosk.config.site import Site
-from kiosk.i18n import N_
 from kiosk.pin import PinGuard
 from kiosk.printing.printer import PrinterFault, TicketPrinter
 from kiosk.ui.lang import tr
@@ -33,17 +32,11 @@ from ticket_machine.kiosk_app.screens.issued import IssuedScreen
 from ticket_machine.kiosk_app.screens.note import NoteScreen
 from ticket_machine.kiosk_app.screens.questions import QuestionsScreen
 from ticket_machine.kiosk_app.selection import Selection
-from ticket_machine.kiosk_app.slip import slip_for
+from ticket_machine.kiosk_app.slip import FAULT_MESSAGES, slip_for
 
 log = logging.getLogger(__name__)
 
-#: What the resident reads when a ticket could not be printed, by printer fault kind.
-FAULT_MESSAGES = {
-    "paper_out": N_("The printer is out of paper."),
-    "offline": N_("The printer is not responding."),
-    "cover_open": N_("The printer cover is open."),
-    "error": N_("The printer has a problem."),
-}
+__all__ = ["FAULT_MESSAGES", "TicketKioskApp"]
 PRINTER_POLL_SECONDS = 10.0
 
 
@@ -97,11 +90,24 @@ class TicketKioskApp(KioskShell):
             return
         self.selection.start_event(event)
         if event is None:
+            self.sm.get_screen("catalog").back_to = "home"
             self.goto("catalog")
         elif questions_for(self.site, event):
             self.goto("questions")
         else:
             self.goto("guidance")
+
+    def questions_done(self) -> None:
+        """On to the list once every question has an answer ("not sure" is one): none is dropped unseen."""
+        screen = self.sm.get_screen("questions")
+        if screen.missing(self.selection.unanswered(self.site)):
+            return
+        self.goto("guidance")
+
+    def add_procedure(self) -> None:
+        """From the guidance list to the catalog, and back to the list from there."""
+        self.sm.get_screen("catalog").back_to = "guidance"
+        self.goto("catalog")
 
     def concierge_button(self) -> None:
         if self.concierge:
@@ -164,10 +170,9 @@ class TicketKioskApp(KioskShell):
         screen = self.sm.get_screen("issued")
         screen.can_reprint = False
         if self.printer is None:
-            screen.print_state = "failed"
-            screen.print_message = tr._("This kiosk has no printer. Please note your number.")
+            screen.set_print("failed", None)
             return
-        screen.print_state = "printing"
+        screen.set_print("printing", None)
         slip = slip_for(self.site, ticket, self.device.status_url, reprint=reprint)
         printer = self.printer
 
@@ -190,17 +195,11 @@ class TicketKioskApp(KioskShell):
         if fault is None:
             self.unprinted.pop(ticket.id, None)
             self._set_printer_faults(self.printer_faults - {f"printer_{k}" for k in FAULT_MESSAGES})
-            screen.print_state = "printed"
+            screen.set_print("printed", None)
             return
         self.unprinted[ticket.id] = ticket
         self._set_printer_faults(self.printer_faults | {f"printer_{fault}"})
-        screen.print_state = "failed"
-        screen.print_message = " ".join(
-            (
-                tr._(FAULT_MESSAGES[fault]),
-                tr._("Your number is kept in the queue. Staff have been told; you can print it again once fixed."),
-            )
-        )
+        screen.set_print("failed", fault)
         screen.can_reprint = True
 
     def reprint(self) -> None:

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from kiosk.config.site import Names, Site
-from kiosk.i18n import N_
+from kiosk.i18n import N_, gettext_for
 
 #: The concierge's note travels on the bus with the ticket; the schema caps it here too (IssueArgs.note).
 NOTE_MAX = 200
@@ -62,6 +62,27 @@ class IssuingPolicy:
 
     def reception_name(self, lang: str) -> str:
         return self.reception.get(lang) if self.reception is not None else ""
+
+
+HELP_AT = N_("For help, please go to {place} or ask a member of staff nearby.")
+HELP_NEARBY = N_("For help, please ask a member of staff nearby.")
+
+
+def help_place(site: Site, device_id: str) -> Names | None:
+    """Where a resident gets help (a ticket that did not print, a question): this kiosk's reception, else the
+    reception any kiosk of the site names, else None (staff nearby)."""
+    device = site.device_by_id.get(device_id)
+    if device is not None and device.reception is not None:
+        return device.reception
+    return next((d.reception for d in site.devices if d.reception is not None), None)
+
+
+def help_text(site: Site, device_id: str, lang: str) -> str:
+    """The sentence that says where to get help, in ``lang``."""
+    place = help_place(site, device_id)
+    if place is None:
+        return gettext_for(lang, HELP_NEARBY)
+    return gettext_for(lang, HELP_AT).format(place=place.get(lang))
 
 
 def clean_note(text: str) -> str:

@@ -6,6 +6,8 @@ stays while each section's staff come (the ticket says so instead of "come to th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from kiosk.bus.schemas import TicketView
 from kiosk.config.site import Site
 from kiosk.i18n import N_, gettext_for
@@ -18,6 +20,19 @@ ONE_STOP_NOTICE = N_("We will call you to a one-stop booth. Please stay there: t
 COUNTER_FOOTER = N_("Please come to the counter when your number is called.")
 STOPS_LABEL = N_("Your counters, in this order")
 STOPS_LABEL_ONE_STOP = N_("Where you will be served")
+
+#: What the resident reads when a ticket could not be printed, by printer fault kind.
+FAULT_MESSAGES = {
+    "paper_out": N_("The printer is out of paper."),
+    "offline": N_("The printer is not responding."),
+    "cover_open": N_("The printer cover is open."),
+    "error": N_("The printer has a problem."),
+}
+NO_PRINTER = N_("This kiosk has no printer. Please note your number.")
+KEPT = N_("Your number is kept in the queue. Staff have been told; you can print it again once fixed.")
+NOTE_OR_SCAN = N_("Please note your number, or scan the code with your phone to follow your turn.")
+NOTED = N_("I have noted my number")
+FINISH = N_("Finish")
 
 
 def wait_text(lang: str, minutes: int | None) -> str:
@@ -39,7 +54,7 @@ def at_booth(ticket: TicketView) -> bool:
 
 def joined(lang: str, names: list[str]) -> str:
     """Names on one line (the screen's list of stops)."""
-    return ("・" if lang.startswith("ja") or lang == "zh" else " / ").join(names)
+    return ("・" if lang.startswith("ja") else "、" if lang == "zh" else " / ").join(names)  # ・ is Japanese only
 
 
 def booth_place(site: Site, lang: str, booth: str | None = None) -> tuple[str, str]:
@@ -92,6 +107,37 @@ def where_served(site: Site, item: GuidanceItem, one_stop: bool, lang: str) -> s
     return f"{floor_text(lang, item.floor)}  {item.place(lang)}"
 
 
+@dataclass(frozen=True)
+class PrintOutcome:
+    """What the issued screen says about the printout. The ticket is issued whatever the printer did (the
+    queue holds it), so a failed print never throws the number away: the screen keeps the number large,
+    shows the phone QR the slip would have carried, and its primary button only confirms the resident
+    has the number; it says where to get help."""
+
+    state: str  # printing | printed | failed
+    message: str
+    #: The status page's address for the on-screen QR, when the ticket did not print ("" otherwise).
+    qr_url: str
+    #: The primary button's label (message id).
+    finish: str
+    #: Where to get help, when the ticket did not print ("" otherwise).
+    help: str
+
+
+def print_outcome(
+    ticket: TicketView, state: str, fault: str | None, lang: str, status_url: str, help_text: str = ""
+) -> PrintOutcome:
+    """The issued screen's printout state: ``state`` is ``printing``, ``printed`` or ``failed``; ``fault`` a
+    :data:`FAULT_MESSAGES` kind, or None with ``failed`` for a kiosk without a printer."""
+    if state != "failed":
+        return PrintOutcome(state, "", "", FINISH, "")
+    sep = "" if lang.startswith("ja") or lang == "zh" else " "  # no space after 。
+    first = NO_PRINTER if fault is None else FAULT_MESSAGES.get(fault, FAULT_MESSAGES["error"])
+    message = sep.join((gettext_for(lang, first), gettext_for(lang, NOTE_OR_SCAN if fault is None else KEPT)))
+    qr = status_url.format(token=ticket.token) if ticket.token and status_url else ""
+    return PrintOutcome(state, message, qr, NOTED, help_text)
+
+
 def slip_for(site: Site, ticket: TicketView, status_url: str, reprint: bool = False) -> TicketSlip:
     lang = ticket.lang
     local = ticket.issued_at.astimezone(site.zone)
@@ -109,4 +155,5 @@ def slip_for(site: Site, ticket: TicketView, status_url: str, reprint: bool = Fa
         qr_caption=gettext_for(lang, "Scan to see your turn on your phone"),
         footer=gettext_for(lang, ONE_STOP_NOTICE if one_stop else COUNTER_FOOTER),
         reprint=reprint,
+        lang=lang,
     )

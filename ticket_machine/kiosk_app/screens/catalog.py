@@ -1,8 +1,13 @@
-"""Every procedure of the site, by counter group and floor: add one to the visit."""
+"""Every procedure of the site, by counter group and floor: tick what the visit needs, then "Next".
+
+A tap ticks or unticks (the list stays, so a resident can pick two certificates); the primary button goes on
+to the guidance list, where the ticket is issued. "Back" returns where the resident came from.
+"""
 
 from __future__ import annotations
 
 from kivy.app import App
+from kivy.properties import StringProperty
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.screenmanager import Screen
 
@@ -15,6 +20,9 @@ load_screen_kv(__file__)
 
 
 class CatalogScreen(Screen):
+    #: Where "Back" goes: ``home`` (came for one procedure) or ``guidance`` (adding to a life event's list).
+    back_to = StringProperty("guidance")
+
     def on_kv_post(self, _base) -> None:
         tr.bind(lang=lambda *_: self.rebuild() if self.manager and self.manager.current == self.name else None)
 
@@ -43,8 +51,11 @@ class CatalogScreen(Screen):
                 button.bind(on_release=lambda _b, p=proc.id: self.pick(p))
                 grid.add_widget(button)
             box.add_widget(grid)
+        self.ids.next.disabled = not chosen
 
     def pick(self, procedure: str) -> None:
         app = App.get_running_app()
-        app.selection.add(procedure)
-        app.goto("guidance")
+        app.selection.pick(app.site, procedure)
+        scroll = self.ids.scroll.scroll_y
+        self.rebuild()
+        self.ids.scroll.scroll_y = scroll
