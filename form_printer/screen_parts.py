@@ -9,8 +9,11 @@ from typing import Any
 
 from kivy.app import App
 from kivy.core.image import Image as CoreImage
+from kivy.graphics import Color, Line
+from kivy.metrics import dp
 from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
 from form_printer.card.protocol import CardError
@@ -18,6 +21,7 @@ from form_printer.forms.spool import SpoolError
 from form_printer.messages import CARD_MESSAGES
 from kiosk.ui.lang import tr
 from kiosk.ui.link import on_main
+from kiosk.ui.theme import theme
 from kiosk.ui.widgets import BigButton
 
 log = logging.getLogger(__name__)
@@ -44,12 +48,79 @@ def texture_of(picture):
     return texture
 
 
+def pin_slots(value: str, length: int = 4) -> list[bool]:
+    """Which of the PIN's ``length`` slots are filled: the resident sees before typing how many digits to give,
+    and while typing how many are still to come."""
+    return [i < len(value) for i in range(length)]
+
+
+class _Slot(Label):
+    """One PIN box: an outline in the text colour, a dot once its digit is typed."""
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        with self.canvas.after:
+            self._colour = Color(*theme.fg)
+            self._line = Line(width=dp(1.6))
+        self.bind(pos=self._outline, size=self._outline)
+        theme.bind(fg=self._recolour)
+
+    def _outline(self, *_a) -> None:
+        self._line.rectangle = (self.x, self.y, self.width, self.height)
+
+    def _recolour(self, *_a) -> None:
+        self._colour.rgba = theme.fg
+        self.color = theme.fg
+
+
+class PinSlots(BoxLayout):
+    """A row of ``length`` outlined boxes above the keypad, a dot in each digit typed (the digits never shown).
+    Built in Python (no kv rule): the form issuer and the desk each load their own kv files."""
+
+    value = StringProperty("")
+    length = NumericProperty(4)
+
+    def __init__(self, **kw) -> None:
+        kw.setdefault("spacing", dp(12))
+        kw.setdefault("size_hint_y", None)
+        super().__init__(**kw)
+        self._boxes: list[_Slot] = []
+        self.bind(length=self._build, value=self._fill)
+        theme.bind(scale=self._build)
+        self._build()
+
+    def _build(self, *_a) -> None:
+        self.clear_widgets()
+        self._boxes = []
+        self.height = dp(64) * theme.scale
+        for _ in range(int(self.length)):
+            box = _Slot(font_size=dp(34) * theme.scale, color=theme.fg, bold=True)
+            self._boxes.append(box)
+            self.add_widget(box)
+        self._fill()
+
+    def _fill(self, *_a) -> None:
+        for box, filled in zip(self._boxes, pin_slots(self.value, int(self.length)), strict=True):
+            box.text = "●" if filled else ""
+
+
 class PinEntry(Screen):
-    """The card's 4-digit PIN on a keypad (``ids.keypad``): tries left shown, the PIN handed to the app."""
+    """The card's 4-digit PIN on a keypad (``ids.keypad``): tries left shown, the PIN handed to the app.
+
+    A screen with ``ids.slots`` (:class:`PinSlots`) shows the digits there, so the keypad's own row of dots (a
+    shared widget: it starts empty, with nothing telling how many digits are wanted) is taken out."""
 
     tries_left = NumericProperty(3)
     message = StringProperty("")
     busy = StringProperty("")
+
+    def on_kv_post(self, _base) -> None:
+        if "slots" not in self.ids:
+            return
+        keypad = self.ids.keypad
+        for child in list(keypad.children):
+            if isinstance(child, Label):
+                keypad.remove_widget(child)
 
     def on_pre_enter(self, *_a) -> None:
         self.ids.keypad.value = ""

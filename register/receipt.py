@@ -37,6 +37,14 @@ def method_text(paid: dict) -> str:
     return f"{label} ({brand})" if brand else label
 
 
+def cash_lines(paid: dict) -> list[tuple[str, int]]:
+    """お預かり and お釣り, for cash only: a card or QR payment has nothing tendered and no change, and
+    "お釣り ¥0" on its receipt reads as change that was not given."""
+    if paid["method"] != "cash":
+        return []
+    return [("お預かり Tendered", paid["tendered"]), ("お釣り Change", paid["change"])]
+
+
 def render_receipt(site: Site, record: TxRecord, copy: int = 1, width: int = 576) -> Image.Image:
     """The receipt of a paid transaction, mode "1", ``width`` dots wide. ``copy`` > 1 prints 再発行."""
     if record.paid is None or record.paid_at is None:
@@ -70,8 +78,8 @@ def render_receipt(site: Site, record: TxRecord, copy: int = 1, width: int = 576
     c.rule()
     paid = record.paid
     c.row("合計 Total", yen(record.total), px(34), bold=True)
-    c.row("お預かり Tendered", yen(paid["tendered"]), px(26))
-    c.row("お釣り Change", yen(paid["change"]), px(26))
+    for label, amount in cash_lines(paid):
+        c.row(label, yen(amount), px(26))
     c.gap(px(8))
     c.text(f"お支払い方法 Payment: {method_text(paid)}", px(24))
     if paid.get("approval_code"):

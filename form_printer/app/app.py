@@ -152,7 +152,7 @@ class FormIssuerApp(FormCountsOutbox, BackgroundWork, CardReading, KioskShell):
                 self.goto("warning")
             elif isinstance(exc, CardError) and exc.code == "wrong_pin":
                 screen.tries_left = exc.tries_left or 0
-                screen.message = tr._("Wrong PIN. Tries left: {n}").format(n=exc.tries_left)
+                screen.message = tr._("Wrong PIN. Please try again.")  # the tries left: on their own line
                 self.confirmed_last_try = False
                 if exc.tries_left == 1:
                     self.goto("warning")

@@ -190,7 +190,7 @@ class DeskApp(FormCountsOutbox, BackgroundWork, CardReading, KioskShell):
                 screen.last_try = True
             elif isinstance(exc, CardError) and exc.code == "wrong_pin":
                 screen.tries_left = exc.tries_left or 0
-                screen.message = tr._("Wrong PIN. Tries left: {n}").format(n=exc.tries_left)
+                screen.message = tr._("Wrong PIN. Please try again.")  # the tries left: on their own line
                 self.confirmed_last_try = False
                 screen.last_try = exc.tries_left == 1
             else:

@@ -80,10 +80,13 @@ def fit_text(
     min_size: float,
     vertical: bool,
     measure: Measure,
+    lang: str = "ja",
 ) -> Fit:
     """Set ``text`` in a ``box_w`` x ``box_h`` box: shrink to ``min_size`` on one line, then wrap, else overflow.
 
-    Explicit newlines are kept as line breaks. ``measure`` is used for horizontal text; vertical text is measured in
+    Lines break between phrases (``lang``: BudouX for the Japanese of a form, spaces for Latin names), so a label
+    or value that wraps keeps its words whole ("転入届の / 提出", not "転入届の提 / 出"). Explicit newlines are kept
+    as line breaks. ``measure`` is used for horizontal text; vertical text is measured in
     character cells (:func:`measure_vertical`). Every line of a fit that does not overflow is at most the box's
     width (column: height) long and the lines together are at most its height (columns: width).
     """
@@ -116,7 +119,7 @@ def fit_text(
             capacity = len(paragraphs) + int((breadth / s - 1) / LINE_PITCH + _EPSILON)
             if s != min_size and total * s / size * _ESTIMATE_SLACK > capacity * length:
                 continue
-            wrapped = [wrap(p, length, s, measure_line, split_words) for p in paragraphs]
+            wrapped = [wrap(p, length, s, measure_line, split_words, lang) for p in paragraphs]
             if any(w is None for w in wrapped):
                 continue
             lines = [ln for w in wrapped for ln in w or ()]

@@ -29,7 +29,7 @@ from kiosk.ui.lang import tr
 from kiosk.ui.link import on_main
 from kiosk.ui.shell import KioskShell
 from kiosk.ui.wedge import WedgeScanner
-from register.app.flow import AfterPayment, DeviceHealth, TicketDesk, TicketScan
+from register.app.flow import AfterPayment, DeviceHealth, TicketDesk, TicketScan, done_seconds
 from register.app.payment import PaymentFlow
 from register.app.screens.cart import CartScreen
 from register.app.screens.cash import CashScreen
@@ -53,8 +53,6 @@ from register.ticket import read_ticket
 
 log = logging.getLogger(__name__)
 
-#: After the receipt, back to the home screen by itself.
-DONE_SECONDS = 30
 #: How often the devices are asked how they are (only while nobody is paying).
 POLL_SECONDS = 15.0
 #: Screens during which a payment is in progress: no idle timeout, no scans.
@@ -498,7 +496,9 @@ class RegisterApp(KioskShell):
         elif after.screen == "done":
             self.screen("done").show(settlement)
             self.goto("done")
-            self._done_event = Clock.schedule_once(lambda _dt: self.finish(), DONE_SECONDS)
+            seconds = done_seconds(self.screen("done").change)
+            if seconds is not None:
+                self._done_event = Clock.schedule_once(lambda _dt: self.finish(), seconds)
         elif after.screen == "returned":
             self.screen("returned").show(record.repaid, settlement.reason)
             self.goto("returned")
@@ -661,6 +661,8 @@ class RegisterApp(KioskShell):
         current = self.sm.current
         if current in PAYING or current in CLOSED or self.checkout is not None:
             return  # never during a payment, and a closed register waits for staff
+        if current == "done" and done_seconds(self.screen("done").change) is None:
+            return  # change paid out: "please take your change" stays until someone taps (flow.done_seconds)
         self.staff = False
         if not self.ready:  # staff walked away from the start screen's PIN or staff screen
             self.goto("start")

@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
 from kiosk.i18n import N_
+from kiosk.wareki import western_date
 from register.checkout import Settlement
 from register.ticket import TicketCode, TicketInfo, status_api_url
 
@@ -105,6 +107,38 @@ def after_settlement(settlement: Settlement) -> AfterPayment:
     if settlement.record.repaid:
         return AfterPayment("returned")
     return AfterPayment("cart", UNPAID_MESSAGES.get(settlement.reason, UNPAID_OTHERWISE))
+
+
+# ----------------------------------------------------------------- words
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def local_date(day: date, lang: str) -> str:
+    """A date as the screen's language writes it: 2026年12月4日 in Japanese and Chinese text (an ISO 2026-12-04
+    in a Japanese sentence reads as a code, not a day), 2026년 12월 4일, 4 Dec 2026, 4/12/2026 (vi), 04/12/2026
+    (pt-BR)."""
+    if lang in ("ja", "ja-easy", "zh"):
+        return western_date(day)
+    if lang == "ko":
+        return f"{day.year}년 {day.month}월 {day.day}일"
+    if lang == "vi":
+        return f"{day.day}/{day.month}/{day.year}"
+    if lang == "pt":
+        return f"{day:%d/%m/%Y}"
+    return f"{day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
+
+
+def done_seconds(change: int) -> float | None:
+    """How long the done screen stays before going home by itself: a while when there is nothing to take, never
+    when change was paid out. The changer pays it out before this screen shows (the payout call returns when the
+    hoppers report it done), but no changer here can tell that the tray was emptied: the screen keeps saying
+    "please take your change" until someone taps it, so the next resident finds the message, not a start screen
+    over coins left in the tray."""
+    return None if change > 0 else DONE_SECONDS
+
+
+#: Seconds the done screen stays when no change is to be taken.
+DONE_SECONDS = 30
 
 
 # ----------------------------------------------------------------- the resident's ticket

@@ -7,10 +7,12 @@ English message ids translated through the catalogs (``tr._`` at display time).
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import suppress
 from datetime import date
 
 from kiosk.i18n import N_
 from kiosk.ui.lang import tr
+from register.app.flow import local_date
 
 #: Why a scanned code was not added (SlipError and SlipRefused codes), with the refusal's parameters.
 SCAN_MESSAGES = {
@@ -71,12 +73,22 @@ def yen(amount: int) -> str:
 
 
 def day(d: date | None) -> str:
-    return d.isoformat() if d else ""
+    """A date in the screen's language (2026年12月4日), never ISO inside a sentence."""
+    return local_date(d, tr.lang) if d else ""
+
+
+#: Refusal parameters that are dates: :func:`register.slips.policy.refusal_params` gives them as ISO (language
+#: neutral, kept while the language changes); they are worded when shown.
+DATE_PARAMS = ("deadline",)
 
 
 def scan_message(code: str, params: dict[str, str]) -> str:
     message = tr._(SCAN_MESSAGES.get(code, SCAN_MESSAGES["malformed"]))
-    return message.format_map(defaultdict(str, params))
+    shown = dict(params)
+    for name in DATE_PARAMS:
+        with suppress(KeyError, ValueError):
+            shown[name] = day(date.fromisoformat(params[name]))
+    return message.format_map(defaultdict(str, shown))
 
 
 def recovery_event(event: str) -> str:

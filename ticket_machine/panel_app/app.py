@@ -31,6 +31,7 @@ from kiosk.config.device import DeviceConfig
 from kiosk.config.site import Counter, Site
 from kiosk.ui.lang import tr
 from kiosk.ui.shell import KioskShell
+from ticket_machine.panel_app.counter_view import queue_view, wait_minutes_text, waiting_count_text
 from ticket_machine.panel_app.dispatch import (
     booth_line,
     can_recall,
@@ -71,6 +72,9 @@ class CallPanelApp(KioskShell):
     #: The groups this counter serves, each with its queue ("担当：国民健康保険　待ち：3人　約12分").
     queue_text = StringProperty("")
     queue_lines = NumericProperty(1)
+    #: The big count on the main screen: everyone waiting for this counter's groups ("3人"), and the estimate.
+    waiting_label = StringProperty("—")
+    wait_label = StringProperty("")
     #: A booth: the resident seated there (number from the booth's state; the view as last called, for the
     #: reception), and whether 「窓口へ引き継ぐ」 can be tapped.
     seated_number = ObjectProperty(None, allownone=True)
@@ -206,17 +210,11 @@ class CallPanelApp(KioskShell):
         if group is not None:
             self.waiting = group.waiting
             self.est_wait = group.est_wait_min
-        lines = []
-        for g in c.groups:
-            state = self.group_states.get(g)
-            text = tr.name(self.site.group_by_id[g].names)
-            if state is not None:
-                text += "  " + tr._("Waiting: {count}").format(count=state.waiting)
-                if state.est_wait_min is not None:
-                    text += "  " + tr._("about {minutes} min").format(minutes=state.est_wait_min)
-            lines.append(text)
-        self.queue_lines = len(lines)
-        self.queue_text = "\n".join(lines)
+        view = queue_view(self.site, c, self.group_states, tr.lang)
+        self.waiting_label = waiting_count_text(view, tr.lang)
+        self.wait_label = wait_minutes_text(view, tr.lang)
+        self.queue_lines = len(view.lines)
+        self.queue_text = "\n".join(view.lines)
 
     def _refresh(self, *_a) -> None:
         """Recompute what the side lists and the booth show, then let the screens rebuild (once per burst)."""

@@ -17,7 +17,8 @@ def itinerary_lines(site: Site, ticket: TicketView, lang: str) -> list[tuple[str
             state = "here"
         else:
             state = "later"
-        label = {"done": N_("Done"), "here": N_("Here"), "later": N_("Still to come")}[state]
+        # "Still to do", not "Still to come": its short Japanese 「未」 was cryptic; the longer words are clear
+        label = {"done": N_("Done"), "here": N_("Here"), "later": N_("Still to do")}[state]
         out.append(
             (state, f"{gettext_for(lang, label)}: {_what(site, step, lang)} — {_where(site, ticket, step, lang)}")
         )

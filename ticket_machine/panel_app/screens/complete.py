@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 from kivy.app import App
+from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.ui.lang import tr
 from kiosk.ui.shell import load_screen_kv
 from kiosk.ui.widgets import BigButton
+from ticket_machine.panel_app.counter_view import hidden_below, more_below_text
 from ticket_machine.panel_app.notes import PRESET_NOTES
 
 load_screen_kv(__file__)
 
 
 class CompleteScreen(Screen):
+    #: "▼ 6 more below: scroll the list" while procedures are out of sight under the grid
+    cue = StringProperty("")
+
+    def update_cue(self, *_a) -> None:
+        scroller, grid = self.ids.scroller, self.ids.procedures
+        hidden = hidden_below([(b.y, b.top) for b in grid.children], grid.height, scroller.height, scroller.scroll_y)
+        self.cue = more_below_text(hidden, tr.lang)
+
+    def on_enter(self, *_a) -> None:
+        self.ids.scroller.scroll_y = 1
+        self.update_cue()
+
     def on_pre_enter(self, *_a) -> None:
         app = App.get_running_app()
         self.adding: list[str] = []
@@ -31,7 +45,7 @@ class CompleteScreen(Screen):
         presets = self.ids.presets
         presets.clear_widgets()
         for n, note in enumerate(PRESET_NOTES):
-            button = BigButton(key=f"preset-{n}", kind="secondary", font_base=17, text=tr._(note))
+            button = BigButton(key=f"preset-{n}", kind="secondary", font_base=16, text=tr._(note))
             button.bind(on_release=lambda b: setattr(self.ids.note, "text", b.text))
             presets.add_widget(button)
 

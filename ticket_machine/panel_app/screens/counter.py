@@ -33,6 +33,12 @@ class CounterScreen(Screen):
         return ticket if ticket is not None else seated
 
     @staticmethod
+    def shown_lang(ticket, seated) -> str | None:
+        """The language of the visit shown (served here, else seated here)."""
+        shown = ticket if ticket is not None else seated
+        return shown.lang if shown is not None else None
+
+    @staticmethod
     def number_text(ticket, serving_number, seated_number) -> str:
         number = ticket.number if ticket else (serving_number or seated_number)
         return str(number) if number else "—"
