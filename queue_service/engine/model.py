@@ -10,6 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from kiosk.bus.schemas import RecordPaymentArgs
+from kiosk.languages import Language
 
 
 class StepStatus(StrEnum):
@@ -77,7 +78,7 @@ class Ticket:
     seq: int  # the day's issue order: a ticket's place in every queue
     number: int  # printed number, display only (may wrap)
     token: str
-    lang: str
+    lang: Language
     priority: bool
     issued_at: datetime
     steps: list[Step]

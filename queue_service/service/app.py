@@ -28,7 +28,7 @@ import paho.mqtt.client as mqtt
 from kiosk import watchdog
 from kiosk.bus.client import Bus, BusSettings
 from kiosk.bus.contract import REVISION, Role, Verb
-from kiosk.bus.schemas import Command, dump
+from kiosk.bus.schemas import Command, Presence, dump
 from kiosk.config.site import Site
 from queue_service.service.core import Inbound, Outbound, QueueCore
 from queue_service.service.http_guard import ConnectionLimits, guarded_protocol
@@ -112,10 +112,14 @@ class QueueService:
         self.lock = threading.RLock()
         #: Called (from the worker thread, lock released) after every batch and tick: live pages wake up.
         self.change_listeners: list = []
+        #: Every appliance's retained presence (online, faults such as ``assistance_requested``: a resident
+        #: pressed "call staff"), by device id, for the staff pages. Written by the MQTT thread.
+        self.devices: dict[str, Presence] = {}
 
     # ------------------------------------------------------------ lifecycle
     def start(self, wait: float | None = 10.0) -> QueueService:
         self.bus.subscribe(self.bus.topics.all_commands, self._receive)
+        self.bus.subscribe_model(self.bus.topics.all_statuses, Presence, self._presence)
         self.bus.on_connection(lambda up: self.inbox.put(_REPUBLISH) if up else None)
         self._worker.start()
         if self.http is not None:
@@ -156,6 +160,11 @@ class QueueService:
         threading.Thread(target=self._http_server.run, name="queue-http", daemon=True).start()
 
     # ------------------------------------------------------------ the worker
+    def _presence(self, topic: str, presence: Presence) -> None:
+        device = topic.split("/")[-2]
+        if device != self.bus.device:  # the service's own presence is /healthz's business
+            self.devices[device] = presence
+
     def _receive(self, msg: mqtt.MQTTMessage) -> None:
         response_topic = getattr(msg.properties, "ResponseTopic", None) if msg.properties else None
         # paho types a payload bytes | bytearray; a received one is bytes (bytes() of bytes is the same object)

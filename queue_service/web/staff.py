@@ -47,6 +47,7 @@ from queue_service.web import kpi as kpi_mod
 from queue_service.web.auth import COOKIE, Session, StaffAuth
 
 if TYPE_CHECKING:
+    from kiosk.bus.schemas import Presence
     from queue_service.service.app import QueueService
 
 TEMPLATES = Path(__file__).parent / "templates" / "staff"
@@ -128,6 +129,33 @@ class _DayCache:
             self.items.move_to_end(day)
             while len(self.items) > self.size:
                 self.items.popitem(last=False)
+
+
+#: What staff read for a device's fault code (the rest are shown as their code).
+FAULT_TEXTS = {
+    "assistance_requested": "お客様が職員を呼んでいます（ヘルプボタン）",
+    "paper_out": "用紙切れ",
+    "paper_near_end": "用紙残りわずか",
+}
+
+
+def device_alerts(devices: dict[str, Presence]) -> list[dict[str, Any]]:
+    """The appliances staff should walk to now: a resident asking for help first, then offline ones and faults.
+    ``devices`` is the service's presence map (device id → retained presence)."""
+    alerts = []
+    for device, presence in sorted(devices.items()):
+        help_ = "assistance_requested" in presence.faults
+        if presence.online and not presence.faults:
+            continue
+        alerts.append(
+            {
+                "device": device,
+                "help": help_,
+                "online": presence.online,
+                "faults": [FAULT_TEXTS.get(f, f) for f in presence.faults],
+            }
+        )
+    return sorted(alerts, key=lambda a: (not a["help"], a["online"], a["device"]))
 
 
 def make_staff_router(
@@ -299,6 +327,7 @@ def make_staff_router(
         return page(
             "dashboard.html",
             session=session,
+            devices=device_alerts(getattr(service, "devices", {})) if chosen == today() else [],
             kpi=kpi,
             day=chosen,
             day_label=day_label(chosen),

@@ -1317,3 +1317,30 @@ def test_the_guide_records_its_uses_and_never_fails_when_it_cannot(site, hand, c
         r = guide.get("/guide/death/result")
     assert r.status_code == 200 and "guide use of death not recorded" in caplog.text
     assert hand.kpi(DAY).guide.completed == 1
+
+
+def test_dashboard_lists_devices_needing_attention_help_first(site, office):
+    from kiosk.bus.contract import Role
+    from kiosk.bus.schemas import Presence
+
+    service = SimpleNamespace(
+        site=site,
+        journal=office.journal,
+        lock=threading.RLock(),
+        devices={
+            "board-1f": Presence(online=False, role=Role.BOARD),
+            "kiosk-2f": Presence(online=True, role=Role.TICKET, faults=["paper_near_end"]),
+            "kiosk-1f": Presence(online=True, role=Role.TICKET, faults=["assistance_requested"]),
+            "panel-c01": Presence(online=True, role=Role.PANEL),
+        },
+    )
+    app = FastAPI()
+    app.include_router(make_staff_router(service, secret="test-secret"))
+    client = TestClient(app, base_url="http://testserver")
+    r = client.post("/staff/login", data={"account": "kanri", "password": PASSWORD}, follow_redirects=False)
+    assert r.status_code == 303
+    html = client.get("/staff").text
+    section = html[html.index('id="device-alerts"') :]
+    order = [section.index(d) for d in ("kiosk-1f", "board-1f", "kiosk-2f")]
+    assert order == sorted(order), "the resident asking for help first, then offline, then faults"
+    assert "お客様が職員を呼んでいます" in section and "オフライン" in section and "panel-c01" not in section

@@ -290,3 +290,26 @@ def test_the_services_own_pages_submit_through_the_worker_and_the_journal(servic
     }
     rows = service.journal.db.execute("SELECT verb, ok FROM journal WHERE verb = 'record_survey'").fetchall()
     assert rows == [("record_survey", 1), ("record_survey", 0), ("record_survey", 1)], "journaled like any command"
+
+
+def test_the_service_sees_a_resident_asking_for_help_at_a_kiosk(service, devices):
+    """A kiosk's "call staff" button raises ``assistance_requested`` in its presence; the service keeps every
+    device's presence for the staff dashboard, and sees the flag cleared again."""
+    from queue_service.web.staff import device_alerts
+
+    kiosk = devices("kiosk-1f")
+    kiosk.set_faults(["assistance_requested"])
+    changed = threading.Event()
+    for _ in range(200):
+        if "assistance_requested" in getattr(service.devices.get("kiosk-1f"), "faults", []):
+            break
+        changed.wait(0.05)
+    alerts = device_alerts(service.devices)
+    assert alerts[0]["device"] == "kiosk-1f" and alerts[0]["help"] is True
+    assert "お客様が職員を呼んでいます" in alerts[0]["faults"][0]
+    kiosk.set_faults([])
+    for _ in range(200):
+        if not service.devices["kiosk-1f"].faults:
+            break
+        changed.wait(0.05)
+    assert not [a for a in device_alerts(service.devices) if a["device"] == "kiosk-1f"]
