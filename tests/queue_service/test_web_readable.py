@@ -108,7 +108,7 @@ def test_closed_counters_show_the_office_hours(site, tmp_path):
         zei = zei[: zei.index("</li>")]
         assert "Not open now" in zei and "Office hours: Mon–Fri 8:30–17:15" in zei
         ja = words(office.http.get("/congestion?lang=ja").text)
-        assert "受付時間外" in ja and "月〜金 8:30–17:15" in ja
+        assert "ただいま受付していません" in ja and "月〜金 8:30–17:15" in ja
     finally:
         office.close()
     (tmp_path / "day").mkdir()
