@@ -26,6 +26,9 @@ class DeviceEntry(BaseModel):
     #: call boards
     floors: tuple[int, ...] = ()
     chime: bool | None = None
+    floor: int | None = None
+    directions: dict[Id, str] | None = None
+    flash_seconds: float | None = None
     #: ticket kiosks and registers: the ticket/receipt printer URI
     printer: str | None = None
     status_url: str | None = None
@@ -102,6 +105,9 @@ def load_devices(path: Path, site: Site) -> DeviceList:
         for f in d.floors:
             if f not in floors:
                 problems.append(f"{where}: no counter on floor {f}")
+        for key in d.directions or {}:
+            if key not in site.counter_by_id and key not in site.group_by_id:
+                problems.append(f"{where}: directions: {key!r} is neither a counter nor a group")
         if d.preentry_key is not None and not (path.parent / d.preentry_key).is_file():
             problems.append(f"{where}: preentry_key {d.preentry_key} is not a file")
         if d.role is not Role.SERVICE:

@@ -10,7 +10,7 @@ payments journal) and the local path in a hardware URI (``pdf:forms``, ``cctalk:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
@@ -36,8 +36,11 @@ class ScreenSettings(Strict):
     idle_seconds: int = Field(default=90, ge=10, le=3600)
     language: Language = "ja"
     #: The panel's visible diagonal in inches (e.g. 15.6): touch targets and text are sized in millimetres
-    #: from it (≥ 15 mm per target). Unset: a 15.6-inch panel at ``width`` × ``height`` is assumed.
+    #: from it (≥ 15 mm per target). Unset: a 15.6-inch panel at ``width`` × ``height`` is assumed
+    #: (a call board: a 55-inch one).
     diagonal_in: float | None = Field(default=None, gt=3, le=120)
+    #: Call board: high contrast and larger text from the start (a board has no button to switch it).
+    accessible: bool = False
 
 
 class DeviceConfig(Strict):
@@ -60,6 +63,16 @@ class DeviceConfig(Strict):
     floors: tuple[int, ...] = ()
     #: Play the chime on every call (boards).
     chime: bool = True
+    #: Call board: the phrase cache folder (``madoguchi voice build``; docs/voice.md); none = chime only.
+    voice: Path | None = None
+    #: Call board: the ALSA PCM the calls are played on (``aplay -D``), e.g. ``default``, ``hdmi:0``.
+    audio: str = "default"
+    #: Call board: the floor it hangs on (calls to another floor show a stairs/lift up or down sign).
+    floor: int | None = None
+    #: Call board: which way a counter (or every counter of a group) is, seen from the board on its floor.
+    directions: dict[Id, Literal["left", "right", "ahead", "back"]] = {}
+    #: Call board: seconds the newest call flashes.
+    flash_seconds: float = Field(default=6.0, ge=0, le=60)
     #: Form issuer: the A4 printer, ``cups:QUEUE``, ``cups://host:631/QUEUE``, or ``pdf:/folder`` (demo, tests).
     form_printer: str | None = None
     #: Form issuer: the PC/SC reader whose name contains this ("" = the first one);
@@ -116,6 +129,7 @@ def load_device(path: str | Path) -> DeviceConfig:
             "broker": broker,
             "preentry_key": rel(config.preentry_key),
             "payments_journal": rel(config.payments_journal),
+            "voice": rel(config.voice),
             **{key: _relative_uri(getattr(config, key), scheme, base) for key, scheme in PATH_URIS.items()},
         }
     )

@@ -1,56 +1,259 @@
-"""The board: latest calls (newest highlighted), waiting per group, a notice in every language."""
+"""The board: a grid of the latest calls (newest top left, flashing), a clock, waiting per group, a notice in
+every language. Nothing to touch: a board hangs on a wall.
+
+What is shown comes from ``view.py`` and how big from ``sizing.py`` (both Kivy-free); this module places it.
+"""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from kivy.animation import Animation
 from kivy.app import App
 from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.properties import (
+    BooleanProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    StringProperty,
+)
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
 from kiosk.i18n import N_
 from kiosk.ui.lang import tr
 from kiosk.ui.shell import load_screen_kv
-from kiosk.ui.widgets import Body
-from ticket_machine.board_app.view import call_lines, group_lines, ticker_text
+from ticket_machine.board_app.sizing import BoardLayout, board_layout, column_widths, fit_font
+from ticket_machine.board_app.view import (
+    UNSEEN,
+    call_cells,
+    clock_text,
+    date_text,
+    group_rows,
+    heading,
+    newest_key,
+    page_marker,
+    pages,
+    should_flash,
+    ticker_text,
+)
 
 load_screen_kv(__file__)
 
 NOTICE = N_("Please come to the counter when your number is called.")
-CALLS_SHOWN = 6
+#: Seconds each page of the waiting table stays when the groups do not fit on one.
+PAGE_SECONDS = 8.0
+#: The flash: colours inverted every this many seconds.
+FLASH_PERIOD = 0.5
+
+
+class BoardCell(BoxLayout):
+    number = NumericProperty(0)
+    counter = StringProperty("")
+    where = StringProperty("")
+    newest = BooleanProperty(False)
+    flash_on = BooleanProperty(False)
+    number_px = NumericProperty(10)
+    second_px = NumericProperty(10)
+    counter_px = NumericProperty(10)
+    where_px = NumericProperty(10)
+    inner = NumericProperty(4)
+    border = NumericProperty(2)
+
+
+class BoardRow(BoxLayout):
+    name = StringProperty("")
+    floor = StringProperty("")
+    waiting = StringProperty("")
+    wait = StringProperty("")
+    closed = BooleanProperty(False)
+    header = BooleanProperty(False)
+    widths = ListProperty([0.4, 0.12, 0.2, 0.28])
+    name_px = NumericProperty(10)
+    floor_px = NumericProperty(10)
+    waiting_px = NumericProperty(10)
+    wait_px = NumericProperty(10)
+    gap = NumericProperty(4)
 
 
 class BoardScreen(Screen):
+    #: The sizes (sizing.BoardLayout), recomputed when the window changes size.
+    lay: BoardLayout = ObjectProperty(None)  # type: ignore[assignment]
+    page_index = NumericProperty(0)
+    #: Whether the newest call is in its flash's inverted phase.
+    flash_on = BooleanProperty(False)
+
+    def __init__(self, **kw) -> None:
+        kw.setdefault("lay", self.layout_for(Window.size))
+        self._newest: tuple | None = UNSEEN
+        self._flash_until = 0.0
+        self._flash_event = None
+        super().__init__(**kw)
+
+    @staticmethod
+    def layout_for(size) -> BoardLayout:
+        app = App.get_running_app()
+        screen = app.device.screen
+        digits = len(str(app.site.queue.number_last))
+        return board_layout(int(size[0]), int(size[1]), screen.diagonal_in, screen.accessible, digits)
+
     def on_kv_post(self, _base) -> None:
         app = App.get_running_app()
-        app.bind(recent=lambda *_: self.show_calls(), group_version=lambda *_: self.show_groups())
+        app.bind(recent=lambda *_: self.on_recent(), group_version=lambda *_: self.show_groups())
+        Window.bind(size=lambda _w, size: self.resize(size))
+        tr.bind(lang=lambda *_: self.refresh())
         self.ids.ticker.text = ticker_text(NOTICE)
         Clock.schedule_once(lambda _dt: self.scroll_ticker(), 0.5)
+        Clock.schedule_interval(lambda _dt: self.show_clock(), 1.0)
+        Clock.schedule_interval(lambda _dt: self.next_page(), PAGE_SECONDS)
+        self.refresh()
+
+    # ------------------------------------------------------------ everything
+    def refresh(self) -> None:
+        lay = self.lay
+        calls, groups = heading(N_("Now calling"), tr.lang), heading(N_("Waiting now"), tr.lang)
+        self.ids.calls_heading.text, self.ids.groups_heading.text = calls, groups
+        self.ids.calls_heading.font_size = fit_font(calls, lay.heading_px, lay.calls_w, lay.heading_px * 0.6)
+        room = lay.table_w - 2 * lay.pad - lay.heading_px * 3  # beside the page marker
+        self.ids.groups_heading.font_size = fit_font(groups, lay.heading_px, room, lay.heading_px * 0.6)
+        self.show_clock()
         self.show_calls()
         self.show_groups()
 
-    def show_calls(self) -> None:
+    def resize(self, size) -> None:
+        self.lay = self.layout_for(size)
+        self.refresh()
+
+    def show_clock(self) -> None:
         app = App.get_running_app()
-        lines = call_lines(app.site, app.recent, tr.lang, app.device.floors)[:CALLS_SHOWN]
-        text = [f"[b]{line.number}[/b]　→　{line.counter}（{line.floor}F）" for line in lines]
-        self.ids.newest_text.text = text[0] if text else ""
-        box = self.ids.calls
+        now = datetime.now(app.site.zone)
+        self.ids.clock.text = clock_text(now)
+        self.ids.date.text = date_text(now, tr.lang)
+
+    # ------------------------------------------------------------ calls
+    def on_recent(self) -> None:
+        """A new board state: redraw, and flash when its newest call is a new one (the retained board state is
+        the hook, not the called event: a board that reconnects redraws the same way)."""
+        app = App.get_running_app()
+        key = newest_key(app.site, app.recent, app.device.floors)
+        if should_flash(self._newest, key, app.device.flash_seconds):
+            self.start_flash(app.device.flash_seconds)
+        self._newest = key
+        self.show_calls()
+
+    def cells(self) -> list:
+        app = App.get_running_app()
+        return call_cells(
+            app.site,
+            app.recent,
+            tr.lang,
+            self.lay.grid.count,
+            app.device.floors,
+            app.device.floor,
+            app.device.directions,
+        )
+
+    def show_calls(self) -> None:
+        grid, box = self.lay.grid, self.ids.calls
         box.clear_widgets()
-        for older in text[1:]:
-            box.add_widget(Body(text=older, markup=True, font_base=40))
-        self.ids.empty.text = "" if lines else tr._("No numbers called yet.")
+        inner = round(0.06 * min(grid.cell_w, grid.cell_h))
+        width = grid.cell_w - 2 * inner
+        for cell in self.cells():
+            box.add_widget(
+                BoardCell(
+                    number=cell.number,
+                    counter=cell.counter,
+                    where=cell.where,
+                    newest=cell.newest,
+                    flash_on=cell.newest and self.flash_on,
+                    number_px=grid.number_px,
+                    second_px=grid.second_px,
+                    counter_px=fit_font(cell.counter, grid.second_px, width, grid.second_px * 0.6),
+                    where_px=fit_font(cell.where, grid.second_px, width, grid.second_px * 0.6),
+                    inner=inner,
+                    border=max(2, round(grid.number_px * (0.08 if cell.newest else 0.02))),
+                    size_hint=(None, None),
+                    size=(grid.cell_w, grid.cell_h),
+                )
+            )
+        self.ids.empty.text = "" if box.children else tr._("No numbers called yet.")
+
+    def shown(self) -> list[str]:
+        """The calls as drawn, newest first (for the UI tests): number, counter, way."""
+        return [f"{c.number} {c.counter} {c.where}" for c in reversed(self.ids.calls.children)]
+
+    def start_flash(self, seconds: float) -> None:
+        self._flash_until = Clock.get_boottime() + seconds
+        if self._flash_event is None:
+            self._flash_event = Clock.schedule_interval(lambda _dt: self._flash_step(), FLASH_PERIOD)
+        self._set_flash(True)
+
+    def _flash_step(self) -> None:
+        if Clock.get_boottime() >= self._flash_until:
+            if self._flash_event is not None:
+                self._flash_event.cancel()
+                self._flash_event = None
+            self._set_flash(False)
+        else:
+            self._set_flash(not self.flash_on)
+
+    def _set_flash(self, on: bool) -> None:
+        self.flash_on = on
+        for cell in self.ids.calls.children:
+            cell.flash_on = on and cell.newest
+
+    @property
+    def flashing(self) -> bool:
+        return self._flash_event is not None
+
+    # ------------------------------------------------------------ waiting per group
+    def group_pages(self) -> list[list]:
+        app = App.get_running_app()
+        rows = group_rows(app.site, app.group_states, tr.lang, app.device.floors)
+        return pages(rows, self.lay.rows_per_page)
 
     def show_groups(self) -> None:
-        app = App.get_running_app()
+        lay = self.lay
+        all_pages = self.group_pages()
+        index = int(self.page_index) % len(all_pages)
+        self.ids.page.text = page_marker(index, len(all_pages))
         box = self.ids.groups
         box.clear_widgets()
-        for name, floor, waiting, est in group_lines(app.site, app.group_states, tr.lang, app.device.floors):
-            wait = (
-                "—" if est is None else tr._("No wait") if est == 0 else tr._("about {minutes} min").format(minutes=est)
-            )
-            box.add_widget(
-                Body(text=f"{floor}F {name}\n   {tr._('Waiting: {count}').format(count=waiting)}　{wait}", font_base=20)
-            )
+        head = (tr._("Counter"), tr._("Floor"), tr._("Waiting"), tr._("Wait"))
+        texts: list[tuple[str, ...]] = [(r.name, r.floor, r.waiting, r.wait) for page in all_pages for r in page]
+        # one set of widths for every page, so the columns stay put while the table pages
+        widths = column_widths(texts, lay.table_w - 2 * lay.pad, lay.row_px, lay.pad / 2)
+        box.add_widget(self._row(head, widths, round(lay.row_px * 0.8), header=True))
+        for row in all_pages[index]:
+            box.add_widget(self._row((row.name, row.floor, row.waiting, row.wait), widths, lay.row_px, row.closed))
 
+    def _row(self, texts, widths, font_px: int, closed: bool = False, header: bool = False) -> BoardRow:
+        smallest = font_px * 0.5
+        fonts = [fit_font(text, font_px, 0.92 * width, smallest) for text, width in zip(texts, widths, strict=True)]
+        return BoardRow(
+            name=texts[0],
+            floor=texts[1],
+            waiting=texts[2],
+            wait=texts[3],
+            closed=closed,
+            header=header,
+            name_px=fonts[0],
+            floor_px=fonts[1],
+            waiting_px=fonts[2],
+            wait_px=fonts[3],
+            gap=self.lay.pad / 2,
+            widths=[w / sum(widths) for w in widths],
+            height=self.lay.row_h if not header else round(self.lay.row_h * 0.8),
+        )
+
+    def next_page(self) -> None:
+        if len(self.group_pages()) > 1:
+            self.page_index += 1
+            self.show_groups()
+
+    # ------------------------------------------------------------ the notice
     def scroll_ticker(self) -> None:
         label = self.ids.ticker
         label.texture_update()
