@@ -53,6 +53,17 @@ DEMO_PIN = "1234"
 WINDOWS, SERVERS, BROKER = 2, 1, 0
 
 
+#: Where the example site's 1F sections are, seen from the demo's board (arrows beside the calls).
+DEMO_BOARD_DIRECTIONS = {
+    "jumin": "left",
+    "mynumber": "left",
+    "koseki": "right",
+    "shomei": "right",
+    "onestop": "ahead",
+    "nofu": "back",
+}
+
+
 class DemoStopped(KeyboardInterrupt):
     """SIGTERM or SIGHUP: the demo ends like on Ctrl-C (everything it started is stopped)."""
 
@@ -139,7 +150,13 @@ def run_apps(args, broker: LocalBroker, state: Path, processes: Processes) -> in
                 screen={**windows, "width": 1280, "height": 800},
             ),
             "panel": broker.device_file("panel-demo", args.site, screen={**windows, "width": 1024, "height": 600}),
-            "board": broker.device_file("board-1f", args.site, screen={**windows, "width": 1280, "height": 720}),
+            "board": broker.device_file(
+                "board-1f",
+                args.site,
+                floor=1,
+                directions=DEMO_BOARD_DIRECTIONS,
+                screen={**windows, "width": 1280, "height": 720},
+            ),
         }
         cards = CardPath.choose(state)
         if cards.daemon is not None:

@@ -17,7 +17,7 @@ from kiosk.config.loading import toml_value as _toml
 # ---------------------------------------------------------------- bundles
 
 
-def device_toml(site: Site, entry: DeviceEntry, plan: BrokerPlan, preentry: bool) -> str:
+def device_toml(site: Site, entry: DeviceEntry, plan: BrokerPlan, preentry: bool, voice: bool = False) -> str:
     hardware = entry.hardware()
     screen = hardware.pop("screen", None)
     lines = [
@@ -30,6 +30,8 @@ def device_toml(site: Site, entry: DeviceEntry, plan: BrokerPlan, preentry: bool
     lines += [f"{key} = {_toml(value)}" for key, value in hardware.items()]
     if preentry:
         lines.append('preentry_key = "preentry.key"')
+    if voice:
+        lines.append('voice = "voice"')
     lines += [
         "",
         "[broker]",
@@ -69,7 +71,8 @@ def write_bundle(layout: Layout, site_path: Path, site: Site, entry: DeviceEntry
     folder = private_dir(layout.bundle(entry.id))
     wanted = {"device.toml", "site.toml", "ca.crt", f"{entry.id}.password"}
     preentry = entry.preentry_key is not None
-    write_file(folder / "device.toml", device_toml(site, entry, plan, preentry).encode(), 0o644)
+    voice = entry.voice is not None
+    write_file(folder / "device.toml", device_toml(site, entry, plan, preentry, voice).encode(), 0o644)
     write_file(folder / "site.toml", appliance_site(site_path.read_text(encoding="utf-8")).encode(), 0o644)
     write_file(folder / "ca.crt", layout.ca_crt.read_bytes(), 0o644)
     write_file(folder / f"{entry.id}.password", layout.secret(entry.id).read_bytes(), 0o600)
@@ -77,6 +80,10 @@ def write_bundle(layout: Layout, site_path: Path, site: Site, entry: DeviceEntry
         assert entry.preentry_key is not None
         write_file(folder / "preentry.key", (devices_path.parent / entry.preentry_key).read_bytes(), 0o600)
         wanted.add("preentry.key")
+    if voice:  # the board's phrase cache (docs/voice.md): plain files, synced
+        assert entry.voice is not None
+        wanted.add("voice")
+        _sync_tree(devices_path.parent / entry.voice, folder / "voice")
     forms = site_path.parent / "forms"
     if entry.role is Role.FORMS and forms.is_dir():
         wanted.add("forms")

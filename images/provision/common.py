@@ -11,7 +11,7 @@ ROLE_KEYS: dict[Role, frozenset[str]] = {
     Role.SERVICE: frozenset(),
     Role.TICKET: frozenset({"printer", "status_url", "concierge_pin", "screen"}),
     Role.PANEL: frozenset({"counter", "screen"}),
-    Role.BOARD: frozenset({"floors", "chime", "floor", "directions", "flash_seconds", "screen"}),
+    Role.BOARD: frozenset({"floors", "chime", "floor", "directions", "flash_seconds", "voice", "audio", "screen"}),
     Role.FORMS: frozenset({"form_printer", "card_reader", "preentry_key", "screen"}),
     Role.DESK: frozenset({"counter", "form_printer", "card_reader", "preentry_key", "screen"}),
     Role.EXIT: frozenset({"screen"}),

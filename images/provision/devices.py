@@ -38,6 +38,10 @@ class DeviceEntry(BaseModel):
     card_reader: str | None = None
     #: the site's pre-entry key file (relative to devices.toml); copied into the bundle, 0600
     preentry_key: Path | None = None
+    #: call boards: the phrase cache folder built by ``madoguchi voice build`` (relative to devices.toml); copied
+    #: into the bundle as ``voice/``. ``audio``: the ALSA device aplay plays on.
+    voice: Path | None = None
+    audio: str | None = None
     #: self registers
     cash_changer: str | None = None
     cashless_terminal: str | None = None
@@ -56,7 +60,7 @@ class DeviceEntry(BaseModel):
         """The device-file keys this entry sets (in the order of the model)."""
         out: dict[str, object] = {}
         for name in type(self).model_fields:
-            if name in ("id", "role", "preentry_key") or name not in self.model_fields_set:
+            if name in ("id", "role", "preentry_key", "voice") or name not in self.model_fields_set:
                 continue
             value = getattr(self, name)
             if value is None:
@@ -110,6 +114,8 @@ def load_devices(path: Path, site: Site) -> DeviceList:
                 problems.append(f"{where}: directions: {key!r} is neither a counter nor a group")
         if d.preentry_key is not None and not (path.parent / d.preentry_key).is_file():
             problems.append(f"{where}: preentry_key {d.preentry_key} is not a file")
+        if d.voice is not None and not (path.parent / d.voice / "manifest.json").is_file():
+            problems.append(f"{where}: voice {d.voice} is not a phrase cache (no manifest.json: madoguchi voice build)")
         if d.role is not Role.SERVICE:
             try:  # what the bundle's device file will say must be a valid device file
                 DeviceConfig.model_validate(

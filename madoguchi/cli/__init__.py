@@ -10,6 +10,7 @@
     madoguchi preentry    the form issuer's pre-entry QR codes: new-key, make, verify
     madoguchi provision   a site's CA, broker TLS, device credentials and bundles (images/provision/)
     madoguchi doctor      check this appliance: config, broker over TLS, hardware, clock (madoguchi/doctor/)
+    madoguchi voice       build the call board's phrase cache: voice build --site SITE --out DIR
 
 One module per subcommand, each with ``NAME``, ``HELP`` and ``main(argv)``: it owns its options
 (``madoguchi/cli/common.py`` gives them one way to parse, log and report configuration errors).
@@ -32,11 +33,12 @@ from madoguchi.cli import (
     preentry,
     provision,
     service,
+    voice,
 )
 
 SUBCOMMANDS = {
     m.NAME: m
-    for m in (broker, service, demo, check_site, appliance, hash_pin, hash_password, preentry, provision, doctor)
+    for m in (broker, service, demo, check_site, appliance, hash_pin, hash_password, preentry, provision, doctor, voice)
 }
 
 

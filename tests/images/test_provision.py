@@ -200,6 +200,29 @@ def test_a_forms_bundle_has_the_form_templates_and_the_preentry_key(tmp_path, si
     assert templates and sorted(f.name for f in (bundle / "forms").iterdir()) == templates
 
 
+BOARD_WITH_VOICE = """
+[[device]]
+id = "board-2f"
+role = "board"
+floor = 2
+voice = "voice-cache"
+audio = "hdmi:0"
+"""
+
+
+def test_a_board_bundle_carries_the_phrase_cache_and_names_it(tmp_path, site):
+    cache = tmp_path / "voice-cache"
+    (cache / "ja").mkdir(parents=True)
+    (cache / "manifest.json").write_text('{"rate": 24000, "pieces": {}}')
+    (cache / "ja" / "0a1b.wav").write_bytes(b"RIFF....WAVE")
+    p = provision_site(tmp_path, site, DEVICES_TOML + BOARD_WITH_VOICE)
+    bundle = p.bundle("board-2f")
+    device = load_device(bundle / "device.toml")
+    assert device.voice == bundle.resolve() / "voice" and device.audio == "hdmi:0" and device.floor == 2
+    assert (bundle / "voice" / "ja" / "0a1b.wav").read_bytes() == b"RIFF....WAVE"
+    assert (bundle / "voice" / "manifest.json").is_file()
+
+
 # ---------------------------------------------------------------- the device list
 BAD_LISTS = [
     ('[[device]]\nid = "kiosk-1f"\nrole = "ticket"\ncolour = "red"\n', "unknown key"),
@@ -210,6 +233,7 @@ BAD_LISTS = [
     ('[[device]]\nid = "kiosk-1f"\nrole = "ticket"\nstatus_url = "http://x/"\n', "must contain {token}"),
     ('[[device]]\nid = "kiosk-1f"\nrole = "ticket"\n\n[[device]]\nid = "kiosk-1f"\nrole = "ticket"\n', "duplicate"),
     ('[[device]]\nid = "board-1f"\nrole = "board"\nfloors = [9]\n', "no counter on floor 9"),
+    ('[[device]]\nid = "board-1f"\nrole = "board"\nvoice = "nowhere"\n', "is not a phrase cache"),
     ('[[devices]]\nid = "kiosk-1f"\nrole = "ticket"\n', "unknown key"),
 ]
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tests.artifacts_dir import TEST_ARTIFACTS
 from tests.system.test_browser_public import PHONE, chromium, history, no_sideways_scroll, office  # noqa: F401
+from tests.system.test_browser_public import shot as page_shot
 
 ARTIFACTS = TEST_ARTIFACTS / "phone"
 
@@ -32,15 +33,7 @@ if (window.OscillatorNode) {
 
 def shot(driver, name: str) -> Path:
     """The whole page as build/test-artifacts/phone/NAME.png, at the phone's width."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    height = driver.execute_script("return Math.ceil(document.documentElement.scrollHeight)")
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE | {"height": max(height, PHONE["height"])})
-    try:
-        path = ARTIFACTS / f"{name}.png"
-        driver.save_screenshot(str(path))
-    finally:
-        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
-    return path
+    return page_shot(driver, name, ARTIFACTS)
 
 
 def test_the_phone_alerts_when_the_resident_is_next_but_n(chromium, office, devices, site):  # noqa: F811

@@ -47,13 +47,13 @@ def chromium():
     driver.quit()
 
 
-def shot(driver, name: str) -> Path:
-    """The whole page (not just the screen) as build/test-artifacts/web/NAME.png, at the phone's width."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+def shot(driver, name: str, folder: Path = ARTIFACTS) -> Path:
+    """The whole page (not just the screen) as FOLDER/NAME.png (build/test-artifacts/web/), at the phone's width."""
+    folder.mkdir(parents=True, exist_ok=True)
     height = driver.execute_script("return Math.ceil(document.documentElement.scrollHeight)")
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE | {"height": max(height, PHONE["height"])})
     try:
-        path = ARTIFACTS / f"{name}.png"
+        path = folder / f"{name}.png"
         driver.save_screenshot(str(path))
     finally:
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)

@@ -169,6 +169,34 @@ def test_paper_out_during_printing_keeps_the_ticket_and_reprints_it(stack):
     assert zbar(stack.printer.tickets[0]) == STATUS_URL.format(token=result["ticket"]["token"])
 
 
+def test_kiosk_home_guidance_and_paper_out_in_all_seven_languages(stack):
+    """One app run: the home, the questions (one answered "not sure"), the guidance list and the paper-out
+    refusal, each saved in ja, en, zh, ko, vi, pt and ja-easy (build/test-artifacts/kiosk-langs/)."""
+    stack.printer.set_paper("out")
+    preview = ROOT / "build" / "i18n" / "ticket-kiosk.json"  # messages the lead has not merged yet
+    params = {"i18n_preview": preview} if preview.exists() else {}
+    result = stack.drive("ticket", "kiosk-1f", "kiosk_languages", timeout=240, **params)
+    langs = ("ja", "en", "zh", "ko", "vi", "pt", "ja-easy")
+    for screen in ("1-home", "2-questions", "3-guidance", "4-paper-out"):
+        for lang in langs:
+            assert (TEST_ARTIFACTS / "kiosk-langs" / f"{screen}-{lang}.png").stat().st_size > 10_000
+    texts = result["texts"]
+    # each language really switched the screen (the event names are site data in every language)
+    assert len({tuple(texts[f"1-home-{lang}"]) for lang in langs}) == len(langs)
+    # "not sure" kept national health insurance and the pension, each marked for staff to confirm
+    rows = {proc: (ticked, title) for proc, ticked, title in result["guidance"]["rows"]}
+    assert rows["kokuho_kanyu"][0] and rows["nenkin_kanyu"][0]
+    confirmed = [r for r in texts["3-guidance-en"] if r[3]]
+    assert len(confirmed) == 2, texts["3-guidance-en"]
+    ticket = result["ticket"]
+    assert {"kokuho_kanyu", "nenkin_kanyu"} <= {s["procedure"] for s in ticket["itinerary"]}
+    # paper out: the number stays, the phone QR is on screen, the button keeps the ticket, help is named
+    assert result["paper_out"] == {"qr": STATUS_URL.format(token=ticket["token"]), "texture": True}
+    message, help_text, finish = texts["4-paper-out-en"]
+    assert "out of paper" in message and "reception desk" in help_text and finish == "I have noted my number"
+    assert stack.printer.receipts == [] and result["kept_in_queue"] == ticket["id"]
+
+
 def test_staff_mode_priority_ticket_for_someone_else_and_idle_reset(stack):
     result = stack.drive(
         "ticket", "kiosk-1f", "kiosk_staff_and_accessibility", pin="2468", settings={"concierge_pin": hash_pin("2468")}

@@ -24,6 +24,12 @@ def kiosk_move_in(app, ui, params):
     yield ui.tap("q-children-yes")
     yield ui.tap("q-kokuho-yes")
     yield ui.tap("q-seal-no")
+    yield ui.tap("questions-next")  # three questions unanswered: outlined, the list not shown yet
+    questions = app.sm.get_screen("questions")
+    yield ui.until(lambda: questions.message, "the answer-every-question message")
+    ui.result["unanswered_stopped"] = app.sm.current
+    for q in ("over_65", "pension_type1", "mynumber_card"):
+        yield ui.tap(f"q-{q}-no")
     yield ui.frames()
     yield ui.shot("kiosk-03-questions")
     yield ui.tap("questions-next")
@@ -32,8 +38,10 @@ def kiosk_move_in(app, ui, params):
     yield ui.tap("proc-kodomo_iryo")  # untick one: not needed today
     yield ui.tap("add-procedure")
     yield ui.screen("catalog")
-    yield ui.shot("kiosk-05-catalog")
     yield ui.tap("pick-juminhyo")
+    yield ui.frames()
+    yield ui.shot("kiosk-05-catalog")
+    yield ui.tap("catalog-next")
     yield ui.screen("guidance")
     yield ui.frames()
     yield ui.shot("kiosk-06-guidance-edited")
@@ -71,6 +79,7 @@ def kiosk_staff_and_accessibility(app, ui, params):
     yield ui.tap("one-procedure")
     yield ui.screen("catalog")
     yield ui.tap("pick-inkan_shomei")
+    yield ui.tap("catalog-next")
     yield ui.screen("guidance")
     yield ui.tap("priority")
     yield ui.tap("ticket-lang")  # ja → en: issuing for someone else in their language
@@ -92,12 +101,15 @@ def kiosk_printer_fault(app, ui, params):
     yield ui.tap("one-procedure")
     yield ui.screen("catalog")
     yield ui.tap("pick-juminhyo")
+    yield ui.tap("catalog-next")
     yield ui.screen("guidance")
     yield ui.tap("issue")
     yield ui.screen("issued")
     issued = app.sm.get_screen("issued")
     yield ui.until(lambda: issued.print_state == "failed", "the print failure")
+    yield ui.frames()
     yield ui.shot("kiosk-20-paper-out")
+    ui.result["paper_out_screen"] = {"qr": issued.qr_url, "finish": issued.finish_text, "help": issued.help_text}
     ui.result["faults_after_failure"] = sorted(app.printer_faults)
     ui.result["ticket"] = app.last_ticket.model_dump(mode="json")
     # the test refills the paper and tells us through a file
@@ -187,7 +199,7 @@ def board_watch(app, ui, params):
     ui.result["recent"] = [c.model_dump(mode="json") for c in app.recent]
     ui.result["chimes"] = app.chimes
     board = app.sm.get_screen("board")
-    ui.result["shown"] = [board.ids.newest_text.text] + [w.text for w in board.ids.calls.children][::-1]
+    ui.result["shown"] = board.shown()
 
 
 # ----------------------------------------------------------------- bench (bench/apps.py)
@@ -508,12 +520,13 @@ def _type_into(ui, key: str, text: str):
 
 
 def _move_in_with_a_child_and_nhi(ui):
-    """The life event 転入 with children and national health insurance, no seal: on to the guidance."""
+    """The life event 転入 with children and national health insurance, nothing else: on to the guidance."""
     yield ui.tap("event-moving_in")
     yield ui.screen("questions")
     yield ui.tap("q-children-yes")
     yield ui.tap("q-kokuho-yes")
-    yield ui.tap("q-seal-no")
+    for q in ("over_65", "pension_type1", "mynumber_card", "seal"):
+        yield ui.tap(f"q-{q}-no")
     yield ui.tap("questions-next")
     yield ui.screen("guidance")
 
@@ -615,6 +628,87 @@ def kiosk_concierge_desk(app, ui, params):
     yield ui.shot("kiosk-47-concierge-locked-again")
     ui.result["locked_at_home"] = app.locked
     ui.result["self_issue_buttons_after"] = [k for k in ("event-moving_in", "one-procedure") if ui.find(k, must=False)]
+
+
+# ----------------------------------------------------------------- ticket kiosk: every language (issue 19)
+KIOSK_LANGS = ("ja", "en", "zh", "ko", "vi", "pt", "ja-easy")
+
+
+def _preview_catalogs(path: str) -> None:
+    """Messages not merged into kiosk/locale yet, read from a helper's build/i18n JSON (msgid → lang → text), as
+    each catalog's fallback: only for screenshots taken before the lead merges them. Merged messages win."""
+    import json
+    from pathlib import Path
+
+    from kiosk.i18n import translations
+
+    suggestions = json.loads(Path(path).read_text(encoding="utf-8"))
+
+    class Preview:
+        def __init__(self, lang: str, then=None) -> None:
+            self.lang, self.then = lang, then
+
+        def gettext(self, message: str) -> str:
+            text = suggestions.get(message, {}).get(self.lang)
+            return text or (self.then.gettext(message) if self.then is not None else message)
+
+    for lang in KIOSK_LANGS:
+        catalog = translations(lang)
+        # ja-easy falls back to ja: its own preview comes first, then ja (and ja's preview)
+        catalog._fallback = Preview(lang, catalog._fallback)
+
+
+def kiosk_languages(app, ui, params):
+    """The kiosk home, the questions (with "not sure"), the guidance list and a refusal (paper out) in all seven
+    languages, in one app run: the language is switched on each screen and every screen saved
+    (build/test-artifacts/kiosk-langs/)."""
+    from tests.artifacts_dir import TEST_ARTIFACTS
+
+    if params.get("i18n_preview"):
+        _preview_catalogs(params["i18n_preview"])
+    (TEST_ARTIFACTS / "kiosk-langs").mkdir(parents=True, exist_ok=True)
+    ui.result["texts"] = {}
+
+    def each_language(screen: str, texts):
+        for lang in KIOSK_LANGS:
+            yield ui.tap(f"lang-{lang}")
+            yield ui.frames(3)
+            yield ui.shot(f"../kiosk-langs/{screen}-{lang}")
+            ui.result["texts"][f"{screen}-{lang}"] = texts()
+        yield ui.tap("lang-ja")
+
+    yield _in_service(app, ui)
+    yield from each_language("1-home", lambda: [b.text for b in ui.find("event-moving_in").parent.children])
+    yield ui.tap("event-moving_in")
+    yield ui.screen("questions")
+    yield ui.tap("q-children-yes")
+    yield ui.tap("q-kokuho-unsure")
+    yield ui.tap("q-pension_type1-unsure")
+    for q in ("over_65", "mynumber_card", "seal"):
+        yield ui.tap(f"q-{q}-no")
+    questions = app.sm.get_screen("questions")
+    yield from each_language("2-questions", lambda: [r.ids.text.text for r in questions.ids.rows.children][::-1])
+    yield ui.tap("questions-next")
+    yield ui.screen("guidance")
+    guidance = app.sm.get_screen("guidance")
+    yield from each_language(
+        "3-guidance", lambda: [[r.title, r.where, r.bring, r.confirm] for r in guidance.ids.rows.children][::-1]
+    )
+    ui.result["guidance"] = {
+        "rows": [[r.procedure, r.ticked, r.title] for r in guidance.ids.rows.children][::-1],
+        "hidden_below": guidance.hidden_below,
+        "more": guidance.more_text,
+    }
+    yield ui.tap("issue")
+    yield ui.screen("issued")
+    issued = app.sm.get_screen("issued")
+    yield ui.until(lambda: issued.print_state == "failed", "the paper-out refusal")
+    ui.result["ticket"] = app.last_ticket.model_dump(mode="json")
+    yield from each_language("4-paper-out", lambda: [issued.print_message, issued.help_text, issued.finish_text])
+    ui.result["paper_out"] = {"qr": issued.qr_url, "texture": issued.qr_texture is not None}
+    yield ui.tap("finish")
+    yield ui.screen("home")
+    ui.result["kept_in_queue"] = app.last_ticket.id
 
 
 # ----------------------------------------------------------------- call panel: one-stop (issue 17)

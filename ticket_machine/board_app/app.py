@@ -1,23 +1,32 @@
-"""The call board app: recovers its whole picture from retained topics, chimes on every call."""
+"""The call board app: recovers its whole picture from retained topics, chimes and speaks every call."""
 
 from __future__ import annotations
 
 import logging
+import shutil
+from collections import deque
+from datetime import datetime
 from pathlib import Path
 
-from kivy.core.audio import SoundLoader
+from kivy.clock import Clock
 from kivy.properties import ListProperty, NumericProperty
 
 from kiosk.bus.contract import Role
-from kiosk.bus.schemas import BoardState, CalledEvent, GroupState
+from kiosk.bus.schemas import Announcement, BoardState, CalledEvent, GroupState
 from kiosk.config.device import DeviceConfig
 from kiosk.config.site import Site
 from kiosk.ui.lang import tr
 from kiosk.ui.shell import KioskShell
+from kiosk.ui.theme import theme
+from ticket_machine.board_app.phrase_cache import ESPEAK_VOICES, EspeakEngine, PhraseCache
 from ticket_machine.board_app.screens.board import BoardScreen
+from ticket_machine.board_app.speaker import AplaySink, Call, Speaker, call_renderer
 
 log = logging.getLogger(__name__)
 CHIME = Path(__file__).resolve().parent / "chime.wav"
+#: How long a ``called`` waits for its rev-2 ``announce`` (published right after it) before chiming alone: a server
+#: that never sends ``announce`` still gets its chime, and a call is never chimed twice.
+ANNOUNCE_GRACE_S = 1.5
 
 
 class CallBoardApp(KioskShell):
@@ -32,16 +41,34 @@ class CallBoardApp(KioskShell):
         super().__init__(device, site, **kw)
         self.show_languages = False
         self.group_states: dict[str, GroupState] = {}
-        self.sound = None
+        #: Plays chime + speech, one call at a time (``None``: the device file turned the chime off).
+        self.speaker: Speaker | None = None
+        #: The calls already announced (rev 2), so their ``called`` stays silent; the server sends announce.
+        self._announced: deque[tuple[int, str, datetime]] = deque(maxlen=64)
+        self._server_announces = False
 
     def make_screens(self):
         self.title_text = tr.name(self.site.site.names)
+        theme.accessible = self.device.screen.accessible  # chosen in the device file: nobody touches a board
         if self.device.chime:
-            try:
-                self.sound = SoundLoader.load(str(CHIME))
-            except Exception:  # no audio device: the board stays silent, calls still show
-                log.warning("no audio: the board is silent")
+            self.speaker = self.make_speaker()
         return [BoardScreen()]
+
+    def make_speaker(self) -> Speaker:
+        """The phrase cache (chime only without one), eSpeak NG live for languages the cache lacks, and aplay."""
+        cache = PhraseCache(None)
+        folder = self.device.voice
+        if folder is not None:
+            try:
+                cache = PhraseCache(folder)
+            except (OSError, ValueError) as exc:
+                log.warning("voice cache %s unusable, chime only: %s", folder, exc)
+            if not len(cache):
+                log.warning("voice cache %s is empty or missing, chime only (madoguchi voice build)", folder)
+        if len(cache) and shutil.which("espeak-ng"):
+            cache.live = {lang: EspeakEngine(lang) for lang in ESPEAK_VOICES if lang not in cache.languages()}
+        sink = AplaySink(self.device.audio) if shutil.which("aplay") else None
+        return Speaker(call_renderer(self.site, cache), sink)
 
     def connect(self) -> None:
         assert self.link is not None
@@ -49,6 +76,11 @@ class CallBoardApp(KioskShell):
         self.link.listen(topics.board_state, BoardState, self._board)
         self.link.listen(topics.group_state("+"), GroupState, self._group)
         self.link.listen(topics.called_event, CalledEvent, self._called)
+        self.link.listen(topics.announce_event, Announcement, self._announce)
+
+    def _shown_here(self, counter_id: str) -> bool:
+        counter = self.site.counter_by_id.get(counter_id)
+        return counter is not None and (not self.device.floors or counter.floor in self.device.floors)
 
     def _board(self, _topic: str, state: BoardState) -> None:
         self.recent = list(state.recent)
@@ -58,16 +90,42 @@ class CallBoardApp(KioskShell):
         self.group_version += 1
 
     def _called(self, _topic: str, event: CalledEvent) -> None:
-        counter = self.site.counter_by_id.get(event.counter)
-        if counter is None or (self.device.floors and counter.floor not in self.device.floors):
+        """v1: chime only when the server turns out not to send ``announce`` (an older server)."""
+        if not self._shown_here(event.counter) or self._server_announces:
+            return
+        key = (event.number, event.counter, event.at)
+        Clock.schedule_once(lambda _dt: self._chime_unannounced(key, event), ANNOUNCE_GRACE_S)
+
+    def _chime_unannounced(self, key: tuple[int, str, datetime], event: CalledEvent) -> None:
+        if key in self._announced:
             return
         self.chimes += 1
-        if self.sound is not None:
-            try:
-                self.sound.stop()
-                self.sound.play()
-            except Exception:
-                log.warning("chime failed", exc_info=True)
+        if self.speaker is not None:
+            self.speaker.say(Call(event.number, event.counter, recall=event.recall, chime_only=True))
+
+    def _announce(self, _topic: str, event: Announcement) -> None:
+        """rev 2: chime, then the call in Japanese, the ticket's language and English (the speaker's queue)."""
+        self._server_announces = True
+        if not self._shown_here(event.counter):
+            return
+        self._announced.append((event.number, event.counter, event.at))
+        self.chimes += 1
+        if self.speaker is not None:
+            self.speaker.say(Call(event.number, event.counter, event.lang, event.recall))
+
+    def build(self):
+        root = super().build()
+        self.strip_controls()
+        return root
+
+    def strip_controls(self) -> None:
+        """A board hangs on a wall: the shell's bars (title, larger text, languages, anything a kiosk gets to
+        touch) leave the tree; the board screen draws its own header. The out-of-service cover stays."""
+        screens = self.sm.__self__  # ``ids`` hold weak proxies: compare the widget itself
+        column = screens.parent
+        for child in list(column.children):
+            if child is not screens:
+                column.remove_widget(child)
 
     def on_idle(self) -> None:
         """Nothing to reset on a board."""
