@@ -151,7 +151,9 @@ class PhoneSettings(Strict):
     #: Alert (sound, vibration, title flash, Web Push) when this many people or fewer are ahead (0: when next).
     alert_ahead: int = Field(default=3, ge=0, le=50)
     #: The VAPID ``sub`` claim push services may use to reach the office (a ``mailto:`` or ``https:`` URL).
-    push_contact: str = Field(default="mailto:push@madoguchi.invalid", pattern=r"^(mailto:[^@\s]+@[^@\s]+|https://\S+)$")
+    push_contact: str = Field(
+        default="mailto:push@madoguchi.invalid", pattern=r"^(mailto:[^@\s]+@[^@\s]+|https://\S+)$"
+    )
 
 
 class Group(Strict):

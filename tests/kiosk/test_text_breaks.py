@@ -9,7 +9,12 @@ from kiosk.text_breaks import phrases, with_break_points
 
 @pytest.mark.parametrize(
     "text",
-    ["わかるものをお持ちください", "受付番号45番の方、2階、21番窓口へお越しください。", "Bring your\nresidence card", ""],
+    [
+        "わかるものをお持ちください",
+        "受付番号45番の方、2階、21番窓口へお越しください。",
+        "Bring your\nresidence card",
+        "",
+    ],
 )
 def test_phrases_join_back_to_the_text(text):
     assert "".join(phrases(text)) == text

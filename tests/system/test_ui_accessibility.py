@@ -220,9 +220,6 @@ def test_call_panel_contrast_and_touch_targets_in_millimetres(site, tmp_path, di
         stack.stop()
     assert result["targets"] and _small(result["targets"]) == []
     problems = _check(f"a11y-panel-{panel}")
-    if panel == "7in" and problems and all(p.startswith("text:") for p in problems):
-        # the counter screen's small muted text measures ~4.1:1 at 800×480 (its font size: the panel's screen)
-        pytest.xfail(f"call panel text at 7 inch: {problems}")
     assert problems == []
 
 

@@ -188,7 +188,7 @@ def test_waiting_per_group_says_not_open_when_no_counter_is(site):
     assert rows["住民異動"].waiting == ja("{count} people").format(count=3)
     assert rows["住民異動"].wait == ja("about {minutes} min").format(minutes=12) == "約12分"
     assert rows["証明発行"].wait == ja("No wait")
-    assert rows["税証明"].wait == ja("Not open") and rows["税証明"].closed
+    assert rows["税証明"].wait == ja("Not open") == "受付前" and rows["税証明"].closed
     assert rows["戸籍"].wait == ja("Not open"), "no state yet: not open, never a dash"
     assert all(r.wait != "—" for r in rows.values())
     assert [r.name for r in group_rows(site, states, "ja", floors=(3,))] == ["介護保険", "税証明"]

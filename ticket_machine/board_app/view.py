@@ -20,6 +20,8 @@ ARROWS = {"left": "←", "right": "→", "ahead": "↑", "back": "↓"}
 #: Another floor: the stairs/lift sign and its words.
 FLOOR_SIGNS = {"up": "▲", "down": "▼"}
 FLOOR_WORDS = {"up": N_("upstairs"), "down": N_("downstairs")}
+#: A group with no counter open (marked here: the extractor finds only ``N_`` and ``tr._`` literals).
+NOT_OPEN = N_("Not open")
 #: Babel's locale for each kiosk language (dates).
 BABEL_LOCALES = {"ja": "ja", "en": "en", "zh": "zh", "ko": "ko", "vi": "vi", "pt": "pt_BR", "ja-easy": "ja"}
 
@@ -148,7 +150,7 @@ def should_flash(previous: tuple | None, current: tuple | None, seconds: float) 
 def wait_text(state: GroupState | None, _: Translate) -> str:
     """The estimated wait: none open → "not open" (never a dash), 0 → "no wait", else "about N min"."""
     if state is None or state.est_wait_min is None:
-        return _("Not open")
+        return _(NOT_OPEN)
     if state.est_wait_min == 0:
         return _("No wait")
     return _("about {minutes} min").format(minutes=state.est_wait_min)

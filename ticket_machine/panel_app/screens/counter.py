@@ -97,7 +97,7 @@ class CounterScreen(Screen):
                 Body(text=tr._("Booth requests ({count})").format(count=len(requests)), bold=True, font_base=19)
             )
             if not requests:
-                side.add_widget(Body(text=tr._("No booth is asking for this counter."), tone="muted", font_base=17))
+                side.add_widget(Body(text=tr._("No booth is asking for this counter."), tone="fg", font_base=17))
             for request in requests:
                 row = Factory.RequestRow()
                 row.add_widget(Body(text=request.text, font_base=17, tone="danger" if request.priority else "fg"))
@@ -110,7 +110,7 @@ class CounterScreen(Screen):
         for section in coming_sections(app.site, counter, app.coming, lang):
             side.add_widget(Body(text=section.title, bold=True, font_base=19))
             if not section.lines:
-                side.add_widget(Body(text=tr._("Nobody is waiting."), tone="muted", font_base=17))
+                side.add_widget(Body(text=tr._("Nobody is waiting."), tone="fg", font_base=17))
             for coming in section.lines:
                 card = Factory.SideCard()
                 card.key = f"coming-{coming.number}"
