@@ -14,6 +14,7 @@ from kivy.uix.screenmanager import Screen
 from kiosk.ui.lang import tr
 from kiosk.ui.shell import load_screen_kv
 from kiosk.ui.widgets import BigButton, Body
+from ticket_machine.kiosk_app.screens.steps import VisitSteps  # noqa: F401  (the kv names it)
 from ticket_machine.kiosk_app.slip import floor_text
 
 load_screen_kv(__file__)

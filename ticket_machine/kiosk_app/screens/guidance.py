@@ -20,6 +20,7 @@ from kivy.uix.screenmanager import Screen
 from kiosk.i18n import LANGUAGES, N_
 from kiosk.ui.lang import tr
 from kiosk.ui.shell import load_screen_kv
+from ticket_machine.kiosk_app.screens.steps import VisitSteps  # noqa: F401  (the kv names it)
 from ticket_machine.kiosk_app.slip import ONE_STOP_NOTICE, where_served
 
 load_screen_kv(__file__)

@@ -16,6 +16,7 @@ from kiosk.i18n import N_
 from kiosk.ui.lang import tr
 from kiosk.ui.shell import load_screen_kv
 from queue_service.guidance import questions_for
+from ticket_machine.kiosk_app.screens.steps import VisitSteps  # noqa: F401  (the kv names it)
 
 load_screen_kv(__file__)
 
