@@ -81,15 +81,25 @@ def service(site, broker, tmp_path):
     svc.stop()
 
 
-@pytest.fixture(scope="session")
-def display():
-    """One Xvfb screen for every UI test of the run."""
+def _screen(width: int = 1280, height: int = 800):
     from madoguchi.local import start_xvfb
 
-    proc, name = start_xvfb()
+    proc, name = start_xvfb(width, height)
     yield name
     proc.kill()
     proc.wait()
+
+
+@pytest.fixture(scope="session")
+def display():
+    """One Xvfb screen for every UI test of the run."""
+    yield from _screen()
+
+
+@pytest.fixture(scope="session")
+def big_display():
+    """A second virtual screen, for 1920×1080 windows (the large call board, a 15.6-inch kiosk)."""
+    yield from _screen(1920, 1080)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ import pytest
 
 from kiosk.config import load_site
 from kiosk.i18n import gettext_for
-from madoguchi.local import free_port, start_broker, start_service_process, start_xvfb, stop_process, wait_healthy
+from madoguchi.local import free_port, start_broker, start_service_process, stop_process, wait_healthy
 from tests.artifacts_dir import TEST_ARTIFACTS
 from tests.system.test_ui_apps import Run
 
@@ -125,15 +125,6 @@ class BoardStack:
             bus.stop()
         stop_process(self.service)
         self.broker.stop()
-
-
-@pytest.fixture(scope="module")
-def big_display():
-    """A 1920×1080 screen: the larger board must fit on it."""
-    proc, name = start_xvfb(1920, 1080)
-    yield name
-    proc.kill()
-    proc.wait()
 
 
 @pytest.fixture

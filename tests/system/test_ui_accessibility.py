@@ -14,7 +14,6 @@ Screenshots and the boxes measured: build/test-artifacts/ui/a11y-*.png / *.boxes
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 
 import pytest
@@ -169,19 +168,6 @@ def _check(name: str, kinds: tuple[str, ...] = CONTRAST + LAYOUT) -> list:
 
 def _small(targets: list) -> list:
     return [(k, round(w, 1), round(h, 1)) for k, w, h in targets if w < MIN_TARGET_MM or h < MIN_TARGET_MM]
-
-
-@pytest.fixture
-def big_display():
-    """A second virtual screen large enough for a 1920×1080 window."""
-    if shutil.which("Xvfb") is None:
-        pytest.skip("needs Xvfb")
-    from madoguchi.local import start_xvfb
-
-    proc, name = start_xvfb(1920, 1080)
-    yield name
-    proc.kill()
-    proc.wait()
 
 
 def test_kiosk_home_contrast_idle_warning_and_call_staff_at_10_inch(site, tmp_path, display):
