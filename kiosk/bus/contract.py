@@ -179,6 +179,22 @@ class Topics:
         """rev 2: a call with the ticket's language, for the board's voice."""
         return f"{self.root}/queue/event/announce"
 
+    # the city (rev 2): what the site's bridge carries out to the city broker, and nothing else
+    def city_day(self, date: str) -> str:
+        """rev 2, retained: one office day's anonymous figures (``SiteDaySummary``)."""
+        return f"{self.root}/city/day/{date}"
+
+    @property
+    def all_city(self) -> str:
+        return f"{self.root}/city/#"
+
+    def bridged_out(self, service: str) -> tuple[str, ...]:
+        """The topic patterns a site's bridge publishes to the city broker (``out`` only): the groups' retained
+        state (waiting, open counters, the wait estimate), the day summaries and the queue service's presence
+        (is the office online). No command, reply, event, counter, booth, request or coming topic: those carry
+        numbers and notes the city has no use for."""
+        return (f"{self.root}/queue/state/group/#", self.all_city, self.status(service))
+
     @property
     def all_events(self) -> str:
         return f"{self.root}/queue/event/#"

@@ -487,3 +487,54 @@ def dump(message: BaseModel) -> bytes:
 def short_errors(exc: ValidationError, limit: int = 5) -> str:
     """A one-line reason for a log line or an error reply: ``args.lang: Input should be ...``."""
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(message)'}: {e['msg']}" for e in exc.errors()[:limit])
+
+
+# ---------------------------------------------------------------- the city (rev 2, bridged to the city hub)
+class GroupHour(Message):
+    """One hour of one counter group's day (local time), anonymous counts only."""
+
+    hour: int = Field(ge=0, le=23)
+    #: tickets that joined the group's queue in this hour (issued with a step there)
+    arrivals: int = Field(ge=0)
+    #: calls at the group's counters in this hour, and their mean wait (minutes; None: no call)
+    served: int = Field(ge=0)
+    mean_wait_min: float | None = None
+
+
+class GroupDay(Message):
+    group: Id
+    tickets: int = Field(ge=0)
+    served: int = Field(ge=0)
+    wait_median_min: float | None = None
+    wait_mean_min: float | None = None
+    hours: list[GroupHour] = Field(default_factory=list)
+
+
+class SiteDaySummary(Message):
+    """rev 2, ``{root}/city/day/{date}``, retained: one office day in anonymous figures, for the city hub.
+
+    Published by the queue service while the day runs (``final: false``, at most once a minute) and once more
+    when it is over (``final: true``). Counts, shares and minutes only: no ticket id, token, note, number,
+    answer or anything about a resident. The bridge to the city carries it out; nothing comes back."""
+
+    site: Id
+    date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    final: bool
+    updated_at: datetime
+    tickets: int = Field(ge=0)
+    finished: int = Field(ge=0)
+    cancelled: int = Field(ge=0)
+    one_stop: int = Field(ge=0)
+    multi_department: int = Field(ge=0)
+    wait_median_min: float | None = None
+    wait_mean_min: float | None = None
+    stay_median_min: float | None = None
+    #: share (0-1) of finished visits within their stay target
+    within_target_share: float | None = None
+    surveys: int = Field(ge=0)
+    #: share (0-1) of survey answers with 4-5 stars on the first question
+    satisfaction_share: float | None = None
+    payments: int = Field(ge=0)
+    cashless_share: float | None = None
+    guide_uses: int = Field(ge=0)
+    groups: list[GroupDay] = Field(default_factory=list)
