@@ -48,6 +48,7 @@ def device_rules(topics: Topics, device: Device, service: str | None = None) -> 
             f"topic write {topics.all_events}",
             f"topic write {topics.all_replies}",
             f"topic read {topics.all_statuses}",
+            f"topic write {topics.all_city}",  # rev 2: the day summaries the bridge carries to the city
         ]
         return rules
     if ROLE_VERBS[device.role]:
@@ -101,6 +102,10 @@ def conf_text(files: BrokerFiles, settings: BrokerSettings) -> str:
                 "tls_version tlsv1.2",
                 "require_certificate false",
             ]
+    if settings.bridge is not None:
+        from broker_config.bridge import site_bridge_text  # bridge.py builds on this module
+
+        lines += ["", site_bridge_text(settings.bridge).rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 

@@ -31,6 +31,28 @@ class Listener(BaseModel):
         return self
 
 
+class CityBridge(BaseModel):
+    """The site's bridge out to the city broker (written by :func:`broker_config.bridge.site_bridge`).
+
+    TLS only: the site proves who it is with its own client certificate (CN = site id) and checks the city
+    broker's certificate against the city CA, so neither side trusts the network between the offices.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    site: str
+    #: the queue service's device id: its presence is bridged (is the office online)
+    service: str
+    host: str
+    port: int = Field(default=8883, ge=1, le=65535)
+    cafile: Path
+    certfile: Path
+    keyfile: Path
+    #: seconds before reconnecting: back-off from the first value up to the second (Mosquitto's jitter)
+    restart_timeout: tuple[int, int] = (5, 60)
+    keepalive: int = Field(default=60, ge=5)
+
+
 class BrokerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -39,3 +61,5 @@ class BrokerSettings(BaseModel):
     persistence: bool = True
     #: Tests run Mosquitto as root in a private temp dir (its privilege drop could not read it).
     run_as_root: bool = False
+    #: The site's bridge to the city broker, when the site belongs to a city (``madoguchi provision city``).
+    bridge: CityBridge | None = None

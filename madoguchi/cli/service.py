@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.bus.client import BusSettings
     from kiosk.bus.contract import Role
     from kiosk.config import load_site
+    from queue_service.city_summary import day_summary
     from queue_service.service.app import HttpSettings, QueueService
     from queue_service.web.app import make_app
 
@@ -70,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         preentry_key=args.preentry_key,
         forms_dir=forms if forms.is_dir() else None,
         web=make_app,
+        city_summary=day_summary,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

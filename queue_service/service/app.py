@@ -30,6 +30,7 @@ from kiosk.bus.client import Bus, BusSettings
 from kiosk.bus.contract import REVISION, Role, Verb
 from kiosk.bus.schemas import Command, Presence, dump
 from kiosk.config.site import Site
+from queue_service.service.city import CityPublisher, SummaryBuilder
 from queue_service.service.core import Inbound, Outbound, QueueCore
 from queue_service.service.http_guard import ConnectionLimits, guarded_protocol
 from queue_service.service.journal import Journal
@@ -75,9 +76,13 @@ class QueueService:
         preentry_key: Path | None = None,
         forms_dir: Path | None = None,
         web: Callable[[QueueService], Any] | None = None,
+        city_summary: SummaryBuilder | None = None,
+        city_every: float = 60.0,
     ) -> None:
         """``web``: builds the ASGI app ``http`` serves (``queue_service.web.app.make_app``; the composition root
-        passes it, so the service does not build its own web pages)."""
+        passes it, so the service does not build its own web pages). ``city_summary``: builds the day summaries
+        published for the city hub (``queue_service.city_summary.day_summary``, from the root too; None: none),
+        at most every ``city_every`` seconds (:mod:`queue_service.service.city`)."""
         if bus_settings.role is not Role.SERVICE:
             raise ValueError("the queue service connects with a device of role 'service'")
         self.site = site
@@ -93,6 +98,9 @@ class QueueService:
         if http is not None and web is None:
             raise ValueError("an HTTP listener needs the web app: pass web=queue_service.web.app.make_app")
         self.web = web
+        self.city_summary = city_summary
+        self.city_every = city_every
+        self.city: CityPublisher | None = None
         self.tick_seconds = tick_seconds
         self.max_batch = max_batch
         self.inbox: queue.Queue = queue.Queue()
@@ -124,6 +132,18 @@ class QueueService:
         self._worker.start()
         if self.http is not None:
             self._start_http()
+        if self.city_summary is not None:  # its own thread and journal connection: off the command path
+            city = CityPublisher(
+                self.site,
+                self.journal.path,
+                self.bus,
+                self.city_summary,
+                lambda: self.core.engine.day,
+                self.core.clock,
+                every=self.city_every,
+            )
+            self.bus.on_connection(lambda up: city.republish() if up else None)
+            self.city = city.start()
         self.bus.start(wait=wait)
         watchdog.ready(f"queue service for {self.site.site.id}")  # systemd Type=notify
         self._watcher.start()
@@ -133,6 +153,8 @@ class QueueService:
         self._stopped.set()
         self.inbox.put(_STOP)
         self._worker.join(timeout=10)
+        if self.city is not None:
+            self.city.stop()
         self.bus.stop()
         if self._http_server is not None:
             self._http_server.should_exit = True

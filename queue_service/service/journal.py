@@ -176,6 +176,16 @@ class Journal:
             )
         return cur.rowcount
 
+    def meta(self, key: str) -> str | None:
+        """A value the service keeps beside its commands (e.g. the last day whose final city summary the broker
+        took: ``city_final``), or None."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._transaction():
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
     def quarantine(self, at: str, topic: str, sha256: str, size: int, reason: str) -> None:
         with self._transaction():
             self.db.execute("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?)", (at, topic, sha256, size, reason[:500]))
