@@ -5,8 +5,9 @@ from __future__ import annotations
 from broker_config.generate import HEADER, BrokerFiles, acl_text, conf_text
 from broker_config.passwd import PasswordHashError, read_passwd
 from broker_config.passwd import hash_passwords as mosquitto_hash
-from broker_config.settings import BrokerSettings, Listener
+from broker_config.settings import BrokerSettings, CityBridge, Listener
 from images import pki
+from images.provision.city import site_bridge_acl, site_bridge_settings
 from images.provision.common import GENERATED, ProvisionError
 from images.provision.layout import BrokerPlan, Layout, read_password, write_file
 from kiosk.config import Site
@@ -41,11 +42,12 @@ def write_acl(layout: Layout, site: Site) -> None:
     """The ACL of the provisioned devices (site order), from the backbone's generator."""
     provisioned = set(layout.provisioned())
     sub = site.model_copy(update={"devices": tuple(d for d in site.devices if d.id in provisioned)})
-    write_file(layout.acl, generated(acl_text(sub)).encode(), 0o644)
+    write_file(layout.acl, (generated(acl_text(sub)) + site_bridge_acl(layout, site)).encode(), 0o644)
 
 
-def broker_settings(plan: BrokerPlan) -> BrokerSettings:
-    """TLS on the LAN address; plain MQTT on loopback only (the queue service on the same server)."""
+def broker_settings(plan: BrokerPlan, bridge: CityBridge | None = None) -> BrokerSettings:
+    """TLS on the LAN address; plain MQTT on loopback only (the queue service on the same server); the office's
+    bridge to its city broker when it has one (``--city-bridge``)."""
     d = plan.install_dir
     return BrokerSettings(
         listeners=(
@@ -60,13 +62,15 @@ def broker_settings(plan: BrokerPlan) -> BrokerSettings:
         ),
         persistence=True,
         run_as_root=plan.run_as_root,
+        bridge=bridge,
     )
 
 
 def write_conf(layout: Layout, plan: BrokerPlan) -> None:
     d = plan.install_dir
     files = BrokerFiles(conf=d / "mosquitto.conf", passwd=d / "passwd", acl=d / "acl", data=d / "data")
-    write_file(layout.conf, generated(conf_text(files, broker_settings(plan))).encode(), 0o644)
+    settings = broker_settings(plan, site_bridge_settings(layout, d / "bridge"))
+    write_file(layout.conf, generated(conf_text(files, settings)).encode(), 0o644)
     if d.resolve() == layout.broker.resolve():
         (layout.broker / "data").mkdir(exist_ok=True)
 

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from images.provision import city as city_provision
 from images.provision.commands import (
     Context,
     cmd_add,
@@ -86,6 +87,12 @@ def parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("list", help="provisioned devices and certificate expiry")
     common(sp, "optional")
+
+    city_provision.add_parser(sub)
+    for name in ("init", "bundle"):  # an office of a city: its bridge to the city broker (images/provision/city.py)
+        sub.choices[name].add_argument(
+            "--city-bridge", type=Path, metavar="DIR", help="the office's bridge folder from `provision city`"
+        )
     return p
 
 
@@ -104,6 +111,8 @@ COMMANDS = {
 def run(argv: list[str]) -> list[str]:
     """Run a subcommand; returns the lines it printed (for tests). Raises ProvisionError/ConfigError."""
     args = parser().parse_args(argv)
+    if args.command == "city":
+        return city_provision.cmd_city(args)
     site = load_site(args.site)
     ctx = Context(args.site, site, Layout.of(args.out, site), [])
     old = os.umask(0o022)

@@ -21,6 +21,7 @@ from images.provision.broker_files import (
     write_server_cert,
 )
 from images.provision.bundles import write_bundle
+from images.provision.city import site_bridge_dir, site_bridge_settings, take_site_bridge
 from images.provision.common import ProvisionError
 from images.provision.devices import DeviceEntry, load_devices
 from images.provision.layout import BrokerPlan, Layout, new_password, private_dir, write_file
@@ -112,6 +113,8 @@ def cmd_init(ctx: Context, args) -> None:
     for d in ids:
         new_password(layout, d)
     update_passwd(layout, set_=ids)
+    if args.city_bridge is not None:
+        take_site_bridge(layout, ctx.site, args.city_bridge)
     write_acl(layout, ctx.site)
     write_conf(layout, plan)
     for entry in devices.device:
@@ -194,6 +197,10 @@ def cmd_bundle(ctx: Context, args) -> None:
         if d not in have:
             raise ProvisionError(f"{d} is not provisioned: use `add`")
     entries = _entries(ctx, args.devices, sorted(ids))
+    if args.city_bridge is not None and take_site_bridge(ctx.layout, ctx.site, args.city_bridge):
+        write_acl(ctx.layout, ctx.site)
+        write_conf(ctx.layout, ctx.layout.plan())
+        ctx.say(f"city bridge: {site_bridge_dir(ctx.layout)}; run server-bundle and install it on the server")
     for d, entry in entries.items():
         if entry.role is not Role.SERVICE:
             ctx.say(f"{d}: bundle {write_bundle(ctx.layout, ctx.site_path, ctx.site, entry, args.devices)}")
@@ -249,13 +256,24 @@ def cmd_server_bundle(ctx: Context, args) -> None:
         acl=on_server / "acl",
         data=SERVER_STATE / "broker",
     )
-    settings = broker_settings(plan.model_copy(update={"install_dir": on_server, "run_as_root": False}))
+    bridge = site_bridge_settings(layout, on_server / "bridge")
+    settings = broker_settings(plan.model_copy(update={"install_dir": on_server, "run_as_root": False}), bridge)
     write_file(broker / "mosquitto.conf", generated(conf_text(files, settings)).encode(), 0o644)
+    if site_bridge_dir(layout).is_dir():  # the office's bridge to the city broker: its certificate, key, city CA
+        bridge_dir = private_dir(broker / "bridge")
+        for src in sorted(site_bridge_dir(layout).iterdir()):
+            write_file(bridge_dir / src.name, src.read_bytes(), 0o600 if src.suffix == ".key" else 0o644)
     for src, mode in ((layout.passwd, 0o644), (layout.acl, 0o644), (layout.ca_crt, 0o644), (layout.server_crt, 0o644)):
         write_file(broker / src.name, src.read_bytes(), mode)  # passwd holds salted hashes, read by mosquitto
     write_file(broker / "server.key", layout.server_key.read_bytes(), 0o600)
     write_file(folder / "site.toml", ctx.site_path.read_bytes(), 0o644)
     write_file(folder / f"{service}.password", layout.secret(service).read_bytes(), 0o600)
+    doctor = (  # `madoguchi doctor --config /etc/madoguchi/device.toml` on the server: the service's own checks
+        f"# the queue service at {ctx.site.site.id}, for madoguchi doctor on the server (generated)\n"
+        f'device = "{service}"\nrole = "service"\nsite = "site.toml"\n\n[broker]\nhost = "127.0.0.1"\n'
+        f'port = {plan.plain_port}\npassword_file = "{service}.password"\n'
+    )
+    write_file(folder / "device.toml", doctor.encode(), 0o644)
     service_args = f"--password-file {SERVER_ETC}/{service}.password --broker 127.0.0.1:{plan.plain_port}"
     env = f'MADOGUCHI_SERVICE_ARGS="{service_args}"\nMADOGUCHI_BROKER_CONF={conf}\n'
     write_file(folder / "server.env", env.encode(), 0o644)

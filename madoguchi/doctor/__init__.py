@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from madoguchi.doctor.bridge_check import check_city_bridge
 from madoguchi.doctor.broker_checks import check_broker_login, check_broker_tcp, check_broker_tls, check_queue_service
 from madoguchi.doctor.clock import check_clock, clock_verdict
 from madoguchi.doctor.config_checks import check_ca_file, check_device_file, check_password_file
@@ -38,6 +39,7 @@ CHECKS: tuple[CheckFn, ...] = (
     check_broker_tls,
     check_broker_login,
     check_queue_service,
+    check_city_bridge,
     check_receipt_printer,
     check_card_reader,
     check_form_printer,

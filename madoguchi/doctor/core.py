@@ -76,6 +76,10 @@ class Context:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     x11_dir: Path = Path("/tmp/.X11-unix")
     lpstat: str = "lpstat"
+    #: the site broker's mosquitto.conf (the server's city bridge); None = MADOGUCHI_BROKER_CONF or the image's
+    broker_conf: Path | None = None
+    #: the site broker's log lines (``<unix time>: message``); None = the broker unit's journal
+    broker_log: Callable[[Context], list[str]] | None = None
     # filled in by the checks
     device: DeviceConfig | None = None
     site: Site | None = None

@@ -454,6 +454,7 @@ def test_server_bundle_has_the_broker_files_for_the_image_and_the_services_crede
         "broker/passwd",
         "broker/server.crt",
         "broker/server.key",
+        "device.toml",  # the queue service's device file: madoguchi doctor on the server
         "queue-service.password",
         "server.env",
         "site.toml",
