@@ -42,6 +42,11 @@ log = logging.getLogger(__name__)
 FINAL_KEY = "city_final"
 #: At most this many past days get a late final at start-up (a journal of years, first run with a city link).
 BACKFILL_DAYS = 400
+#: A day's retained summary is cleared from the broker once it is this many journal days old: the hub has stored
+#: it long before, and every retained message goes over the bridge again after each reconnect.
+KEEP_RETAINED_DAYS = 31
+#: The journal's meta key holding the last day whose retained summary was cleared.
+CLEARED_KEY = "city_cleared"
 
 
 class SummaryBuilder(Protocol):
@@ -140,6 +145,7 @@ class CityPublisher:
             if not self.publish(self.pending[0], final=True):
                 break  # the broker is away or refused: the next pass tries again, in order
             self.journal.set_meta(FINAL_KEY, max(self.pending.pop(0), self.journal.meta(FINAL_KEY) or ""))
+        self.clear_old()
         count = self.journal.count(today)
         if not count or count == self.published_count:
             return
@@ -147,6 +153,28 @@ class CityPublisher:
         figures = summary.model_dump(exclude={"updated_at"})
         if figures == self._figures or self.publish(today, final=False, summary=summary):
             self.published_count, self._figures = count, figures
+
+    def clear_old(self) -> None:
+        """Clear the retained summaries of journal days older than the last :data:`KEEP_RETAINED_DAYS` that already
+        had their final confirmed (an empty retained message deletes it at the site and, through the bridge, at
+        the city broker; the hub keeps what it stored)."""
+        final = self.journal.meta(FINAL_KEY) or ""
+        done = self.journal.meta(CLEARED_KEY) or ""
+        days = [d for d in self.journal.days() if d <= final]
+        for date in days[:-KEEP_RETAINED_DAYS] if len(days) > KEEP_RETAINED_DAYS else []:
+            if date <= done:
+                continue
+            if not self.bus.connected.is_set():
+                return
+            try:
+                if not self.bus.publish_confirmed(
+                    self.bus.topics.city_day(date), b"", timeout=self.confirm_timeout, retain=True
+                ):
+                    return
+            except BusError as exc:
+                log.warning("could not clear the city summary of %s: %s", date, exc)
+                return
+            self.journal.set_meta(CLEARED_KEY, date)
 
     def summary(self, date: str, final: bool) -> SiteDaySummary:
         day = read_day(self.journal.day_entries(date), self.groups)

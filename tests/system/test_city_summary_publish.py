@@ -25,7 +25,7 @@ from kiosk.bus.contract import Role, Topics
 from kiosk.bus.schemas import SiteDaySummary
 from queue_service.city_summary import day_summary
 from queue_service.service.app import QueueService
-from queue_service.service.city import FINAL_KEY, CityPublisher
+from queue_service.service.city import CLEARED_KEY, FINAL_KEY, KEEP_RETAINED_DAYS, CityPublisher
 from queue_service.service.core import QueueCore
 from queue_service.service.direct import DirectClient
 from queue_service.service.journal import Journal
@@ -290,3 +290,38 @@ def test_no_other_device_may_write_the_city_topics(site, service, devices):
     for device in ("kiosk-1f", "panel-c01", "register-1f", "exit-1f", "forms-1f"):
         assert devices(device).publish_confirmed(topic, fake, retain=True) is False, device
     assert service.bus.publish_confirmed(topic, b"", retain=True) is True  # the service may (here: clears it)
+
+
+def test_retained_summaries_older_than_a_month_of_office_days_are_cleared(site, broker, reader, tmp_path):
+    """Every retained message crosses the bridge again after each reconnect: once a day's final is confirmed and
+    it is older than the last KEEP_RETAINED_DAYS office days, its retained summary is cleared (the hub stored it)."""
+    path = tmp_path / "queue.sqlite"
+    first = date.fromisoformat(today(site)) - timedelta(days=KEEP_RETAINED_DAYS + 3)
+    days = [(first + timedelta(days=i)).isoformat() for i in range(KEEP_RETAINED_DAYS + 2)]
+    for day in days:
+        _write_day(site, path, date.fromisoformat(day), served=1)
+    service = start_service(site, broker, path)
+    try:
+        wait_until(lambda: _meta(path, CLEARED_KEY) == days[1], timeout=60, what="the two oldest days cleared")
+    finally:
+        service.stop()
+    later = CityReader(broker, Topics(site.site.id), reader.password)  # what a fresh subscriber finds retained
+    try:
+        # Mosquitto sends a subscription's retained messages in one burst: once the 31 kept days are in, any
+        # cleared day would have come with them
+        wait_until(
+            lambda: set(days[2:]) <= {s.date for _, s, _, kept in list(later.messages) if kept},
+            what="the kept days, retained",
+        )
+        retained = {s.date for _, s, _, kept in later.messages if kept}
+        assert days[0] not in retained and days[1] not in retained
+    finally:
+        later.stop()
+
+
+def _meta(path, key: str) -> str | None:
+    journal = Journal(path)
+    try:
+        return journal.meta(key)
+    finally:
+        journal.close()
