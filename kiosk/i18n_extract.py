@@ -19,7 +19,7 @@ from babel.messages.pofile import write_po
 from kiosk.i18n import DOMAIN, LOCALE_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("kiosk", "queue_service", "ticket_machine", "form_printer", "register")
+PACKAGES = ("kiosk", "queue_service", "ticket_machine", "form_printer", "register", "city_hub")
 _CALL = re.compile(r"""(?:\btr\._|\bN_|\bgettext_for\(\s*[\w.]+\s*,)\s*\(?\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""")
 
 

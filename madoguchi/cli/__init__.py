@@ -11,6 +11,7 @@
     madoguchi provision   a site's CA, broker TLS, device credentials and bundles (images/provision/)
     madoguchi doctor      check this appliance: config, broker over TLS, hardware, clock (madoguchi/doctor/)
     madoguchi voice       build the call board's phrase cache: voice build --site SITE --out DIR
+    madoguchi city        the city hub: city serve|migrate --city city.toml (docs/city.md)
 
 One module per subcommand, each with ``NAME``, ``HELP`` and ``main(argv)``: it owns its options
 (``madoguchi/cli/common.py`` gives them one way to parse, log and report configuration errors).
@@ -26,6 +27,7 @@ from madoguchi.cli import (
     appliance,
     broker,
     check_site,
+    city,
     demo,
     doctor,
     hash_password,
@@ -40,6 +42,7 @@ SUBCOMMANDS = {
     m.NAME: m
     for m in (broker, service, demo, check_site, appliance, hash_pin, hash_password, preentry, provision, doctor, voice)
 }
+SUBCOMMANDS[city.NAME] = city
 
 
 def usage() -> str:
