@@ -26,6 +26,7 @@ TYPED = (
     "broker_config",
     "images",
     "devkit",
+    "city_hub",
 )
 
 

@@ -26,7 +26,7 @@ from city_hub.store import Store
 from city_hub.web import pages
 from kiosk.config.city import City
 from kiosk.config.site import Site
-from queue_service.web.staff import to_csv
+from queue_service.web.csv_out import to_csv
 
 _MONTH = re.compile(r"\d{4}-\d{2}")
 #: Months the page and the CSV cover by default, the chosen month included.

@@ -26,8 +26,6 @@ and each day's figures are cached until the day's journal grows.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import threading
 from collections import OrderedDict
@@ -45,6 +43,7 @@ from queue_service.history import Day, read_day
 from queue_service.web import charts as chart_mod
 from queue_service.web import kpi as kpi_mod
 from queue_service.web.auth import COOKIE, Session, StaffAuth
+from queue_service.web.csv_out import to_csv
 
 if TYPE_CHECKING:
     from kiosk.bus.schemas import Presence
@@ -432,27 +431,6 @@ def make_staff_router(
         return Response(body, media_type=STATIC[name], headers={"Cache-Control": "max-age=3600"})
 
     return router
-
-
-def to_csv(header: tuple[str, ...] | list[str], rows: list[list[str]]) -> bytes:
-    """UTF-8 with a byte-order mark and CRLF line ends: what Excel in Japan opens without mojibake."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([csv_cell(h) for h in header])
-    writer.writerows([csv_cell(v) for v in row] for row in rows)
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-_NUMBER = re.compile(r"-?\d+(\.\d+)?")
-
-
-def csv_cell(value: object) -> object:
-    """A cell a spreadsheet shows as text, never runs: one starting with ``= + - @`` or a tab/CR (a group
-    name like ``=HYPERLINK(...)`` from a site file) gets a leading apostrophe (OWASP CSV injection).
-    Plain numbers, negative ones included, stay numbers."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.fullmatch(value):
-        return "'" + value
-    return value
 
 
 def _same_origin(request: Request) -> bool:

@@ -41,7 +41,7 @@ ARTIFACTS = TEST_ARTIFACTS / "images"
 # ---------------------------------------------------------------- roles.toml
 def test_roles_file_is_complete():
     data = build.load_roles()
-    assert set(data["roles"]) == {"ticket", "panel", "board", "forms", "register", "desk", "exit", "server"}
+    assert set(data["roles"]) == {"ticket", "panel", "board", "forms", "register", "desk", "exit", "server", "city"}
     own_units = {p.name for p in UNITS}
     for name in data["roles"]:
         for arch in build.ARCHES:
@@ -58,6 +58,8 @@ def test_roles_file_is_complete():
     server = build.resolve_role("server")
     assert {"madoguchi-broker.service", "madoguchi-service.service"} <= set(server.units)
     assert "mosquitto" in server.packages and server.user == "madoguchi"
+    city = build.resolve_role("city")
+    assert {"madoguchi-city-broker.service", "madoguchi-city.service"} <= set(city.units) and not city.screen
     assert "getty@tty1.service" not in server.mask and "getty@tty1.service" in build.resolve_role("board").mask
     assert "raspi-firmware" in build.resolve_role("board", "arm64").packages
     assert "60-madoguchi-printer.rules" in build.resolve_role("ticket").udev
@@ -96,6 +98,7 @@ def test_each_role_installs_only_what_it_runs():
         "desk": "forms",
         "exit": "kiosk",
         "server": "server",
+        "city": "city",
     }
 
     def names(extra):
@@ -105,6 +108,7 @@ def test_each_role_installs_only_what_it_runs():
     assert not names("server") & {"kivy", "pyscard", "python-escpos", "simpy"}
     assert "kivy" in names("kiosk") and not names("kiosk") & {"fastapi", "matplotlib", "pyscard", "simpy"}
     assert "pyscard" in names("forms") and "python-escpos" in names("register")
+    assert {"fastapi", "sqlalchemy", "alembic", "psycopg"} <= names("city") and "kivy" not in names("city")
     for extra in set(extras.values()):
         assert not names(extra) & {"simpy", "python-barcode"}
 

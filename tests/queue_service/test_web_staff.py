@@ -1007,7 +1007,7 @@ def test_the_service_app_as_the_cli_builds_it_has_the_guides_qr_form_names_and_o
 
 
 def test_csv_cells_cannot_run_as_spreadsheet_formulas():
-    from queue_service.web.staff import to_csv
+    from queue_service.web.csv_out import to_csv
 
     body = to_csv(
         ["group", "n"],
