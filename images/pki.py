@@ -128,10 +128,30 @@ def new_server_cert(
     start = not_before or (_now() - CLOCK_SKEW)
     end = not_after or (start + dt.timedelta(days=days))
     site = ca_cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)[0].value
+    names = [_general_name(h) for h in hosts]
+    cert = leaf_cert(
+        key, ca_key, ca_cert, _name(hosts[0], str(site)), start, end, ExtendedKeyUsageOID.SERVER_AUTH, names
+    )
+    return key, cert
+
+
+def leaf_cert(
+    key: Key,
+    ca_key: Key,
+    ca_cert: x509.Certificate,
+    subject: x509.Name,
+    start: dt.datetime,
+    end: dt.datetime,
+    usage: x509.ObjectIdentifier,
+    names: list[x509.GeneralName] | None = None,
+) -> x509.Certificate:
+    """A certificate the CA signs for ``key``: not a CA, key agreement and signatures only, one extended usage
+    (``SERVER_AUTH`` for a broker, ``CLIENT_AUTH`` for a city bridge or the hub), ``names`` as its subject
+    alternative names (a server's host names and addresses)."""
     ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    cert = (
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(_name(hosts[0], str(site)))
+        .subject_name(subject)
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -152,13 +172,15 @@ def new_server_cert(
             ),
             critical=True,
         )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectAlternativeName([_general_name(h) for h in hosts]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    )
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    return (
+        builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    return key, cert
 
 
 # ---------------------------------------------------------------- PEM

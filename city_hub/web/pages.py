@@ -14,8 +14,8 @@ from typing import Literal
 
 import jinja2
 from babel.dates import format_skeleton, get_day_names
-from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 
@@ -82,20 +82,9 @@ def t(lang: str, message: str) -> str:
 
 def static_router() -> APIRouter:
     """``GET /static/{name}``: the city's stylesheet and the office pages' (``madoguchi.css``), nothing else."""
-    router = APIRouter()
     files = {p.name: p for p in office_pages.STATIC_DIR.iterdir() if p.is_file() and p.suffix == ".css"}
     files |= {p.name: p for p in STATIC_DIR.iterdir() if p.is_file()}
-
-    @router.get("/static/{name}", include_in_schema=False)
-    def static(name: str) -> FileResponse:
-        path = files.get(name)
-        if path is None:
-            raise HTTPException(404)
-        return FileResponse(
-            path, headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
-        )
-
-    return router
+    return office_pages.static_router(files)
 
 
 #: Messages used only in the city's templates, marked here for ``python -m kiosk.i18n_extract``.

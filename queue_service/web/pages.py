@@ -13,6 +13,7 @@ the browser's ``Accept-Language``, else Japanese. No cookie: the choice travels 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -203,10 +204,12 @@ def page_headers(private: bool = False) -> dict[str, str]:
     return headers
 
 
-def static_router() -> APIRouter:
-    """``GET /static/{name}``: the CSS and the few lines of JavaScript (files of ``web/static`` only)."""
+def static_router(files: Mapping[str, Path] | None = None) -> APIRouter:
+    """``GET /static/{name}``: the CSS and the few lines of JavaScript (files of ``web/static`` only, or the
+    ``files`` given: the city hub serves these pages' CSS beside its own)."""
     router = APIRouter()
-    files = {p.name: p for p in STATIC_DIR.iterdir() if p.is_file()}
+    if files is None:
+        files = {p.name: p for p in STATIC_DIR.iterdir() if p.is_file()}
 
     @router.get("/static/{name}", include_in_schema=False)
     def static(name: str) -> FileResponse:
