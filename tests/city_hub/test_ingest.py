@@ -158,11 +158,7 @@ def test_the_hub_follows_every_office_over_tls(city_broker, hub_parts):
     )
     publish(sites, hika.group_state("shomei"), b'{"group": "shomei", "waiting": "many"}')  # invalid
 
-    ingest = Ingest(
-        view,
-        store,
-        IngestSettings("127.0.0.1", city_broker.port, "city-hub", city_broker.ca, *city_broker.cert("city-hub")),
-    )
+    ingest = hub_ingest(city_broker, view, store)
     changes = Changes(view)
     ingest.start()
     try:
@@ -209,11 +205,7 @@ def test_an_office_cannot_write_into_another_offices_prefix(city_broker, hub_par
     """The city broker's ACL (as the bridge helper generates it) keeps an office to its own prefix: what the
     hub then sees of the other office is unchanged."""
     view, store = hub_parts
-    ingest = Ingest(
-        view,
-        store,
-        IngestSettings("127.0.0.1", city_broker.port, "city-hub", city_broker.ca, *city_broker.cert("city-hub")),
-    )
+    ingest = hub_ingest(city_broker, view, store)
     changes = Changes(view)
     ingest.start()
     nerima = city_broker.client("nerima")
@@ -272,3 +264,9 @@ def test_handle_sorts_topics_without_a_broker(city):
     assert parse_topic("madoguchi/v1/nerima/city/day/2026-11-17") == ("nerima", "day", "2026-11-17")
     assert parse_topic("madoguchi/v1/nerima/device/queue-service/status") == ("nerima", "status", "queue-service")
     assert parse_topic("madoguchi/v1/nerima/queue/state/group/a/b") is None
+
+
+def hub_ingest(city_broker, view, store) -> Ingest:
+    """The hub's ingest on the test's city broker, with the hub's own certificate."""
+    settings = IngestSettings("127.0.0.1", city_broker.port, "city-hub", city_broker.ca, *city_broker.cert("city-hub"))
+    return Ingest(view, store, settings)
