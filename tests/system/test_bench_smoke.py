@@ -67,3 +67,13 @@ def test_http_flood_bench_counts_what_it_held(tmp_path):
     assert by_name["live streams on one ticket"].accepted == 8 and by_name["live streams on one ticket"].refused == 4
     assert all(p.health_failures == 0 and p.health_ms for p in phases)
     assert table(phases).count("\n") == 1 + len(phases)
+
+
+def test_city_scale_bench_counts_a_bridges_traffic(tmp_path, capsys):
+    """The city bench at its smallest: one simulated office day through the real core, no database, no hub."""
+    from bench.city_scale import main
+
+    assert main(["--samples", "1", "--no-database", "--memory-seconds", "0", "--json", str(tmp_path / "c.json")]) == 0
+    out = capsys.readouterr().out
+    assert "msgs/s" in out or "messages" in out
+    assert (tmp_path / "c.json").stat().st_size > 0
