@@ -22,7 +22,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from broker_config.bridge import HUB_IDENTITY, CityBrokerFiles, generate_city, s
 from broker_config.generate import generate
 from broker_config.settings import BrokerSettings, Listener
 from city_hub.ingest import Ingest, IngestSettings
+from city_hub.store import Store
 from city_hub.view import CityView
 from images import pki
 from images.provision.city import new_client_cert
@@ -121,10 +122,15 @@ class HubClock:
             return self.seen[site][0]
 
 
-@pytest.fixture
-def city(tmp_path: Path) -> Iterator[tuple[list[Office], HubClock, Ingest]]:
+@contextmanager
+def bridged_city(
+    tmp_path: Path, offices: int, store: Store | None = None, city_summary=None
+) -> Iterator[tuple[list[Office], HubClock, Ingest, City, dict[str, Site], CityView]]:
+    """``offices`` branch offices, each its own Mosquitto bridged over TLS into one city broker, each its own queue
+    service (``city_summary``: the day summary builder, none: no summaries), and the hub's ingest on a view (and
+    ``store``). Everything started is stopped on the way out, also when the test fails."""
     base = load_site(BRANCH)
-    sites = [office_site(base, n) for n in range(1, OFFICES + 1)]
+    sites = [office_site(base, n) for n in range(1, offices + 1)]
     city_port = free_port()
     model = City(
         city=CityInfo(id="test-city", names=base.site.names),
@@ -155,7 +161,7 @@ def city(tmp_path: Path) -> Iterator[tuple[list[Office], HubClock, Ingest]]:
         city_proc = mosquitto(files.conf, tmp_path / "city-broker.log", city_port)
         stack.callback(stop_process, city_proc, 5)
 
-        offices: list[Office] = []
+        running: list[Office] = []
         for site in sites:
             site_id = site.site.id
             crt, key = write_pair(site_id, *new_client_cert(ca_key, ca_cert, site_id, 30))
@@ -173,7 +179,15 @@ def city(tmp_path: Path) -> Iterator[tuple[list[Office], HubClock, Ingest]]:
             service_device = site.service_device
             assert service_device is not None
             bus = BusSettings(site_id, service_device.id, Role.SERVICE, broker.password(service_device.id), HOST, port)
-            service = QueueService(site, state / "queue.sqlite", bus, http=None, tick_seconds=3600).start()
+            service = QueueService(
+                site,
+                state / "queue.sqlite",
+                bus,
+                http=None,
+                tick_seconds=3600,
+                city_summary=city_summary,
+                city_every=0.5,
+            ).start()
             stack.callback(service.stop)
             group = site.procedure_by_id[PROCEDURE].group
             counter = next(c.id for c in site.counters if c.group == group)
@@ -183,18 +197,24 @@ def city(tmp_path: Path) -> Iterator[tuple[list[Office], HubClock, Ingest]]:
             stack.callback(kiosk.stop)
             panel = broker.bus(panel_id)
             stack.callback(panel.stop)
-            offices.append(Office(site, broker, service, kiosk, panel, counter, group))
+            running.append(Office(site, broker, service, kiosk, panel, counter, group))
 
         hub_crt, hub_key = write_pair(HUB_IDENTITY, *new_client_cert(ca_key, ca_cert, HUB_IDENTITY, 30))
         view = CityView(model, by_id)
-        clock = HubClock(view, {o.site.site.id: o.group for o in offices})
+        clock = HubClock(view, {o.site.site.id: o.group for o in running})
         ingest = Ingest(
             view,
-            None,
+            store,
             IngestSettings(HOST, city_port, cafile=str(pem / "ca.crt"), certfile=str(hub_crt), keyfile=str(hub_key)),
         )
         ingest.start(wait=10)
         stack.callback(ingest.stop)
+        yield running, clock, ingest, model, by_id, view
+
+
+@pytest.fixture
+def city(tmp_path: Path) -> Iterator[tuple[list[Office], HubClock, Ingest]]:
+    with bridged_city(tmp_path, OFFICES) as (offices, clock, ingest, *_):
         yield offices, clock, ingest
 
 
