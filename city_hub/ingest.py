@@ -49,7 +49,7 @@ def _any_site(pattern: str) -> str:
 
 #: every office's bridged topics at once (``Topics.bridged_out`` with ``+`` for the office and the service):
 #: exactly the filters the city broker's ACL lets the hub read
-SUBSCRIPTIONS = tuple(_any_site(p) for p in _ANY.bridged_out("any-service"))
+SUBSCRIPTIONS = (*(_any_site(p) for p in _ANY.bridged_out("any-service")), f"{ROOT}/+/bridge/state")
 
 
 @dataclass
@@ -85,6 +85,8 @@ def parse_topic(topic: str) -> tuple[str, str, str] | None:
         return site, "status", rest[1]
     if len(rest) == 3 and rest[:2] == ["city", "day"]:
         return site, "day", rest[2]
+    if rest == ["bridge", "state"]:
+        return site, "link", "state"
     return None
 
 
@@ -196,6 +198,11 @@ class Ingest:
             if state.group != key:
                 return self._drop(topic, f"group {state.group!r} on the topic of {key!r}")
             self.view.apply_group(site, state, self.clock())
+            return "applied"
+        if kind == "link":  # the office's bridge, as Mosquitto says (the city broker publishes "0" as its will)
+            if payload not in (b"0", b"1"):
+                return self._drop(topic, "a bridge state is 0 or 1")
+            self.view.apply_link(site, payload == b"1")
             return "applied"
         if kind == "status":
             if key not in self.services.get(site, ()):

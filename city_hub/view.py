@@ -80,7 +80,15 @@ class Option:
 class _Office:
     groups: dict[str, tuple[GroupState, datetime]] = field(default_factory=dict)
     online: bool | None = None
+    #: the office's bridge to the city broker (None: not heard): while it is down, the retained presence the
+    #: city broker still holds says "online", and the figures are stale
+    link: bool | None = None
     summaries: dict[str, SiteDaySummary] = field(default_factory=dict)
+
+    @property
+    def reachable(self) -> bool | None:
+        """Online as far as the city can tell: the queue service says so and the bridge is not down."""
+        return False if self.link is False else self.online
 
 
 class CityView:
@@ -125,6 +133,15 @@ class CityView:
             self._changed(site, "group")
         return found
 
+    def apply_link(self, site: str, up: bool) -> bool:
+        """The office's bridge went up or down (its ``bridge/state``); False for an office not in the city file."""
+        if site not in self._offices:
+            return False
+        with self._lock:
+            self._offices[site].link = up
+        self._changed(site, "presence")
+        return True
+
     def apply_presence(self, site: str, presence: Presence) -> bool:
         if site not in self._offices:
             return False
@@ -155,7 +172,7 @@ class CityView:
         with self._lock:
             office = self._offices[site]
             states = dict(office.groups)
-            online = office.online
+            online = office.reachable
             today = office.summaries[max(office.summaries)] if office.summaries else None
         names_of = {g.id: g.names for g in config.groups} if config else {}
         order = list(names_of) + sorted(g for g in states if g not in names_of)
@@ -192,7 +209,7 @@ class CityView:
             with self._lock:
                 office = self._offices[site_id]
                 held = office.groups.get(proc.group)
-                online = office.online
+                online = office.reachable
             state = held[0] if held else None
             usable = state is not None and online is not False
             est = state.est_wait_min if usable and state is not None else None

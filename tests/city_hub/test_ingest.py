@@ -266,6 +266,25 @@ def test_handle_sorts_topics_without_a_broker(city):
     assert parse_topic("madoguchi/v1/nerima/queue/state/group/a/b") is None
 
 
+def test_an_office_whose_bridge_is_down_is_offline_at_the_hub_though_its_presence_says_online(city):
+    """The city broker keeps the office's last retained presence ("online") while the bridge is down; the bridge's
+    own state (``bridge/state``, "0" as its will) tells the hub the figures are stale."""
+    view = CityView(*city)
+    ingest = Ingest(view, None, IngestSettings("127.0.0.1"))
+    n = Topics("nerima")
+    link = "madoguchi/v1/nerima/bridge/state"
+    assert parse_topic(link) == ("nerima", "link", "state")
+    assert ingest.handle(n.status("queue-service"), dump(Presence(online=True))) == "applied"
+    state = dump(GroupState(group="shomei", waiting=1, open_counters=1, est_wait_min=2))
+    ingest.handle(n.group_state("shomei"), state)
+    assert view.office("nerima").online is True and view.fastest("juminhyo")[0].est_wait_min is not None
+    assert ingest.handle(link, b"0") == "applied"
+    assert view.office("nerima").online is False
+    assert all(o.site != "nerima" or o.est_wait_min is None for o in view.fastest("juminhyo")), "no stale estimate"
+    assert ingest.handle(link, b"maybe") == "dropped"
+    assert ingest.handle(link, b"1") == "applied" and view.office("nerima").online is True
+
+
 def hub_ingest(city_broker, view, store) -> Ingest:
     """The hub's ingest on the test's city broker, with the hub's own certificate."""
     settings = IngestSettings("127.0.0.1", city_broker.port, "city-hub", city_broker.ca, *city_broker.cert("city-hub"))
