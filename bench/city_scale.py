@@ -703,11 +703,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-database", action="store_true", help="skip the database sizes")
     parser.add_argument("--memory-seconds", type=float, default=60.0, help="hub memory run (0: skip)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--only", choices=("nerima", "large"), help="one city instead of both (the smoke test: nerima, ~half the time)"
+    )
     args = parser.parse_args(argv)
+    chosen = SCENARIOS if args.only is None else SCENARIOS[:1] if args.only == "nerima" else SCENARIOS[1:]
     results: dict[Scenario, list[Traffic]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for scenario in SCENARIOS:
+        for scenario in chosen:
             results[scenario] = simulate_offices(scenario, args.samples, args.seed, args.tick, args.mode, folder)
         print("## Over each bridge and at the city broker\n")
         print(bridge_table(results))
