@@ -15,13 +15,11 @@ import json
 import re
 import sqlite3
 import sys
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from form_printer.preentry import make_payload, new_key
-from tests.cards import READER, YAMADA_SECRETS
+from tests.cards import YAMADA_SECRETS
 from tests.harness import BusSpy, secrets_in_files
 
 MOVE_IN = ["tennyu", "inkan_toroku", "kokuho_kanyu", "jidou_teate"]
@@ -211,17 +209,12 @@ def desk_foreign(app, ui, params):
 
 @pytest.fixture
 def desk_stack(site, tmp_path, display, pcsc):
+    from tests.system.test_forms_app import card_desk_settings
     from tests.system.test_ui_apps import Stack
 
     running = Stack(site, tmp_path, display)
-    key = tmp_path / "secrets" / "preentry.key"
-    key.touch(mode=0o600)
-    key.write_text(new_key() + "\n")
-    now = datetime.now(site.zone)
     pre = {"phone": "090-5555-6666", "move_date": "2026-04-01", "new_address": "東京都さくら区桜台1-1"}
-    payload = make_payload(pre, bytes.fromhex(key.read_text().strip()), site.site.id, now + timedelta(days=3), now)
-    (tmp_path / "preentry.txt").write_text(payload)
-    running.settings = {"form_printer": f"pdf:{tmp_path / 'paper'}", "card_reader": READER, "preentry_key": str(key)}
+    running.settings = card_desk_settings(site, tmp_path, pre)
     spy = BusSpy(running.broker, site.site.id, "desk-c01")
     kiosk, panel = running.broker.bus("kiosk-1f"), running.broker.bus("panel-c01")
     panel.request("open_counter", {"counter": "c01"})

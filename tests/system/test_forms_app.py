@@ -9,6 +9,7 @@ import json
 import re
 import sqlite3
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -23,22 +24,25 @@ SECRETS = [*YAMADA_SECRETS, "さくら区梅田一丁目"]
 PRE_FIELDS = {"new_address": "東京都さくら区梅田一丁目1番1号", "phone": "090-1111-2222"}
 
 
-@pytest.fixture
-def forms_stack(site, tmp_path, display, pcsc):
-    running = Stack(site, tmp_path, display)
+def card_desk_settings(site, tmp_path: Path, pre_fields: dict[str, str]) -> dict[str, str]:
+    """A form-printing station's device settings for the tests (the form issuer, the counter desk): PDFs into
+    ``tmp_path/paper``, the vpcd reader, a fresh pre-entry key (0600) under ``tmp_path/secrets``; a pre-entry QR
+    payload of ``pre_fields``, signed with it and valid for three days, is left in ``tmp_path/preentry.txt``."""
     key = tmp_path / "secrets" / "preentry.key"
     key.touch(mode=0o600)
     key.write_text(new_key() + "\n")
     now = datetime.now(site.zone)
     payload = make_payload(
-        PRE_FIELDS, bytes.fromhex(key.read_text().strip()), site.site.id, now + timedelta(days=3), now
+        pre_fields, bytes.fromhex(key.read_text().strip()), site.site.id, now + timedelta(days=3), now
     )
     (tmp_path / "preentry.txt").write_text(payload)
-    running.forms_settings = {
-        "form_printer": f"pdf:{tmp_path / 'paper'}",
-        "card_reader": READER,
-        "preentry_key": str(key),
-    }
+    return {"form_printer": f"pdf:{tmp_path / 'paper'}", "card_reader": READER, "preentry_key": str(key)}
+
+
+@pytest.fixture
+def forms_stack(site, tmp_path, display, pcsc):
+    running = Stack(site, tmp_path, display)
+    running.forms_settings = card_desk_settings(site, tmp_path, PRE_FIELDS)
     spy = BusSpy(running.broker, site.site.id, "forms-1f")
     yield running, spy
     spy.stop()
