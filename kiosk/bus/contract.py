@@ -142,6 +142,10 @@ class Topics:
     def group_state(self, group: str) -> str:
         return f"{self.root}/queue/state/group/{group}"
 
+    def wait_state(self, group: str) -> str:
+        """rev 2: the wait at a group as a range (``WaitState``)."""
+        return f"{self.root}/queue/state/wait/{group}"
+
     def requests_state(self, group: str) -> str:
         """rev 2: the booths' open requests for a group's staff."""
         return f"{self.root}/queue/state/requests/{group}"

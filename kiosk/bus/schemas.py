@@ -268,6 +268,14 @@ class Reception(Message):
     note: str | None = None
 
 
+class WaitRange(Message):
+    """A wait as a range of minutes, ``low`` ≤ the most likely (``est_wait_min``) ≤ ``high``: what residents are
+    told ("10–15 min"), wide enough to hold the actual wait most of the time (docs/wait-estimate.md)."""
+
+    low: int
+    high: int
+
+
 class TicketView(Message):
     id: TicketId
     number: int
@@ -278,6 +286,8 @@ class TicketView(Message):
     status: Literal["waiting", "serving", "absent", "done", "cancelled"]
     itinerary: list[StepView]
     est_wait_min: int | None
+    #: The range around ``est_wait_min`` (None when not known).
+    est_wait_range: WaitRange | None = Field(default=None, json_schema_extra=since(2))
     issued_at: datetime
     counter: Id | None = None
     note: HandoverNote | None = None
@@ -351,6 +361,15 @@ class GroupState(Message):
     waiting: int
     open_counters: int
     est_wait_min: int | None
+
+
+class WaitState(Message):
+    """rev 2, ``queue/state/wait/{group}``: the wait a ticket issued now would have at ``group``, as the most
+    likely minutes and a range (GroupState, a v1 topic, keeps its shape). Both None while no counter is open."""
+
+    group: Id
+    est_wait_min: int | None
+    est_wait_range: WaitRange | None
 
 
 class BoardCall(Message):

@@ -27,7 +27,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from math import ceil
 
 from kiosk.bus.contract import ROLE_VERBS, Role, Verb
 from kiosk.bus.schemas import (
@@ -69,6 +68,8 @@ from kiosk.bus.schemas import (
     TicketResult,
     TicketView,
     TransferArgs,
+    WaitRange,
+    WaitState,
 )
 from kiosk.config.site import Site
 from queue_service.engine.estimate import ServiceTimes
@@ -88,6 +89,7 @@ from queue_service.engine.model import (
     TicketStatus,
 )
 from queue_service.engine.ordering import order_by_precedence
+from queue_service.engine.waits import Wait, WaitEstimator
 
 
 class CommandError(Exception):
@@ -125,6 +127,9 @@ class QueueEngine:
             {p.id: p.minutes for p in site.procedures}, site.queue.service_time_window
         )
         self.state = self._fresh_day(self.local_day(now))
+        #: Changes with every applied command and new day: what derived views (the waits) may cache on.
+        self.version = 0
+        self.waits = WaitEstimator(self)
 
     # ------------------------------------------------------------ days
     def local_day(self, now: datetime) -> str:
@@ -155,6 +160,7 @@ class QueueEngine:
         if day <= self.state.day:
             return False
         self.state = self._fresh_day(day)
+        self.version += 1
         return True
 
     # ------------------------------------------------------------ commands
@@ -162,6 +168,7 @@ class QueueEngine:
         """Apply one validated command. Raises :class:`CommandError` and changes nothing
         when the command is refused."""
         self.roll_over(ctx.now)
+        self.version += 1  # also when refused: cheap, and a refused command may have looked at nothing
         verb = Verb(verb)
         role = self._authorize(verb, ctx.device)
         handler = getattr(self, f"_do_{verb.value}")
@@ -694,46 +701,11 @@ class QueueEngine:
             )
         )
 
-    def _in_service_minutes(self, group: str, now: datetime) -> float:
-        """Service time still to go at the group's busy counters (at least a tenth each)."""
-        left = 0.0
-        for counter in self.state.counters.values():
-            if group not in counter.groups or counter.serving is None or counter.since is None:
-                continue
-            ticket = self.state.tickets[counter.serving]
-            expected = sum(self.times.minutes(s.procedure) for s in ticket.steps if s.status is StepStatus.SERVING)
-            elapsed = (now - counter.since).total_seconds() / 60
-            left += max(expected - elapsed, expected * 0.1)
-        if group == self.site.booth_group:  # a seated resident holds the booth while the sections come
-            for counter in self.state.counters.values():
-                if counter.booth and counter.seated is not None and counter.serving is None:
-                    seated = self.state.tickets[counter.seated]
-                    left += sum(self.times.minutes(s.procedure) for s in seated.steps if s.open and s.mode in AT_BOOTH)
-        return left
-
     def _open_counters(self, group: str) -> int:
         return sum(1 for c in self.state.counters.values() if group in c.groups and c.open)
 
-    def _work(self, ticket: Ticket, group: str) -> float:
-        if group == self.site.booth_group:  # a booth is held for every booth step of the visit
-            if ticket.booth is not None or not ticket.needs_booth:
-                return 0.0
-            return sum(self.times.minutes(s.procedure) for s in ticket.steps if s.open and s.mode in AT_BOOTH)
-        return sum(self.times.minutes(s.procedure) for s in self._callable_steps(ticket, group))
-
-    def _wait_at(self, group: str, now: datetime, before: Ticket | None) -> int | None:
-        """Minutes until a ticket (or a new arrival when ``before`` is None) is called at ``group``."""
-        open_counters = self._open_counters(group)
-        if open_counters == 0:
-            return None
-        work = self._in_service_minutes(group, now)
-        for other in self.state.tickets.values():
-            if other.status is TicketStatus.WAITING and (before is None or self._ahead(other, before)):
-                work += self._work(other, group)
-        return ceil(work / open_counters)
-
     @staticmethod
-    def _ahead(other: Ticket, ticket: Ticket) -> bool:
+    def ahead(other: Ticket, ticket: Ticket) -> bool:
         """Whether ``other`` is called before ``ticket``: earlier ones, and priority ones
         (counted whole: the fair ratio makes this a slight overestimate)."""
         if other is ticket:
@@ -743,19 +715,12 @@ class QueueEngine:
         return other.seq < ticket.seq or other.priority
 
     def ticket_wait(self, ticket: Ticket, now: datetime) -> int | None:
-        if ticket.status is TicketStatus.SERVING:
-            return 0
-        if ticket.status is not TicketStatus.WAITING:
-            return None
-        waits = [
-            self._wait_at(g, now, ticket)
-            for g in dict.fromkeys(s.group for s in ticket.steps)
-            if self._callable_steps(ticket, g)
-        ]
-        if self._waits_for_booth(ticket) and self.site.booth_group is not None:
-            waits.append(self._wait_at(self.site.booth_group, now, ticket))
-        known = [w for w in waits if w is not None]
-        return min(known) if known else None
+        """Minutes until ``ticket`` is first called anywhere (most likely); None when not known."""
+        wait = self.waits.ticket(ticket, now)
+        return None if wait is None else wait.likely
+
+    def ticket_wait_range(self, ticket: Ticket, now: datetime) -> WaitRange | None:
+        return _range(self.waits.ticket(ticket, now))
 
     @staticmethod
     def _waits_for_booth(ticket: Ticket) -> bool:
@@ -775,8 +740,8 @@ class QueueEngine:
         if step.mode in AT_BOOTH and booths is not None:  # a one-stop step: the resident waits for a booth
             if not self._waits_for_booth(ticket):
                 return None
-            ahead = sum(1 for o in self.state.tickets.values() if self._waits_for_booth(o) and self._ahead(o, ticket))
-            return ahead, self._wait_at(booths, now, ticket)
+            ahead = sum(1 for o in self.state.tickets.values() if self._waits_for_booth(o) and self.ahead(o, ticket))
+            return ahead, _likely(self.waits.step(ticket, step, now))
         if step not in self._callable_steps(ticket, step.group):
             return None
         at_group = self._group_counter_ids(step.group)
@@ -786,9 +751,9 @@ class QueueEngine:
             if other.status in (TicketStatus.WAITING, TicketStatus.SERVING)
             and other.counter not in at_group
             and any(s.group == step.group and s.status is StepStatus.PENDING for s in other.steps)
-            and self._ahead(other, ticket)
+            and self.ahead(other, ticket)
         )
-        return ahead, self._wait_at(step.group, now, ticket)
+        return ahead, _likely(self.waits.step(ticket, step, now))
 
     # ------------------------------------------------------------ views
     def ticket_view(self, ticket: Ticket, now: datetime, token: bool = False, note: bool = False) -> TicketView:
@@ -814,6 +779,7 @@ class QueueEngine:
                 for s in ticket.steps
             ],
             est_wait_min=self.ticket_wait(ticket, now),
+            est_wait_range=self.ticket_wait_range(ticket, now),
             issued_at=ticket.issued_at,
             counter=ticket.counter,
             note=handover,
@@ -848,8 +814,13 @@ class QueueEngine:
             group=group,
             waiting=waiting,
             open_counters=self._open_counters(group),
-            est_wait_min=self._wait_at(group, now, None),
+            est_wait_min=_likely(self.waits.at_group(group, now)),
         )
+
+    def wait_state(self, group: str, now: datetime) -> WaitState:
+        """rev 2: the wait a ticket issued now would have at ``group``, with its range."""
+        wait = self.waits.at_group(group, now)
+        return WaitState(group=group, est_wait_min=_likely(wait), est_wait_range=_range(wait))
 
     def _group_counter_ids(self, group: str) -> set[str]:
         return {c.id for c in self.state.counters.values() if group in c.groups}
@@ -935,3 +906,11 @@ class QueueEngine:
 
     def ticket_by_token(self, token: str) -> Ticket | None:
         return next((t for t in self.state.tickets.values() if t.token == token), None)
+
+
+def _likely(wait: Wait | None) -> int | None:
+    return None if wait is None else wait.likely
+
+
+def _range(wait: Wait | None) -> WaitRange | None:
+    return None if wait is None else WaitRange(low=wait.low, high=wait.high)

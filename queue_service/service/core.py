@@ -227,6 +227,7 @@ class QueueCore:
             current[self.topics.counter_state(c.id)] = dump(e.counter_state(c.id))
         for g in self.site.groups:
             current[self.topics.group_state(g.id)] = dump(e.group_state(g.id, now))
+            current[self.topics.wait_state(g.id)] = dump(e.wait_state(g.id, now))
             # rev 2: what a group's staff prepare for (v1 devices never subscribe to these)
             current[self.topics.requests_state(g.id)] = dump(e.requests_state(g.id))
             current[self.topics.coming_state(g.id)] = dump(e.coming_state(g.id))
