@@ -24,7 +24,8 @@ exactly the same state. Every rule of the queue lives here:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -73,6 +74,7 @@ from kiosk.bus.schemas import (
 )
 from kiosk.config.site import Site
 from queue_service.engine.estimate import ServiceTimes
+from queue_service.engine.index import QueueIndex
 from queue_service.engine.model import (
     ACTIVE,
     AT_BOOTH,
@@ -130,6 +132,8 @@ class QueueEngine:
         #: Changes with every applied command and new day: what derived views (the waits) may cache on.
         self.version = 0
         self.waits = WaitEstimator(self)
+        self._memo: dict[tuple[str, StepMode, tuple[str, ...] | None], list[Step]] | None = None
+        self._index: QueueIndex | None = None
 
     # ------------------------------------------------------------ days
     def local_day(self, now: datetime) -> str:
@@ -344,7 +348,8 @@ class QueueEngine:
 
     def _pick(self, counter: CounterRuntime) -> Ticket | None:
         """The next ticket for ``counter``: by issue order, priority first but fair (per its own group)."""
-        order = self._calling_order(counter, limit=1, commit=True)
+        with self.reading():  # nothing changes until the pick is made
+            order = self._calling_order(counter, limit=1, commit=True)
         return order[0] if order else None
 
     def _candidate(self, ticket: Ticket, counter: CounterRuntime) -> bool:
@@ -360,7 +365,12 @@ class QueueEngine:
         ``commit`` keeps the fairness bookkeeping of the first (a real call); ``statuses`` adds tickets in other
         statuses (those being served elsewhere, for "coming next")."""
         wanted = {TicketStatus.WAITING, *statuses}
-        tickets = [t for t in self.state.tickets.values() if t.status in wanted and self._candidate(t, counter)]
+        index = self._queue_index()
+        if index is None:
+            pool: Iterable[Ticket] = self.state.tickets.values()
+        else:
+            pool = index.needs_booth if counter.booth else index.at(counter.groups)
+        tickets = [t for t in pool if t.status in wanted and self._candidate(t, counter)]
         priority = iter([t for t in tickets if t.priority])
         normal = iter([t for t in tickets if not t.priority])
         next_priority, next_normal = next(priority, None), next(normal, None)
@@ -394,21 +404,40 @@ class QueueEngine:
         if counter.booth:
             if ticket.booth != counter.id:
                 return []
-            return self._ready_steps(ticket, lambda s: s.mode is StepMode.FRONT)
+            return self._ready_steps(ticket, StepMode.FRONT, None)
         if ticket.booth is not None:
             return []
-        return self._ready_steps(ticket, lambda s: s.mode is StepMode.COUNTER and s.group in counter.groups)
+        return self._ready_steps(ticket, StepMode.COUNTER, counter.groups)
 
     def _callable_steps(self, ticket: Ticket, group: str) -> list[Step]:
         """The counter steps ``group`` can serve now (estimates and standings; a seated ticket has none)."""
         if ticket.booth is not None:
             return []
-        return self._ready_steps(ticket, lambda s: s.mode is StepMode.COUNTER and s.group == group)
+        return self._ready_steps(ticket, StepMode.COUNTER, (group,))
 
-    def _ready_steps(self, ticket: Ticket, where: Callable[[Step], bool]) -> list[Step]:
-        """Pending steps matching ``where`` whose prerequisites are done, or served in the same sitting
-        (転入届 and 印鑑登録 at one counter are done together, not in two calls)."""
-        here = [s for s in ticket.steps if s.status is StepStatus.PENDING and s.ready and where(s)]
+    def _ready_steps(self, ticket: Ticket, mode: StepMode, groups: tuple[str, ...] | None) -> list[Step]:
+        """Pending steps of ``mode`` (at ``groups``; None: any) whose prerequisites are done, or served in the same
+        sitting (転入届 and 印鑑登録 at one counter are done together, not in two calls).
+
+        Inside :meth:`reading` the answer is remembered per ticket: the retained state asks the same question of
+        every ticket for every group and counter, and nothing changes while it does."""
+        memo = self._memo
+        if memo is not None:
+            key = (ticket.id, mode, groups)
+            found = memo.get(key)
+            if found is None:
+                found = memo[key] = self._ready_steps_now(ticket, mode, groups)
+            return found
+        return self._ready_steps_now(ticket, mode, groups)
+
+    def _ready_steps_now(self, ticket: Ticket, mode: StepMode, groups: tuple[str, ...] | None) -> list[Step]:
+        here = [
+            s
+            for s in ticket.steps
+            if s.status is StepStatus.PENDING and s.ready and s.mode is mode and (groups is None or s.group in groups)
+        ]
+        if not here:
+            return here
         chosen: list[Step] = []
         grew = True
         while grew:
@@ -418,6 +447,37 @@ class QueueEngine:
                     chosen.append(step)
                     grew = True
         return [s for s in here if s in chosen]
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """While the state does not change (the retained topics are being computed): remember what is asked."""
+        outer = self._memo is not None
+        if not outer:
+            self._memo = {}
+        try:
+            yield
+        finally:
+            if not outer:
+                self._memo = None
+                self._index = None
+
+    def _queue_index(self) -> QueueIndex | None:
+        """The index of who is in which queue, inside :meth:`reading` (built on first use); None outside."""
+        if self._memo is None:
+            return None
+        if self._index is None:
+            self._index = QueueIndex(self.state.tickets.values())
+        return self._index
+
+    def _in_queue(self, group: str) -> Iterable[Ticket]:
+        """The tickets that may be in ``group``'s queue (a superset: callers still check): with the index, only
+        those with an open step there (for the booths' group, those needing a booth); else every ticket."""
+        index = self._queue_index()
+        if index is None:
+            return self.state.tickets.values()
+        if group == self.site.booth_group:
+            return index.needs_booth
+        return index.at((group,))
 
     def _prerequisites_done(self, ticket: Ticket, step: Step, also: Sequence[Step] = ()) -> bool:
         """Every prerequisite of ``step`` in this visit is done (or among ``also``, served with it).
@@ -578,7 +638,7 @@ class QueueEngine:
         """The booth steps of a seated ticket that staff of ``groups`` can serve now."""
         if ticket.booth is None:
             return []
-        return self._ready_steps(ticket, lambda s: s.mode is StepMode.BOOTH and s.group in groups)
+        return self._ready_steps(ticket, StepMode.BOOTH, tuple(groups))
 
     def _do_hand_over(self, args: CounterArgs, ctx: Context, role: Role) -> Outcome:
         """The booth gives up: its resident's booth steps go to the sections' counters; the booth is free."""
@@ -809,7 +869,7 @@ class QueueEngine:
         return ticket.status is TicketStatus.WAITING and bool(self._callable_steps(ticket, group))
 
     def group_state(self, group: str, now: datetime) -> GroupState:
-        waiting = sum(1 for t in self.state.tickets.values() if self._waits_at(t, group))
+        waiting = sum(1 for t in self._in_queue(group) if self._waits_at(t, group))
         return GroupState(
             group=group,
             waiting=waiting,
@@ -828,7 +888,9 @@ class QueueEngine:
     def requests_state(self, group: str) -> RequestsState:
         """The booths' open requests for ``group``'s staff (and counters with its skill), oldest seat first."""
         requests = []
-        for ticket in sorted(self.state.tickets.values(), key=lambda t: (t.seated_at or t.issued_at, t.seq)):
+        index = self._queue_index()
+        seated = index.seated if index is not None else self.state.tickets.values()
+        for ticket in sorted(seated, key=lambda t: (t.seated_at or t.issued_at, t.seq)):
             if ticket.status is not TicketStatus.WAITING or ticket.booth is None:
                 continue
             steps = self._requested(ticket, (group,))
@@ -856,7 +918,7 @@ class QueueEngine:
             if booth:
                 steps = [s for s in ticket.steps if s.open and s.mode in AT_BOOTH]
             else:
-                steps = self._ready_steps(ticket, lambda s: s.mode is StepMode.COUNTER and s.group == group)
+                steps = self._ready_steps(ticket, StepMode.COUNTER, (group,))
             coming.append(
                 ComingTicket(
                     ticket=ticket.id,
@@ -875,7 +937,8 @@ class QueueEngine:
         """The later deliveries ``group`` hands over, in issue order, from when their procedure is done (the pickup
         step exists only then) until handed over; ``ready`` once the back office marked them."""
         pickups = []
-        for ticket in self.state.tickets.values():
+        index = self._queue_index()
+        for ticket in self.state.tickets.values() if index is None else index.at((group,)):
             if ticket.status not in ACTIVE:
                 continue
             for step in ticket.steps:

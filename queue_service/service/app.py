@@ -73,6 +73,7 @@ class QueueService:
         http: HttpSettings | None = None,
         tick_seconds: float = 15.0,
         max_batch: int = 500,
+        max_state_delay: float = 0.1,
         preentry_key: Path | None = None,
         forms_dir: Path | None = None,
         web: Callable[[QueueService], Any] | None = None,
@@ -103,6 +104,10 @@ class QueueService:
         self.city: CityPublisher | None = None
         self.tick_seconds = tick_seconds
         self.max_batch = max_batch
+        #: The group topics of a batch wait while more commands are queued, at most this long (s).
+        self.max_state_delay = max_state_delay
+        self._state_owed = False
+        self._state_at = time.monotonic()
         self.inbox: queue.Queue = queue.Queue()
         self.started_at = time.monotonic()
         self.processed = 0
@@ -213,6 +218,8 @@ class QueueService:
             with self.lock:
                 out = self.core.tick()
             self._publish(out)
+            self._state_owed = False
+            self._state_at = time.monotonic()
             self._changed()
             return False
         markers = [first]
@@ -223,6 +230,7 @@ class QueueService:
                 break
         batch = [m for m in markers if isinstance(m, Inbound)]
         if batch:
+            # what people wait for (the board, the calls, the replies) goes out before the slower group topics
             out = self._answer_local(batch, self._process(batch))
             self._publish(out)
             for msg in batch:
@@ -230,12 +238,23 @@ class QueueService:
                     self.bus.ack(msg.handle)
             self.processed += len(batch)
             self.last_command_at = time.monotonic()
-            self._changed()
+            self._state_owed = True
+        if self._state_owed and (self.inbox.empty() or time.monotonic() - self._state_at >= self.max_state_delay):
+            self._publish_state()
         if any(m is _REPUBLISH for m in markers):
-            with self.lock:
-                out = self.core.state_messages(force=True)
-            self._publish(out)
+            self._publish_state(force=True)
         return any(m is _STOP for m in markers)
+
+    def _publish_state(self, force: bool = False) -> None:
+        """The retained state that changed (groups, waits, what is coming), after the batch's urgent part. While
+        more commands wait it is owed rather than computed (the next batch's calls reach the board first), but
+        never for longer than ``max_state_delay`` seconds."""
+        with self.lock:
+            out = self.core.state_messages(force=force)
+        self._publish(out)
+        self._state_owed = False
+        self._state_at = time.monotonic()
+        self._changed()
 
     def submit(self, verb: Verb, args: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
         """A command from the service's own web pages (a resident's survey answers on the phone page), as the
@@ -277,14 +296,14 @@ class QueueService:
         it again, to this process or to the next one after a restart."""
         try:
             with self.lock:
-                return self.core.process(batch)
+                return self.core.handle(batch)
         except Exception:
             log.exception("a batch of %d commands failed; trying them one by one", len(batch))
         out: list[Outbound] = []
         for msg in batch:
             try:
                 with self.lock:
-                    out += self.core.process([msg])
+                    out += self.core.handle([msg])
             except Exception as exc:
                 log.exception("command on %s failed twice: quarantined", msg.topic)
                 self._quarantine(msg, f"{type(exc).__name__}: {exc}")

@@ -95,7 +95,14 @@ class QueueCore:
 
     # ------------------------------------------------------------ commands
     def process(self, batch: list[Inbound]) -> list[Outbound]:
-        """Handle a batch of commands; returns what to publish once the journal holds them."""
+        """Handle a batch of commands; returns what to publish once the journal holds them (all of it: the
+        service publishes :meth:`handle`'s part first, then computes and publishes :meth:`state_messages`)."""
+        return self.handle(batch) + self.state_messages()
+
+    def handle(self, batch: list[Inbound]) -> list[Outbound]:
+        """Handle a batch of commands; returns what people wait for, once the journal holds the batch: the board's
+        state, the calls' events, the replies and the counters' state. The rest of the retained state (groups,
+        waits, what is coming) is :meth:`state_messages`, computed after these are out."""
         replies: list[Outbound] = []
         entries: list[Entry] = []
         samples: list[tuple[str, str, float]] = []
@@ -117,7 +124,7 @@ class QueueCore:
             self.journal.append(entries, samples)  # durable before anything is published
         if rebuild:
             self.replay()  # undo whatever a crashed command half-did
-        return replies + events + self.state_messages()
+        return self._changed(self._urgent_state()) + events + replies
 
     def _one_safely(self, msg: Inbound, seen: dict[str, Entry]) -> _Handled | None:
         """One command, whatever it holds: no input may stop the worker. What the checks below did not
@@ -219,23 +226,33 @@ class QueueCore:
         return self.state_messages()
 
     def state_messages(self, force: bool = False) -> list[Outbound]:
-        """Retained state topics whose payload changed since last published (all if ``force``)."""
+        """Retained state topics whose payload changed since last published (all if ``force``), the board's first."""
         now = self.clock()
+        e = self.engine
+        current = self._urgent_state()
+        with e.reading():  # every group asks the same of every ticket: remembered until the state changes
+            for g in self.site.groups:
+                current[self.topics.group_state(g.id)] = dump(e.group_state(g.id, now))
+                current[self.topics.wait_state(g.id)] = dump(e.wait_state(g.id, now))
+                # rev 2: what a group's staff prepare for (v1 devices never subscribe to these)
+                current[self.topics.requests_state(g.id)] = dump(e.requests_state(g.id))
+                current[self.topics.coming_state(g.id)] = dump(e.coming_state(g.id))
+                current[self.topics.pickups_state(g.id)] = dump(e.pickups_state(g.id))
+            for c in self.site.counters:
+                current[self.topics.serving_state(c.id)] = dump(e.serving_state(c.id))
+                if c.group == self.site.booth_group:
+                    current[self.topics.booth_state(c.id)] = dump(e.booth_state(c.id))
+        return self._changed(current, force)
+
+    def _urgent_state(self) -> dict[str, bytes]:
+        """What the floor shows the moment a call is made: the board, then the counters."""
         e = self.engine
         current = {self.topics.board_state: dump(e.board_state())}
         for c in self.site.counters:
             current[self.topics.counter_state(c.id)] = dump(e.counter_state(c.id))
-        for g in self.site.groups:
-            current[self.topics.group_state(g.id)] = dump(e.group_state(g.id, now))
-            current[self.topics.wait_state(g.id)] = dump(e.wait_state(g.id, now))
-            # rev 2: what a group's staff prepare for (v1 devices never subscribe to these)
-            current[self.topics.requests_state(g.id)] = dump(e.requests_state(g.id))
-            current[self.topics.coming_state(g.id)] = dump(e.coming_state(g.id))
-            current[self.topics.pickups_state(g.id)] = dump(e.pickups_state(g.id))
-        for c in self.site.counters:
-            current[self.topics.serving_state(c.id)] = dump(e.serving_state(c.id))
-            if c.group == self.site.booth_group:
-                current[self.topics.booth_state(c.id)] = dump(e.booth_state(c.id))
+        return current
+
+    def _changed(self, current: dict[str, bytes], force: bool = False) -> list[Outbound]:
         out = []
         for topic, payload in current.items():
             if force or self._published.get(topic) != payload:

@@ -82,7 +82,7 @@ def test_a_batch_that_fails_as_a_whole_is_retried_alone_and_the_poison_is_quaran
     """Defence behind the core's own checks: should the core itself raise (a bug, a full disk) on one
     command, that command is quarantined by digest and acknowledged; the others are served."""
     kiosk, send, watcher = kiosk_raw
-    real = service.core.process
+    real = service.core.handle
     marker = b"quarantine-me"
 
     def process(batch):
@@ -90,7 +90,7 @@ def test_a_batch_that_fails_as_a_whole_is_retried_alone_and_the_poison_is_quaran
             raise RuntimeError("the core failed on this command")
         return real(batch)
 
-    service.core.process = process
+    service.core.handle = process
     send(_issue(pad=marker.decode()).encode())
     assert kiosk.request("issue", {"procedures": ["juminhyo"]})["ticket"]["number"] == 1
     deadline = time.monotonic() + 10
@@ -106,13 +106,13 @@ def test_healthz_fails_within_seconds_when_the_worker_is_stuck(service, kiosk_ra
     kiosk, send, _watcher = kiosk_raw
     service.stuck_after = 1.0
     release = threading.Event()
-    real = service.core.process
+    real = service.core.handle
 
     def stuck(batch):
         release.wait(30)  # a worker that never comes back (until the test lets it)
         return real(batch)
 
-    service.core.process = stuck
+    service.core.handle = stuck
     try:
         send(_issue().encode())
         started = time.monotonic()
