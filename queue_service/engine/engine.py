@@ -348,8 +348,7 @@ class QueueEngine:
 
     def _pick(self, counter: CounterRuntime) -> Ticket | None:
         """The next ticket for ``counter``: by issue order, priority first but fair (per its own group)."""
-        with self.reading():  # nothing changes until the pick is made
-            order = self._calling_order(counter, limit=1, commit=True)
+        order = self._calling_order(counter, limit=1, commit=True)
         return order[0] if order else None
 
     def _candidate(self, ticket: Ticket, counter: CounterRuntime) -> bool:
