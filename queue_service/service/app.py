@@ -133,6 +133,9 @@ class QueueService:
     def start(self, wait: float | None = 10.0) -> QueueService:
         self.bus.subscribe(self.bus.topics.all_commands, self._receive)
         self.bus.subscribe_model(self.bus.topics.all_statuses, Presence, self._presence)
+        # acknowledged at once (manual acks are for commands): 20 unacknowledged presences fill the broker's
+        # in-flight window and no command gets through (tests/system/test_service_presence.py)
+        self.bus.subscribe(self.bus.topics.all_statuses, self.bus.ack)
         self.bus.on_connection(lambda up: self.inbox.put(_REPUBLISH) if up else None)
         self._worker.start()
         if self.http is not None:

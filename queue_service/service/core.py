@@ -54,6 +54,7 @@ class _Handled:
     events: list[Outbound] = field(default_factory=list)
     samples: list[tuple[str, float]] = field(default_factory=list)
     crashed: bool = False
+    calls: int = 0  # numbers this command called (each goes on the board)
 
 
 class QueueCore:
@@ -109,11 +110,17 @@ class QueueCore:
         events: list[Outbound] = []
         seen: dict[str, Entry] = {}
         rebuild = False
+        boards: list[Outbound] = []  # the board's state in the middle of a batch of many calls
+        calls = 0
         for msg in batch:
             handled = self._one_safely(msg, seen)
             if handled is None:
                 continue
             rebuild |= handled.crashed
+            calls += handled.calls
+            if calls >= self.site.queue.recent_calls:  # the next call would push one of these off the board
+                boards.append(Outbound(self.topics.board_state, dump(self.engine.board_state()), retain=True))
+                calls = 0
             if handled.entry is not None:
                 entries.append(handled.entry)
                 seen[handled.entry.cmd_id] = handled.entry
@@ -124,7 +131,8 @@ class QueueCore:
             self.journal.append(entries, samples)  # durable before anything is published
         if rebuild:
             self.replay()  # undo whatever a crashed command half-did
-        return self._changed(self._urgent_state()) + events + replies
+            boards = []
+        return boards + self._changed(self._urgent_state()) + events + replies
 
     def _one_safely(self, msg: Inbound, seen: dict[str, Entry]) -> _Handled | None:
         """One command, whatever it holds: no input may stop the worker. What the checks below did not
@@ -197,6 +205,7 @@ class QueueCore:
                 )
             ]
             handled.samples = outcome.samples
+            handled.calls = len(outcome.called)
         return handled
 
     def _reject(self, msg: Inbound, cmd_id: str | None, device: str | None, code: str, message: str) -> _Handled | None:
