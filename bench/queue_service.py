@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import statistics
 import sys
 import tempfile
@@ -25,22 +24,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.common import EXAMPLE_SITE, local_stack, panel_counters, percentile, workload
 from kiosk.bus.client import Bus
-from kiosk.bus.contract import Role
 from kiosk.bus.schemas import CalledEvent
 from kiosk.config import load_site
-from kiosk.config.site import Site
-from madoguchi.local import (
-    ROOT,
-    LocalBroker,
-    free_port,
-    start_broker,
-    start_service_process,
-    stop_process,
-    wait_healthy,
-)
-
-EXAMPLE_SITE = ROOT / "sites" / "example" / "site.toml"
+from madoguchi.local import LocalBroker
 
 
 @dataclass
@@ -81,22 +69,6 @@ class Result:
     timings: Timings
     health: dict
     errors: list[str]
-
-
-def panel_counters(site: Site) -> dict[str, str]:
-    """Counters that have a call panel of their own → that panel's device id."""
-    return {d.counters[0]: d.id for d in site.devices if d.role is Role.PANEL and len(d.counters) == 1}
-
-
-def workload(site: Site, counters: list[str], tickets: int, seed: int) -> list[list[str]]:
-    """Random visits of one to three procedures, all servable at the open counters and nothing else: no payment
-    the self register closes, no later delivery waiting for the back office."""
-    served_groups = {g for c in counters for g in site.counter_by_id[c].groups}
-    candidates = [
-        p.id for p in site.procedures if p.group in served_groups and p.routing != "register" and p.delivery != "later"
-    ]
-    rng = random.Random(seed)
-    return [rng.sample(candidates, rng.choice((1, 1, 2, 3))) for _ in range(tickets)]
 
 
 def issue_phase(broker: LocalBroker, visits: list[list[str]], kiosks: int, timings: Timings, errors: list[str]):
@@ -187,25 +159,11 @@ def run(tickets: int, kiosks: int, seed: int = 7, site_path: Path = EXAMPLE_SITE
     counters = panel_counters(site)
     visits = workload(site, list(counters), tickets, seed)
     timings, errors = Timings(), []
-    with tempfile.TemporaryDirectory(prefix="madoguchi-bench-") as tmp:
-        state = state or Path(tmp)
-        broker = start_broker(site, state)
-        http_port = free_port()
-        service = start_service_process(broker, site_path, http_port)
-        try:
-            wait_healthy(http_port, [broker.proc, service])
-            issue_seconds = issue_phase(broker, visits, kiosks, timings, errors)
-            serve_seconds, served, steps = serve_phase(broker, counters, tickets, timings, errors)
-            health = wait_healthy(http_port, [service])
-        finally:
-            stop_process(service)
-            broker.stop()
+    with tempfile.TemporaryDirectory(prefix="madoguchi-bench-") as tmp, local_stack(site_path, state or Path(tmp)) as s:
+        issue_seconds = issue_phase(s.broker, visits, kiosks, timings, errors)
+        serve_seconds, served, steps = serve_phase(s.broker, counters, tickets, timings, errors)
+        health = s.health()
     return Result(tickets, issue_seconds, serve_seconds, served, steps, len(counters), timings, health, errors)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def table(r: Result) -> str:

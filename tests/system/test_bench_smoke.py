@@ -78,3 +78,40 @@ def test_city_scale_bench_counts_a_bridges_traffic(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "msgs/s" in out or "messages" in out
     assert (tmp_path / "c.json").stat().st_size > 0
+
+
+def test_call_path_bench_sees_every_call_on_every_board(tmp_path):
+    """Both scenarios at a tiny size: every call a panel made shows in the board state of every board, the floor's
+    every message arrived, and the counts agree with each other (never the times: the machines are noisy)."""
+    from bench.call_path import run, table
+
+    results = {r.scenario.key: r for r in run(["one", "fifty"], tickets=40, floor_samples=20, state=tmp_path)}
+    one, fifty = results["one"], results["fifty"]
+    assert (len(one.scenario.panels), len(one.scenario.boards)) == (1, 1)
+    assert (len(fifty.scenario.kiosks), len(fifty.scenario.panels), len(fifty.scenario.boards)) == (10, 30, 10)
+    for r in (one, fifty):
+        boards = len(r.scenario.boards)
+        assert r.errors == [] and r.served == r.tickets == 40
+        assert r.calls_sent == r.steps >= 40 and len(r.seconds["reply"]) == r.calls_sent + r.empty_calls
+        assert len(r.seconds["floor_1hop"]) == len(r.seconds["floor_2hops"]) == 20
+        assert len(r.seconds["called_event"]) == r.calls_sent * boards, "a called event never reached a board"
+        assert r.missed == 0, f"{r.missed} calls never showed in the board state ({r.shown_below_top} showed lower)"
+        assert len(r.seconds["board_state"]) == r.calls_sent * boards
+        assert r.health["journal"] == {"journal_mode": "wal", "synchronous": "full"}
+    assert one.shown_below_top == 0  # one panel: each call is its own batch, on top of the board
+    assert len(fifty.seconds["last_board"]) == fifty.calls_sent
+    text = table([one, fifty])
+    assert f"| 1 device | **call_next → board state** (each board) | {one.calls_sent} |" in text
+    assert text.count("| 50 devices |") == 7  # the counts and six paths
+
+
+def test_wait_estimate_bench_compares_every_estimator(capsys):
+    """The estimator bench at its smallest: one office day per load, a couple of timed forecasts."""
+    from bench.wait_estimate import LABELS, main
+
+    assert main(["--days", "1", "--cost-repeat", "2"]) == 0
+    out = capsys.readouterr().out
+    assert set(LABELS) == {"project", "work_ahead", "les", "hol", "naive_per_counter", "naive"}
+    for label in LABELS.values():
+        assert out.count(f"| {label} |") == 4, label  # normal and overloaded, all and 5+ ahead
+    assert out.count("goal") == 4 and "| 307 | 15 |" in out  # the cost table's 300 waiting (and the counters)
