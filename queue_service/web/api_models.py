@@ -8,6 +8,20 @@ from typing import Literal
 from pydantic import BaseModel
 
 from kiosk.languages import Language
+from kiosk.wait_text import Span
+
+
+class WaitRangeOut(BaseModel):
+    """A wait as a range of minutes around the most likely ``est_wait_min`` (``low`` ≤ it ≤ ``high``): what the
+    page says ("10–15 min"); a range holds the actual wait far more often than one figure does."""
+
+    low: int
+    high: int
+
+
+def range_out(span: Span | None) -> WaitRangeOut | None:
+    """The API's range from the engine's (its ``Wait`` or the bus's ``WaitRange``); None stays None."""
+    return None if span is None else WaitRangeOut(low=span.low, high=span.high)
 
 
 class StepOut(BaseModel):
@@ -23,6 +37,8 @@ class StepOut(BaseModel):
     #: People before this ticket in this group's queue (waiting only).
     ahead: int | None = None
     est_wait_min: int | None = None
+    #: The range around ``est_wait_min`` (waiting only; null when not known).
+    est_wait_range: WaitRangeOut | None = None
     open_counters: int
     #: Where it is served (one-stop sites): counter (the resident goes there), booth (the section's staff come to
     #: the resident's booth), front (the booth's own staff), register (paid at the self register, never called).
@@ -48,6 +64,8 @@ class TicketStatusOut(BaseModel):
     #: resident where they already sit).
     called: CalledOut | None
     est_wait_min: int | None
+    #: The range around ``est_wait_min`` until the first call (null when not known).
+    est_wait_range: WaitRangeOut | None = None
     steps: list[StepOut]
     updated_at: datetime
     #: The visit is received at a one-stop booth: called once to one, staff come there.
@@ -82,6 +100,8 @@ class GroupNowOut(BaseModel):
     open_counters: int
     #: Minutes a resident arriving now waits; null when no counter of the group is open.
     est_wait_min: int | None
+    #: The range around ``est_wait_min`` (null when no counter of the group is open).
+    est_wait_range: WaitRangeOut | None = None
 
 
 class CongestionOut(BaseModel):

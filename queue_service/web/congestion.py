@@ -14,7 +14,14 @@ from kiosk.config.site import OfficeHours
 from kiosk.i18n import N_, gettext_for
 from kiosk.languages import Language
 from queue_service.web import forecast as fc
-from queue_service.web.api_models import CongestionOut, ForecastOut, GroupForecastOut, GroupNowOut, HourOut
+from queue_service.web.api_models import (
+    CongestionOut,
+    ForecastOut,
+    GroupForecastOut,
+    GroupNowOut,
+    HourOut,
+    range_out,
+)
 from queue_service.web.pages import SitePages, office_hours_text, pick_lang, templates
 
 #: What the page shows for each congestion level besides its colour: a shape and a word (WCAG 1.4.1).
@@ -48,6 +55,7 @@ def make_congestion_router(service, pages: SitePages, clock: Callable[[], dateti
             rows = []
             for g in site.groups:
                 gs = engine.group_state(g.id, now)
+                wait = engine.wait_state(g.id, now)  # rev 2: the same estimate with its range
                 rows.append(
                     GroupNowOut(
                         group=g.id,
@@ -56,6 +64,7 @@ def make_congestion_router(service, pages: SitePages, clock: Callable[[], dateti
                         waiting=gs.waiting,
                         open_counters=gs.open_counters,
                         est_wait_min=gs.est_wait_min,
+                        est_wait_range=range_out(wait.est_wait_range),
                     )
                 )
         return CongestionOut(site=site.site.id, updated_at=now, groups=rows)

@@ -29,6 +29,7 @@ from kiosk.config.site import OfficeHours, Site
 from kiosk.i18n import LANGUAGES, N_, gettext_for
 from kiosk.languages import DEFAULT_LANGUAGE
 from kiosk.text_breaks import phrases
+from kiosk.wait_text import ESTIMATED, wait_text
 
 WEB_DIR = Path(__file__).resolve().parent
 #: Text with Japanese, Chinese or Korean in it: only such text needs phrase points (Latin text breaks at spaces).
@@ -182,6 +183,8 @@ def _environment() -> jinja2.Environment:
         static_url=static_url,
         floor_label=floor_label,
         fmt_time=lambda moment: moment.strftime("%H:%M"),
+        wait_text=wait_text,  # one wording of a wait with the kiosk and the board (kiosk/wait_text.py)
+        ESTIMATED_WAIT=ESTIMATED,
     )
     env.filters["phrases"] = _phrases_filter
     return env

@@ -36,6 +36,7 @@ import re
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,7 +51,7 @@ from kiosk.i18n import LANGUAGES, N_, gettext_for
 from kiosk.languages import Language
 from queue_service.engine.model import AT_BOOTH, Step, StepMode, StepStatus, Ticket, TicketStatus
 from queue_service.guidance import GuidanceItem
-from queue_service.web.api_models import CalledOut, StepOut, TicketStatusOut
+from queue_service.web.api_models import CalledOut, StepOut, TicketStatusOut, WaitRangeOut, range_out
 from queue_service.web.live import LiveHub, StreamLimits
 from queue_service.web.pages import STATIC_DIR, SitePages, page_headers, pick_lang, templates
 from queue_service.web.phone_alert import ahead_message, current_alert, people_ahead
@@ -181,6 +182,11 @@ def make_status_router(
             ticket = service.core.engine.state.tickets.get(ticket_id)
             return None if ticket is None else status_of(ticket, lang)
 
+    def step_range(ticket: Ticket, step: Step, now: datetime) -> WaitRangeOut | None:
+        """The range of a waiting step's standing: the engine's estimator for that step (``standing`` gives the
+        most likely minutes only)."""
+        return range_out(service.core.engine.waits.step(ticket, step, now))
+
     def status_of(ticket: Ticket, lang: str | None) -> TicketStatusOut:
         """(The service's lock held.)"""
         engine = service.core.engine
@@ -209,6 +215,8 @@ def make_status_router(
             elif (standing := engine.standing(ticket, step, now)) is not None:
                 out.status = "waiting"
                 out.ahead, out.est_wait_min = standing
+                if out.est_wait_min is not None:
+                    out.est_wait_range = step_range(ticket, step, now)
             steps.append(out)
         called = None
         if ticket.status is TicketStatus.SERVING and ticket.counter is not None:
@@ -227,6 +235,7 @@ def make_status_router(
             status=ticket.status.value,  # type: ignore[arg-type]
             called=called,
             est_wait_min=engine.ticket_wait(ticket, now),
+            est_wait_range=range_out(engine.ticket_wait_range(ticket, now)),
             steps=steps,
             updated_at=now,
             one_stop=ticket.one_stop and ticket.needs_booth,

@@ -108,7 +108,10 @@ def test_status_page_shows_number_queues_and_wait_in_the_tickets_language(office
     assert f'<div class="number" id="number">{mine["number"]}</div>' in page.text
     assert "Moving-in notification" in page.text and "National Health Insurance: joining" in page.text
     assert "People ahead of you: 1" in page.text  # the first ticket, at 住民異動
-    assert "Estimated wait: about 15 min" in page.text  # one 15-minute 転入届 ahead, one counter open
+    api = office.http.get(f"/api/v1/tickets/{mine['token']}").json()
+    assert api["est_wait_min"] == 15  # one 15-minute 転入届 ahead, one counter open
+    span = api["est_wait_range"]  # the wait as a range around it (issue 21)
+    assert span["low"] <= 15 <= span["high"] and f"Estimated wait: {span['low']}–{span['high']} min" in page.text
     assert "After your earlier counters" in page.text  # 国保 waits for 転入届
     # the language switch: every language, same page
     for code in ("ja", "en", "zh", "ko", "vi", "pt", "ja-easy"):
@@ -171,6 +174,7 @@ def test_status_shows_nothing_of_other_tickets_or_staff_notes(office):
         "status",
         "called",
         "est_wait_min",
+        "est_wait_range",
         "steps",
         "updated_at",
         "one_stop",
@@ -366,13 +370,15 @@ def test_congestion_now_per_group(office):
         office.issue("tennyu")
     api = office.http.get("/api/v1/congestion?lang=en").json()
     jumin = next(g for g in api["groups"] if g["group"] == "jumin")
+    span = jumin.pop("est_wait_range")
+    assert span["low"] <= jumin["est_wait_min"] <= span["high"]
     assert jumin == {
         "group": "jumin",
         "name": "Resident registration",
         "floor": 1,
         "waiting": 3,
         "open_counters": 2,
-        "est_wait_min": 23,  # 3 × 15 min over 2 counters
+        "est_wait_min": 15,  # 2 counters take 2 of the 3 now (15 min each); then the 3rd and a newcomer
     }
     assert next(g for g in api["groups"] if g["group"] == "kokuho")["est_wait_min"] is None
     page = office.http.get("/congestion", headers={"accept-language": "vi,en;q=0.5"}).text

@@ -95,9 +95,17 @@ class BoardStack:
         self.open.discard(counter)
 
     def board(
-        self, name: str, size: tuple[int, int], accessible: bool, scenario: str, device: str = "board-1f", **params
+        self,
+        name: str,
+        size: tuple[int, int],
+        accessible: bool,
+        scenario: str,
+        device: str = "board-1f",
+        module: str = "tests.system.test_board_app",
+        **params,
     ) -> Run:
-        """The board app as ``device`` (hanging on the 1st floor) in its own process, running ``scenario``."""
+        """The board app as ``device`` (hanging on the 1st floor) in its own process, running ``scenario`` (of
+        ``module``: a test module that adds its scenarios to the driver's when run as ``__main__``)."""
         width, height = size
         config = self.broker.device_file(
             device,
@@ -109,7 +117,7 @@ class BoardStack:
             chime=False,
         )
         result = self.state / f"board-{name}.json"
-        cmd = [sys.executable, "-m", "tests.system.test_board_app", "board", str(config), scenario, str(result)]
+        cmd = [sys.executable, "-m", module, "board", str(config), scenario, str(result)]
         cmd += [f"{k}={v}" for k, v in {"name": name, **params}.items()]
         import os
         import subprocess

@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kiosk.bus.schemas import BoardCall, GroupState
+from kiosk.bus.schemas import BoardCall, GroupState, WaitRange, WaitState
 from kiosk.config.device import DeviceConfig
 from kiosk.i18n import gettext_for
+from tests.i18n_preview import previewed
 from ticket_machine.board_app.sizing import (
     DIGIT_ADVANCE_EM,
     DIGIT_HEIGHT_EM,
@@ -192,6 +193,31 @@ def test_waiting_per_group_says_not_open_when_no_counter_is(site):
     assert rows["戸籍"].wait == ja("Not open"), "no state yet: not open, never a dash"
     assert all(r.wait != "—" for r in rows.values())
     assert [r.name for r in group_rows(site, states, "ja", floors=(3,))] == ["介護保険", "税証明"]
+
+
+def test_the_wait_is_a_range_from_the_wait_state_and_about_n_without_one(site):
+    """rev 2: the retained WaitState gives the range; a group with no WaitState (a rev-1 service) keeps "about N"
+    from its GroupState; a WaitState of a closed group says "not open" and greys the row."""
+    states = {"jumin": state("jumin", 3, 2, 12), "shomei": state("shomei", 5, 1, 20), "zei": state("zei", 2, 1, 4)}
+    waits_at = {
+        "jumin": WaitState(group="jumin", est_wait_min=12, est_wait_range=WaitRange(low=10, high=15)),
+        "zei": WaitState(group="zei", est_wait_min=None, est_wait_range=None),  # closed since the group state
+    }
+    with previewed():
+        ja = {r.name: r for r in group_rows(site, states, "ja", waits_at=waits_at)}
+        en = {r.name: r for r in group_rows(site, states, "en", waits_at=waits_at)}
+    assert ja["住民異動"].wait == "10〜15分" and en["Resident registration"].wait == "10–15 min"
+    assert ja["証明発行"].wait == "約20分", "no wait state: the group state's most likely minutes"
+    assert ja["税証明"].wait == gettext_for("ja", "Not open") and ja["税証明"].closed
+    assert not ja["住民異動"].closed and not ja["証明発行"].closed
+
+
+def test_a_range_fits_the_wait_column_like_a_figure_did():
+    """The table's widths come from its texts: the wait column grows to hold "10〜15分" at the row's size."""
+    rows = [("住民異動", "1階", "3人", "10〜15分"), ("国民健康保険", "2階", "12人", "受付前")]
+    widths = column_widths(rows, 400, 20, 4)
+    assert widths[3] >= text_em("10〜15分") * 20
+    assert widths[0] >= 0.4 * (400 - 12) - 1e-6, "the names keep their share"
 
 
 def test_groups_page_when_they_do_not_fit():

@@ -12,7 +12,7 @@ from kivy.clock import Clock
 from kivy.properties import ListProperty, NumericProperty
 
 from kiosk.bus.contract import Role
-from kiosk.bus.schemas import Announcement, BoardState, CalledEvent, GroupState
+from kiosk.bus.schemas import Announcement, BoardState, CalledEvent, GroupState, WaitState
 from kiosk.config.device import DeviceConfig
 from kiosk.config.site import Site
 from kiosk.ui.lang import tr
@@ -41,6 +41,8 @@ class CallBoardApp(KioskShell):
         super().__init__(device, site, **kw)
         self.show_languages = False
         self.group_states: dict[str, GroupState] = {}
+        #: rev 2: each group's wait as a range (a rev-1 service sends none: the table falls back to ``group_states``).
+        self.wait_states: dict[str, WaitState] = {}
         #: Plays chime + speech, one call at a time (``None``: the device file turned the chime off).
         self.speaker: Speaker | None = None
         #: The calls already announced (rev 2), so their ``called`` stays silent; the server sends announce.
@@ -75,6 +77,7 @@ class CallBoardApp(KioskShell):
         topics = self.link.topics
         self.link.listen(topics.board_state, BoardState, self._board)
         self.link.listen(topics.group_state("+"), GroupState, self._group)
+        self.link.listen(topics.wait_state("+"), WaitState, self._wait)
         self.link.listen(topics.called_event, CalledEvent, self._called)
         self.link.listen(topics.announce_event, Announcement, self._announce)
 
@@ -87,6 +90,10 @@ class CallBoardApp(KioskShell):
 
     def _group(self, _topic: str, state: GroupState) -> None:
         self.group_states[state.group] = state
+        self.group_version += 1
+
+    def _wait(self, _topic: str, state: WaitState) -> None:
+        self.wait_states[state.group] = state
         self.group_version += 1
 
     def _called(self, _topic: str, event: CalledEvent) -> None:

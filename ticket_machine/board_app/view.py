@@ -11,7 +11,8 @@ from datetime import datetime
 
 from babel.dates import format_skeleton
 
-from kiosk.bus.schemas import BoardCall, GroupState
+from kiosk import wait_text as waits
+from kiosk.bus.schemas import BoardCall, GroupState, WaitState
 from kiosk.config.site import Site
 from kiosk.i18n import LANGUAGES, N_, gettext_for
 
@@ -147,31 +148,39 @@ def should_flash(previous: tuple | None, current: tuple | None, seconds: float) 
     return current != previous
 
 
-def wait_text(state: GroupState | None, _: Translate) -> str:
-    """The estimated wait: none open → "not open" (never a dash), 0 → "no wait", else "about N min"."""
-    if state is None or state.est_wait_min is None:
-        return _(NOT_OPEN)
-    if state.est_wait_min == 0:
-        return _("No wait")
-    return _("about {minutes} min").format(minutes=state.est_wait_min)
+def wait_text(state: GroupState | None, wait: WaitState | None, lang: str) -> str:
+    """The estimated wait: none open → "not open" (never a dash), 0 → "no wait", else the range of the rev-2
+    ``WaitState`` ("10–15 min"), or "about N min" from the group state when no wait state came (a rev-1 service)."""
+    if wait is not None:
+        return waits.wait_text(lang, wait.est_wait_min, wait.est_wait_range)
+    return waits.wait_text(lang, state.est_wait_min if state is not None else None)
 
 
-def group_rows(site: Site, states: Mapping[str, GroupState], lang: str, floors: tuple[int, ...] = ()) -> list[GroupRow]:
+def group_rows(
+    site: Site,
+    states: Mapping[str, GroupState],
+    lang: str,
+    floors: tuple[int, ...] = (),
+    waits_at: Mapping[str, WaitState] | None = None,
+) -> list[GroupRow]:
     """One row per group of this board's floors, in the site's order. ``waiting`` counts the tickets that can be
-    called at the group now (the queue service's group state); a group with no counter open says so."""
+    called at the group now (the queue service's group state); a group with no counter open says so. ``waits_at``:
+    the rev-2 wait states by group (the wait as a range), where the service publishes them."""
     _ = _translator(lang)
     rows = []
     for group in site.groups:
         if floors and group.floor not in floors:
             continue
         state = states.get(group.id)
-        closed = state is None or state.est_wait_min is None
+        wait = (waits_at or {}).get(group.id)
+        # the row greys out exactly when its wait says "not open"
+        closed = (wait.est_wait_min if wait is not None else state.est_wait_min if state else None) is None
         rows.append(
             GroupRow(
                 name=group.names.get(lang),
                 floor=_("{floor}F").format(floor=group.floor),
                 waiting=_("{count} people").format(count=state.waiting if state else 0),
-                wait=wait_text(state, _),
+                wait=wait_text(state, wait, lang),
                 closed=closed,
             )
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kiosk import wait_text as waits
 from kiosk.bus.schemas import TicketView
 from kiosk.config.site import Site
 from kiosk.i18n import N_, gettext_for
@@ -35,12 +36,10 @@ NOTED = N_("I have noted my number")
 FINISH = N_("Finish")
 
 
-def wait_text(lang: str, minutes: int | None) -> str:
-    if minutes is None:
-        return gettext_for(lang, "Estimated wait: not known yet")
-    if minutes == 0:
-        return gettext_for(lang, "Estimated wait: you are next")
-    return gettext_for(lang, "Estimated wait: about {minutes} min").format(minutes=minutes)
+def wait_text(lang: str, ticket: TicketView) -> str:
+    """The ticket's estimated wait, as a range when the queue service gives one (rev 2: "10–15 min"), else about
+    its most likely minutes (a rev-1 service). One wording for the slip, the screen and the phone page."""
+    return waits.wait_text(lang, ticket.est_wait_min, ticket.est_wait_range, waits.ESTIMATED)
 
 
 def floor_text(lang: str, floor: int) -> str:
@@ -150,7 +149,7 @@ def slip_for(site: Site, ticket: TicketView, status_url: str, reprint: bool = Fa
         issued_at=local.strftime("%Y-%m-%d %H:%M"),
         steps=steps,
         steps_label=gettext_for(lang, STOPS_LABEL_ONE_STOP if one_stop else STOPS_LABEL),
-        wait_text=wait_text(lang, ticket.est_wait_min),
+        wait_text=wait_text(lang, ticket),
         qr_url=status_url.format(token=ticket.token or ""),
         qr_caption=gettext_for(lang, "Scan to see your turn on your phone"),
         footer=gettext_for(lang, ONE_STOP_NOTICE if one_stop else COUNTER_FOOTER),

@@ -211,7 +211,7 @@ class BoardScreen(Screen):
     # ------------------------------------------------------------ waiting per group
     def group_pages(self) -> list[list]:
         app = App.get_running_app()
-        rows = group_rows(app.site, app.group_states, tr.lang, app.device.floors)
+        rows = group_rows(app.site, app.group_states, tr.lang, app.device.floors, app.wait_states)
         return pages(rows, self.lay.rows_per_page)
 
     def show_groups(self) -> None:

@@ -80,7 +80,7 @@ class IssuedScreen(Screen):
         self.notice = tr._(ONE_STOP_NOTICE) if one_stop else ""
         self.take_text = tr._(TAKE_TICKET_ONE_STOP if one_stop else TAKE_TICKET)
         self.steps_label = tr._(STOPS_LABEL_ONE_STOP if one_stop else STOPS_LABEL)
-        self.wait = wait_text(tr.lang, ticket.est_wait_min)
+        self.wait = wait_text(tr.lang, ticket)
         outcome = print_outcome(
             ticket,
             self.print_state,
