@@ -670,6 +670,23 @@ def table(results: list[ScenarioResult]) -> str:
                 f"| {r.scenario.title} | {label} | {s['n']} | {s['p50']:.2f} | {s['p90']:.2f} | {s['p99']:.2f} "
                 f"| {s['max']:.2f} | {ratio[0]} | {ratio[1]} |"
             )
+    lines += [
+        "",
+        "Inside the service (its /healthz timings over the last batches): a batch = validation, engine, journal "
+        "commit, publishing the board's state, events and replies; a state pass = the group topics after it.",
+        "",
+        "| scenario | batches | commands per batch | batch p50 / p99 ms | journal commit p50 / p99 ms "
+        "| state passes | state pass p50 / p99 ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        t = r.health.get("timings") or {}
+        lines.append(
+            f"| {r.scenario.title} | {t.get('batches', '?')} | {t.get('commands_per_batch', '?')} "
+            f"| {t.get('batch_p50_ms', '?')} / {t.get('batch_p99_ms', '?')} "
+            f"| {t.get('journal_p50_ms', '?')} / {t.get('journal_p99_ms', '?')} | {t.get('state_passes', '?')} "
+            f"| {t.get('state_p50_ms', '?')} / {t.get('state_p99_ms', '?')} |"
+        )
     for r in results:
         if r.errors:
             lines += ["", f"{r.scenario.title}: {len(r.errors)} errors, first: {r.errors[0]}"]

@@ -34,6 +34,7 @@ from queue_service.service.city import CityPublisher, SummaryBuilder
 from queue_service.service.core import Inbound, Outbound, QueueCore
 from queue_service.service.http_guard import ConnectionLimits, guarded_protocol
 from queue_service.service.journal import Journal
+from queue_service.service.timings import Timings
 
 if TYPE_CHECKING:
     import uvicorn
@@ -108,6 +109,7 @@ class QueueService:
         self.max_state_delay = max_state_delay
         self._state_owed = False
         self._state_at = time.monotonic()
+        self.timings = Timings()
         self.inbox: queue.Queue = queue.Queue()
         self.started_at = time.monotonic()
         self.processed = 0
@@ -234,8 +236,11 @@ class QueueService:
         batch = [m for m in markers if isinstance(m, Inbound)]
         if batch:
             # what people wait for (the board, the calls, the replies) goes out before the slower group topics
+            started = time.perf_counter()
+            self.core.journal_seconds = 0.0
             out = self._answer_local(batch, self._process(batch))
             self._publish(out)
+            self.timings.batch(len(batch), time.perf_counter() - started, self.core.journal_seconds)
             for msg in batch:
                 if not isinstance(msg.handle, LocalCommand):
                     self.bus.ack(msg.handle)
@@ -252,9 +257,11 @@ class QueueService:
         """The retained state that changed (groups, waits, what is coming), after the batch's urgent part. While
         more commands wait it is owed rather than computed (the next batch's calls reach the board first), but
         never for longer than ``max_state_delay`` seconds."""
+        started = time.perf_counter()
         with self.lock:
             out = self.core.state_messages(force=force)
         self._publish(out)
+        self.timings.state(time.perf_counter() - started)
         self._state_owed = False
         self._state_at = time.monotonic()
         self._changed()
@@ -382,5 +389,6 @@ class QueueService:
             "commands_processed": self.processed,
             "backlog": self.inbox.qsize(),
             "journal": self.journal.durability,
+            "timings": self.timings.summary(),
             "uptime_s": round(time.monotonic() - self.started_at, 1),
         }

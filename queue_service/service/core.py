@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -72,6 +73,8 @@ class QueueCore:
         self.new_token = new_token
         self._reply_topic = re.compile(rf"{re.escape(self.topics.root)}/device/([a-z0-9][a-z0-9_\-]{{0,62}})/reply")
         self._published: dict[str, bytes] = {}
+        #: How long the last batch's journal commit took (the fsync), for the service's timings.
+        self.journal_seconds = 0.0
         self.replay()
 
     # ------------------------------------------------------------ start-up
@@ -128,7 +131,9 @@ class QueueCore:
             replies.append(handled.reply)
             events += handled.events
         if entries:
+            started = time.perf_counter()
             self.journal.append(entries, samples)  # durable before anything is published
+            self.journal_seconds = time.perf_counter() - started
         if rebuild:
             self.replay()  # undo whatever a crashed command half-did
             boards = []

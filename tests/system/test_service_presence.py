@@ -28,3 +28,5 @@ def test_commands_still_arrive_after_more_presence_messages_than_the_in_flight_w
     kiosk = next(b for b in connected if b.settings.role is Role.TICKET)
     ticket = kiosk.request("issue", {"procedures": ["juminhyo"]}, timeout=5)["ticket"]
     assert ticket["number"] == 1
+    timings = service.health()["timings"]
+    assert timings["batches"] >= 1 and timings["journal_p50_ms"] is not None and timings["state_passes"] >= 1
