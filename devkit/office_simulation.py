@@ -44,7 +44,18 @@ until the ticket is first callable somewhere). The naive estimates, computed at 
 
 * ``naive``: people waiting at the group of the visit's first step (the board's ``waiting`` count of
   that group just before the issue) × the mean of the site's typical minutes of that group's procedures;
-* ``naive_per_counter``: the same divided by the group's open counters.
+* ``naive_per_counter``: the same divided by the group's open counters (the queue-length estimator);
+* ``les`` (last to enter service, Ibrahim & Whitt): the wait of the last resident called at that group (at a
+  booth, for a one-stop visit), from when they started waiting for that call;
+* ``hol`` (head of line): how long the resident first in line there (the next the group calls, not being served
+  elsewhere) has waited so far;
+* ``work_ahead``: the estimator before issue 21 (work ahead ÷ open counters,
+  :class:`~queue_service.engine.waits.WorkAheadEstimator`), on the ticket just issued;
+* ``known_times`` (a bound, not an estimator): the ticket's forecast had it known every queued resident's drawn
+  service minutes (+ ``resident_approach_min``) instead of the procedures' observed means.
+
+The ticket's range (``est_wait_range``, rev 2) is recorded too: :func:`estimate_errors` reports how often it
+held the actual wait and how wide it was.
 """
 
 from __future__ import annotations
@@ -62,7 +73,9 @@ from typing import Any, Literal
 import simpy
 
 from kiosk.config.site import Site
+from queue_service.engine.forecast import forecast
 from queue_service.engine.ordering import order_by_precedence
+from queue_service.engine.waits import WorkAheadEstimator
 from queue_service.history import Day, Summary, Visit, read_day, summarise
 from queue_service.service.core import Outbound, QueueCore
 from queue_service.service.direct import CommandRejected, DirectClient
@@ -571,6 +584,13 @@ class ResidentOutcome:
     ahead: int | None  # the board's waiting count at the first step's group (a one-stop visit: the booths'), at issue
     naive_min: float | None
     naive_per_counter_min: float | None
+    #: the range printed with the estimate (rev 2), and the other estimators at the same moment (see the module)
+    est_low: int | None = None
+    est_high: int | None = None
+    les_min: float | None = None
+    hol_min: float | None = None
+    work_ahead_min: int | None = None
+    known_times_min: int | None = None
 
 
 @dataclass
@@ -638,27 +658,57 @@ class EstimateError:
     mae: float | None
     p90: float | None
     bias: float | None  # mean of estimate − actual
+    #: the estimator's range (the project's only): share of actual waits inside it, its mean width in minutes
+    coverage: float | None = None
+    width: float | None = None
 
 
-def estimate_errors(results: Iterable[DayResult], min_ahead: int = 0) -> dict[str, EstimateError]:
+#: The estimators :func:`estimate_errors` reports by default (the ticket's and the two naive ones).
+ESTIMATORS = ("project", "naive", "naive_per_counter")
+#: Every estimator recorded (see the module docstring).
+ALL_ESTIMATORS = ("project", "work_ahead", "les", "hol", "naive", "naive_per_counter", "known_times")
+
+
+def estimate_errors(
+    results: Iterable[DayResult], min_ahead: int = 0, names: Sequence[str] = ESTIMATORS
+) -> dict[str, EstimateError]:
     """Error of each estimate against the actual wait until the first call, in minutes (tickets called at
     least once; ``min_ahead``: only those issued with at least that many people waiting at their first group)."""
-    pairs: dict[str, list[float]] = {"project": [], "naive": [], "naive_per_counter": []}
+    pairs: dict[str, list[float]] = {name: [] for name in names}
+    inside: list[bool] = []
+    widths: list[float] = []
     for result in results:
         for r in result.residents:
             if r.first_wait_min is None or (r.ahead or 0) < min_ahead:
                 continue
-            for name, est in (
-                ("project", r.est_wait_min),
-                ("naive", r.naive_min),
-                ("naive_per_counter", r.naive_per_counter_min),
-            ):
+            estimates = {
+                "project": r.est_wait_min,
+                "work_ahead": r.work_ahead_min,
+                "les": r.les_min,
+                "hol": r.hol_min,
+                "naive": r.naive_min,
+                "naive_per_counter": r.naive_per_counter_min,
+                "known_times": r.known_times_min,
+            }
+            for name in names:
+                est = estimates[name]
                 if est is not None:
                     pairs[name].append(est - r.first_wait_min)
+            if r.est_wait_min is not None and r.est_low is not None and r.est_high is not None:
+                inside.append(r.est_low <= r.first_wait_min <= r.est_high)
+                widths.append(r.est_high - r.est_low)
     out = {}
     for name, errors in pairs.items():
         s = summarise(abs(e) for e in errors)
-        out[name] = EstimateError(s.n, s.mean, s.p90, statistics.fmean(errors) if errors else None)
+        ranged = name == "project" and bool(inside)
+        out[name] = EstimateError(
+            s.n,
+            s.mean,
+            s.p90,
+            statistics.fmean(errors) if errors else None,
+            coverage=statistics.fmean(inside) if ranged else None,
+            width=statistics.fmean(widths) if ranged else None,
+        )
     return out
 
 
@@ -736,6 +786,7 @@ class _Office:
         self.dispatch_walk: dict[int, float] = {r.index: 0.0 for r in residents}
         self.paid: dict[int, float] = {r.index: 0.0 for r in residents}
         self.estimates: dict[int, dict[str, Any]] = {}
+        self.last_wait: dict[str, float] = {}  # group → the wait of the last resident called there (LES)
         self.staff: dict[str, StaffDay] = {}
         self.left = len(residents)
         self.all_done = self.env.event()
@@ -792,7 +843,25 @@ class _Office:
             first = self.stages[r.index][0] if self.mode == "ticket_per_counter" else list(r.procedures)
             naive = self.naive(r)
             ticket = self.issue(r, first)
-            self.estimates[r.index] = naive | {"est_wait_min": ticket["est_wait_min"]}
+            rng = ticket.get("est_wait_range") or {}
+            engine, now = self.core.engine, self.now()
+            old = WorkAheadEstimator(engine).ticket(engine.state.tickets[ticket["id"]], now)
+            known = forecast(engine, now.replace(second=0, microsecond=0), self.known_minutes)
+            bound = known.first.get(ticket["id"])
+            self.estimates[r.index] = naive | {
+                "est_wait_min": ticket["est_wait_min"],
+                "est_low": rng.get("low"),
+                "est_high": rng.get("high"),
+                "work_ahead_min": None if old is None else old.likely,
+                "known_times_min": None if bound is None else engine.waits.wait(bound, now, known).likely,
+            }
+
+    def known_minutes(self, ticket: str, procedure: str) -> float | None:
+        """A queued resident's drawn minutes for ``procedure`` (the ``known_times`` bound)."""
+        r = self.owner.get(ticket)
+        if r is None or procedure not in r.minutes:
+            return None
+        return r.minutes[procedure] + self.config.resident_approach_min
 
     def naive(self, r: Resident) -> dict[str, Any]:
         """People waiting at the first step's group × the mean typical minutes there (÷ open counters). A one-stop
@@ -803,12 +872,23 @@ class _Office:
         now = self.core.clock()
         if self.one_stop and r.visit != WALK_IN and self.site.is_one_stop(staffed, r.visit):
             ahead = self.core.engine.group_state(self.booth_group, now).waiting
-            return {"ahead": ahead, "naive_min": None, "naive_per_counter_min": None}
+            return {"ahead": ahead, "naive_min": None, "naive_per_counter_min": None} | self.delays(self.booth_group)
         group = self.group_of[staffed[0]]
         ahead = self.core.engine.group_state(group, now).waiting
         naive = ahead * statistics.fmean(p.minutes for p in self.site.procedures if p.group == group)
         counters = len(self.staffing.counters.get(group, []))
-        return {"ahead": ahead, "naive_min": naive, "naive_per_counter_min": naive / counters if counters else None}
+        per_counter = naive / counters if counters else None
+        return {"ahead": ahead, "naive_min": naive, "naive_per_counter_min": per_counter} | self.delays(group)
+
+    def delays(self, group: str) -> dict[str, float | None]:
+        """The delay-history estimators at ``group`` now: LES (the last call's wait there; 0 before the first) and
+        HOL (the wait so far of the first in line; 0 when nobody waits)."""
+        head = next((c for c in self.core.engine.coming_state(group, limit=20).coming if c.at == "waiting"), None)
+        hol = 0.0 if head is None else self.env.now - self.free_at[self.owner[head.ticket].index]
+        return {"les_min": self.last_wait.get(group, 0.0), "hol_min": hol}
+
+    def now(self) -> datetime:
+        return self.core.clock()
 
     def issue(self, r: Resident, procedures: list[str]) -> TicketJson:
         args: dict[str, Any] = {"procedures": procedures, "lang": r.lang, "priority": r.priority}
@@ -1032,6 +1112,10 @@ class _Office:
         r = self.owner[ticket["id"]]
         before = self.view.get(ticket["id"])
         self.view[ticket["id"]] = ticket
+        if not (before is not None and before["booth"] == counter):  # a call, not the booth's next step (LES)
+            groups = {s["group"] for s in ticket["itinerary"] if s["status"] == "serving"}
+            for g in {self.booth_group} if counter in self.staffing.booths else groups:
+                self.last_wait[g] = self.env.now - self.free_at[r.index]
         if r.index not in self.called:
             self.called.add(r.index)
             if r.no_show:
@@ -1170,6 +1254,12 @@ class _Office:
             ahead=estimates.get("ahead"),
             naive_min=estimates.get("naive_min"),
             naive_per_counter_min=estimates.get("naive_per_counter_min"),
+            est_low=estimates.get("est_low"),
+            est_high=estimates.get("est_high"),
+            les_min=estimates.get("les_min"),
+            hol_min=estimates.get("hol_min"),
+            work_ahead_min=estimates.get("work_ahead_min"),
+            known_times_min=estimates.get("known_times_min"),
         )
 
 

@@ -3,6 +3,10 @@
 A site's typical minutes are a guess; what counters actually take is measured at
 every completion. The mean of the last ``window`` completions replaces the guess
 once there are at least ``MIN_SAMPLES`` of them.
+
+The spread of those samples is kept too (:meth:`ServiceTimes.variance`): the wait estimator's range
+(docs/wait-estimate.md) widens with it. A handful of samples says little about a spread, so the observed
+variance is blended with a prior one (``PRIOR_CV`` of the mean) weighted as ``PRIOR_WEIGHT`` samples.
 """
 
 from __future__ import annotations
@@ -11,6 +15,10 @@ from collections import deque
 from collections.abc import Mapping
 
 MIN_SAMPLES = 3
+#: Coefficient of variation assumed before the day has shown one (counter work is skewed: a few long cases).
+PRIOR_CV = 0.6
+#: How many samples the prior spread counts as when blended with the observed one.
+PRIOR_WEIGHT = 5
 
 
 class ServiceTimes:
@@ -29,6 +37,17 @@ class ServiceTimes:
         if samples and len(samples) >= MIN_SAMPLES:
             return sum(samples) / len(samples)
         return self._typical.get(procedure, 10.0)
+
+    def variance(self, procedure: str) -> float:
+        """The variance of one service of ``procedure`` (minutes²): the observed one shrunk towards the prior."""
+        mean = self.minutes(procedure)
+        prior = (PRIOR_CV * mean) ** 2
+        samples = self._samples.get(procedure)
+        if not samples or len(samples) < MIN_SAMPLES:
+            return prior
+        n = len(samples)
+        observed = sum((x - mean) ** 2 for x in samples) / (n - 1)
+        return (observed * (n - 1) + prior * PRIOR_WEIGHT) / (n - 1 + PRIOR_WEIGHT)
 
     def observed(self, procedure: str) -> int:
         return len(self._samples.get(procedure, ()))

@@ -272,6 +272,8 @@ def test_estimated_wait_uses_open_counters_and_observed_times(desk):
     desk.issue("tennyu")
     state = desk.engine.group_state("jumin", desk.now)
     assert state.waiting == 2 and state.est_wait_min == 5
+    wait = desk.engine.waits.at_group("jumin", desk.now)  # the range around it (issue 21)
+    assert wait is not None and wait.low <= 5 <= wait.high and wait.high - wait.low <= 10
 
 
 def test_ticket_wait_counts_only_tickets_ahead(desk):

@@ -111,7 +111,7 @@ def test_wait_estimate_bench_compares_every_estimator(capsys):
 
     assert main(["--days", "1", "--cost-repeat", "2"]) == 0
     out = capsys.readouterr().out
-    assert set(LABELS) == {"project", "work_ahead", "les", "hol", "naive_per_counter", "naive"}
+    assert set(LABELS) == {"project", "work_ahead", "les", "hol", "naive_per_counter", "naive", "known_times"}
     for label in LABELS.values():
         assert out.count(f"| {label} |") == 4, label  # normal and overloaded, all and 5+ ahead
     assert out.count("goal") == 4 and "| 307 | 15 |" in out  # the cost table's 300 waiting (and the counters)
