@@ -132,6 +132,8 @@ class QueueEngine:
         #: Changes with every applied command and new day: what derived views (the waits) may cache on.
         self.version = 0
         self.waits = WaitEstimator(self)
+        #: Off while the service replays its journal: the replies are thrown away, their estimates need not be made.
+        self.estimating = True
         self._memo: dict[tuple[str, StepMode, tuple[str, ...] | None], list[Step]] | None = None
         self._index: QueueIndex | None = None
 
@@ -548,6 +550,7 @@ class QueueEngine:
 
     def _samples(self, served: list[Step], counter: CounterRuntime, now: datetime) -> list[tuple[str, float]]:
         """Split the counter's service time over the steps it served, by typical minutes."""
+        served = [s for s in served if s.kind is StepKind.PROCEDURE]  # handing over a delivery is not the service
         if not served or counter.since is None:
             return []
         elapsed = max(0.0, (now - counter.since).total_seconds() / 60)
@@ -837,8 +840,8 @@ class QueueEngine:
                 )
                 for s in ticket.steps
             ],
-            est_wait_min=self.ticket_wait(ticket, now),
-            est_wait_range=self.ticket_wait_range(ticket, now),
+            est_wait_min=self.ticket_wait(ticket, now) if self.estimating else None,
+            est_wait_range=self.ticket_wait_range(ticket, now) if self.estimating else None,
             issued_at=ticket.issued_at,
             counter=ticket.counter,
             note=handover,

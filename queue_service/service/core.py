@@ -86,6 +86,7 @@ class QueueCore:
         for procedure, minutes in self.journal.samples_before(engine.day, self.site.queue.service_time_window):
             times.observe(procedure, minutes)
         replayed = 0
+        engine.estimating = False
         for entry in self.journal.day_entries(engine.day):
             if not entry.ok:
                 continue
@@ -93,6 +94,7 @@ class QueueCore:
             ctx = Context(now=datetime.fromisoformat(entry.at), device=entry.device, token=entry.token)
             engine.apply(entry.verb, args, ctx)
             replayed += 1
+        engine.estimating = True
         self.engine = engine
         self.journal.purge_notes_before(engine.day)
         log.info("replayed %d commands of %s: %d tickets", replayed, engine.day, len(engine.state.tickets))

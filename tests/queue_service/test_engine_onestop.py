@@ -203,8 +203,11 @@ def test_a_later_delivery_is_called_again_when_ready(desk):
     assert desk.engine.pickups_state("shomei").pickups[0].ready
     called = desk.do("call_next", counter="c07")
     assert called.result.ticket.id == t.id and called.called[0].counter == "c07"
-    assert desk.complete("c07").status == "done"
+    desk.tick(2)
+    handed = desk.do("complete", counter="c07")
+    assert handed.result.ticket.status == "done"
     assert desk.engine.pickups_state("shomei").pickups == []
+    assert handed.samples == [], "handing the delivery over is no sample of the procedure's service time"
 
 
 def test_the_register_closes_the_payment_step(desk):

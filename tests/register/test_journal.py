@@ -51,6 +51,8 @@ def test_replay_rebuilds_the_same_state_and_replies(site, tmp_path):
     # each journaled reply is what the replayed engine would answer
     tokens = {t.token for t in again.engine.state.tickets.values()}
     assert len(tokens) == 3 and all(len(t) >= 16 for t in tokens)
+    # the replay skipped the estimates of the replies it threw away; the replayed engine estimates again
+    assert send(again, "issue", "kiosk-1f", procedures=["tennyu"])["result"]["ticket"]["est_wait_min"] is not None
 
 
 def test_notes_are_purged_when_the_day_ends(site, tmp_path):
