@@ -134,6 +134,7 @@ class QueueEngine:
         self.waits = WaitEstimator(self)
         #: Off while the service replays its journal: the replies are thrown away, their estimates need not be made.
         self.estimating = True
+        self._estimate_in_views = True
         self._memo: dict[tuple[str, StepMode, tuple[str, ...] | None], list[Step]] | None = None
         self._index: QueueIndex | None = None
 
@@ -178,7 +179,13 @@ class QueueEngine:
         verb = Verb(verb)
         role = self._authorize(verb, ctx.device)
         handler = getattr(self, f"_do_{verb.value}")
-        outcome: Outcome = handler(args, ctx, role)
+        # only a resident reads the estimate in a reply (the ticket printed or reprinted): the others leave it out
+        # rather than make a forecast on the way to the board (staff see the groups' waits)
+        self._estimate_in_views = verb in (Verb.ISSUE, Verb.REPRINT)
+        try:
+            outcome: Outcome = handler(args, ctx, role)
+        finally:
+            self._estimate_in_views = True
         return outcome
 
     def _authorize(self, verb: Verb, device_id: str) -> Role:
@@ -371,9 +378,9 @@ class QueueEngine:
             pool: Iterable[Ticket] = self.state.tickets.values()
         else:
             pool = index.needs_booth if counter.booth else index.at(counter.groups)
-        tickets = [t for t in pool if t.status in wanted and self._candidate(t, counter)]
-        priority = iter([t for t in tickets if t.priority])
-        normal = iter([t for t in tickets if not t.priority])
+        # lazy: a call looks at tickets in issue order only until it has the first of each kind
+        priority = (t for t in pool if t.priority and t.status in wanted and self._candidate(t, counter))
+        normal = (t for t in pool if not t.priority and t.status in wanted and self._candidate(t, counter))
         next_priority, next_normal = next(priority, None), next(normal, None)
         ratio = self.site.queue.priority_ratio
         fairness = self.state.groups[counter.group]
@@ -819,6 +826,7 @@ class QueueEngine:
 
     # ------------------------------------------------------------ views
     def ticket_view(self, ticket: Ticket, now: datetime, token: bool = False, note: bool = False) -> TicketView:
+        estimate = self.estimating and self._estimate_in_views
         handover = None
         if note and ticket.note is not None:
             handover = HandoverNote(text=ticket.note.text, counter=ticket.note.counter, at=ticket.note.at)
@@ -840,8 +848,8 @@ class QueueEngine:
                 )
                 for s in ticket.steps
             ],
-            est_wait_min=self.ticket_wait(ticket, now) if self.estimating else None,
-            est_wait_range=self.ticket_wait_range(ticket, now) if self.estimating else None,
+            est_wait_min=self.ticket_wait(ticket, now) if estimate else None,
+            est_wait_range=self.ticket_wait_range(ticket, now) if estimate else None,
             issued_at=ticket.issued_at,
             counter=ticket.counter,
             note=handover,

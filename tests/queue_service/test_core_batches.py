@@ -56,3 +56,25 @@ def test_a_batch_of_few_calls_publishes_one_board_state(tmp_path):
     core.process([command(core, "open_counter", PANEL, counter="c07")])
     out = core.handle([command(core, "call_next", PANEL, counter="c07")])
     assert [m.topic for m in out].count(core.topics.board_state) == 1
+
+
+def test_only_the_replies_a_resident_reads_carry_the_estimate(tmp_path):
+    """The printed ticket's estimate is made for ``issue`` and ``reprint``; a panel's reply on the way to the board
+    makes no forecast (its ticket's estimate is null; staff read the groups' retained waits)."""
+    core = QueueCore(SITE, Journal(tmp_path / "q.sqlite"), clock=lambda: datetime(2026, 12, 4, 9, tzinfo=JST))
+    core.process([command(core, "open_counter", PANEL, counter="c01")])
+    issued = [reply(core, command(core, "issue", KIOSK, procedures=["tennyu", "kokuho_kanyu"])) for _ in range(2)]
+    assert all(r["result"]["ticket"]["est_wait_min"] is not None for r in issued)
+    assert issued[1]["result"]["ticket"]["est_wait_range"] is not None
+    reprinted = reply(core, command(core, "reprint", KIOSK, ticket=issued[1]["result"]["ticket"]["id"]))
+    assert reprinted["result"]["ticket"]["est_wait_min"] is not None
+    reply(core, command(core, "call_next", PANEL, counter="c01"))
+    completed = reply(core, command(core, "complete", PANEL, counter="c01"))
+    assert completed["result"]["ticket"]["status"] == "waiting", "kokuho is still to come"
+    assert completed["result"]["ticket"]["est_wait_min"] is None
+
+
+def reply(core: QueueCore, inbound: Inbound) -> dict:
+    device = json.loads(inbound.payload)["device"]
+    out = core.process([inbound])
+    return json.loads(next(m.payload for m in out if m.topic == core.topics.reply(device)))
