@@ -115,3 +115,18 @@ def test_wait_estimate_bench_compares_every_estimator(capsys):
     for label in LABELS.values():
         assert out.count(f"| {label} |") == 4, label  # normal and overloaded, all and 5+ ahead
     assert out.count("goal") == 4 and "| 307 | 15 |" in out  # the cost table's 300 waiting (and the counters)
+
+
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb (scripts/install)")
+def test_board_frame_bench_sees_every_call_drawn():
+    """The real board app at its smallest: every call's board state was handled and a drawn frame showed its
+    number; the group and wait states came and were drawn in fewer table rebuilds (counts only, never times)."""
+    from bench.board_frame import analyse, measure, table
+
+    result = analyse(measure(runs=1, calls=4, size=(1280, 720)))
+    assert result.messages == result.shown == 4, "a call never reached a drawn frame"
+    assert all(len(v) == 4 for v in result.stages.values())
+    assert result.side_messages >= 4, "group and wait states come with every call"
+    assert 0 < result.group_rebuilds <= result.side_messages
+    assert len(result.calls_draw) >= 4 and result.frames > 4
+    assert "**message → frame that shows the number** | 4 |" in table(result)

@@ -172,6 +172,7 @@ def test_board_with_1_6_and_20_calls_at_two_sizes_normal_and_accessible(board_st
             assert cell["inside"], (name, cell)
         assert [c["newest"] for c in cells] == [True] + [False] * (len(cells) - 1)
         assert shown["rows_bottom"] >= shown["footer_top"], f"{name}: the waiting table runs into the ticker"
+        assert shown["covers"] == [], f"{name}: in service, nothing is drawn over the board"
     newest = results["board-1280x720-20-calls-normal"]["cells"]
     # newest first: the 20th call (c07), then c19's booth B4 (behind the board), then 2F/1F counters
     assert "7番窓口" in newest[0]["text"] and "→" in newest[0]["text"]
@@ -198,6 +199,7 @@ def test_a_new_call_flashes_for_its_seconds_then_stays_highlighted(board_stack):
     board_stack.call_until(3)
     shown = run.result(timeout=120)
     assert shown["flashed_before"] is False, "the retained state of a restart does not flash"
+    assert shown["cells_kept"] == [True, True], "the two calls already on the board kept their cells"
     assert shown["phases"] == [True, False], "the newest cell inverts and back"
     assert 1.5 <= shown["flash_s"] <= 4.0
     assert shown["cells"][0]["newest"] and "ワンストップ B1" in shown["cells"][0]["text"]
@@ -275,6 +277,8 @@ def _describe(app, ui) -> None:
         rows_bottom=last.to_window(last.x, last.y)[1],
         footer_top=lay.footer_h,
         buttons=[getattr(b, "key", "") or b.text for b in ui.buttons()],
+        # what the window draws besides the board: no hidden covers (each a transparent full-window layer)
+        covers=[type(w).__name__ for w in app.root.children if type(w).__name__ != "Surface"],
         window=list(Window.size),
         size=[app.device.screen.width, app.device.screen.height],
     )
@@ -300,9 +304,13 @@ def board_flash(app, ui, params):
     yield ui.until(lambda: len(app.recent) >= int(params["calls"]) - 1, "the retained calls", timeout=30)
     yield ui.frames(3)
     ui.result["flashed_before"] = board.flashing
+    before = list(reversed(board.ids.calls.children))
     open(params["ready_flag"], "w").close()  # noqa: SIM115 - tells the test to make the next call
     yield ui.until(lambda: len(app.recent) >= int(params["calls"]), "the new call", timeout=60)
     started = Clock.get_boottime()
+    after = list(reversed(board.ids.calls.children))
+    # the calls already shown keep their cells (moved one place on, not built again): only the new one is drawn anew
+    ui.result["cells_kept"] = [a is b for a, b in zip(before, after[1:], strict=False)]
     yield ui.until(lambda: board.flashing, "the flash")
     phases = [board.flash_on]
     yield ui.frames(1)

@@ -127,6 +127,19 @@ def test_the_name_column_gets_what_the_short_columns_leave():
     assert squeezed[0] >= 0.4 * (300 - 12) - 1e-6
 
 
+def test_a_column_is_as_wide_as_its_header_needs():
+    """やさしい日本語 "まって います" over "3にん": the header (at 0.8 of the rows' size) widens its column, so it is
+    not cut to "まって…"; a header narrower than the column's figures changes nothing."""
+    rows = [("ひっこしの とどけ", "1かい", "3にん", "やく 12ふん")]
+    header = ("まどぐち", "かい", "まって います", "まつ じかん")
+    plain = column_widths(rows, 600, 20, 4)
+    headed = column_widths(rows, 600, 20, 4, header, 16)
+    assert headed[2] >= text_em("まって います") * 16 > plain[2]
+    assert headed[3] == plain[3] and sum(headed) == pytest.approx(sum(plain))
+    narrow = ("Counter", "F", "N", "W")
+    assert column_widths(rows, 600, 20, 4, narrow, 16) == plain
+
+
 # ---------------------------------------------------------------- calls
 def test_newest_first_numbers_with_counter_floor_and_way(site):
     recent = calls("c07", "b4", "c25", "c03", "c31")

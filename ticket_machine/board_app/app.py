@@ -16,6 +16,7 @@ from kiosk.bus.schemas import Announcement, BoardState, CalledEvent, GroupState,
 from kiosk.config.device import DeviceConfig
 from kiosk.config.site import Site
 from kiosk.ui.lang import tr
+from kiosk.ui.link import on_main
 from kiosk.ui.shell import KioskShell
 from kiosk.ui.theme import theme
 from ticket_machine.board_app.phrase_cache import ESPEAK_VOICES, EspeakEngine, PhraseCache
@@ -48,6 +49,12 @@ class CallBoardApp(KioskShell):
         #: The calls already announced (rev 2), so their ``called`` stays silent; the server sends announce.
         self._announced: deque[tuple[int, str, datetime]] = deque(maxlen=64)
         self._server_announces = False
+        #: Bumps ``group_version`` at most once a frame, never in the frame that draws a new call (set in build).
+        self._groups_trigger = None
+        self._boards_arrived = 0
+        self._boards_handled = 0
+        #: The out-of-service cover, in the tree only while it shows (see ``strip_controls``).
+        self._cover: tuple | None = None
 
     def make_screens(self):
         self.title_text = tr.name(self.site.site.names)
@@ -75,7 +82,8 @@ class CallBoardApp(KioskShell):
     def connect(self) -> None:
         assert self.link is not None
         topics = self.link.topics
-        self.link.listen(topics.board_state, BoardState, self._board)
+        # not ``listen``: the board counts the states on their way to the main thread (see ``_bump_groups``)
+        self.link.bus.subscribe_model(topics.board_state, BoardState, self._board_arrived)
         self.link.listen(topics.group_state("+"), GroupState, self._group)
         self.link.listen(topics.wait_state("+"), WaitState, self._wait)
         self.link.listen(topics.called_event, CalledEvent, self._called)
@@ -85,16 +93,38 @@ class CallBoardApp(KioskShell):
         counter = self.site.counter_by_id.get(counter_id)
         return counter is not None and (not self.device.floors or counter.floor in self.device.floors)
 
+    def _board_arrived(self, topic: str, state: BoardState) -> None:
+        """The MQTT thread: one more board state on its way (only this thread writes ``_boards_arrived``)."""
+        self._boards_arrived += 1
+        on_main(self._board_handled, topic, state)
+
+    def _board_handled(self, topic: str, state: BoardState) -> None:
+        self._boards_handled += 1
+        self._board(topic, state)
+
+    @property
+    def calls_pending(self) -> bool:
+        """A board state has arrived that the main thread has not drawn from yet."""
+        return self._boards_arrived > self._boards_handled
+
     def _board(self, _topic: str, state: BoardState) -> None:
         self.recent = list(state.recent)
 
     def _group(self, _topic: str, state: GroupState) -> None:
+        """Kept, and the waiting table redrawn once for however many group and wait states the frame brought
+        (a Clock trigger, see ``_bump_groups``: a call is drawn first, the table in a frame of its own)."""
         self.group_states[state.group] = state
-        self.group_version += 1
+        self._groups_changed()
 
     def _wait(self, _topic: str, state: WaitState) -> None:
         self.wait_states[state.group] = state
-        self.group_version += 1
+        self._groups_changed()
+
+    def _groups_changed(self) -> None:
+        if self._groups_trigger is None:
+            self.group_version += 1
+        else:
+            self._groups_trigger()
 
     def _called(self, _topic: str, event: CalledEvent) -> None:
         """v1: chime only when the server turns out not to send ``announce`` (an older server)."""
@@ -123,16 +153,47 @@ class CallBoardApp(KioskShell):
     def build(self):
         root = super().build()
         self.strip_controls()
+        self._groups_trigger = Clock.create_trigger(self._bump_groups, 0)
         return root
+
+    def _bump_groups(self, _dt) -> None:
+        """The table's rebuild (10–100 ms on a software-rendered board) waits a frame when a call was just drawn
+        or one is on its way to the main thread: the number reaches the screen first."""
+        board = self.sm.get_screen("board")
+        if board.calls_drawn_at == Clock.frames or self.calls_pending:
+            self._groups_trigger()
+            return
+        self.group_version += 1
 
     def strip_controls(self) -> None:
         """A board hangs on a wall: the shell's bars (title, larger text, languages, anything a kiosk gets to
-        touch) leave the tree; the board screen draws its own header. The out-of-service cover stays."""
+        touch) leave the tree; the board screen draws its own header. So do the covers nobody can meet on a
+        board (the idle warning, "staff are coming"): a hidden cover is still drawn, a transparent layer over the
+        whole window every frame (half of a frame's time under software OpenGL at 1920×1080). The out-of-service
+        cover is in the tree only while the board is out of service."""
         screens = self.sm.__self__  # ``ids`` hold weak proxies: compare the widget itself
         column = screens.parent
         for child in list(column.children):
             if child is not screens:
                 column.remove_widget(child)
+        root = column.parent
+        for cover in list(root.children):
+            kind = type(cover).__name__
+            if kind in ("IdleWarning", "StaffComing"):
+                root.remove_widget(cover)
+            elif kind == "OutOfService":
+                self._cover = (cover, root)
+        self.bind(in_service=lambda *_: self._place_cover())
+        self._place_cover()
+
+    def _place_cover(self) -> None:
+        if self._cover is None:
+            return
+        cover, root = self._cover
+        if not self.in_service and cover.parent is None:
+            root.add_widget(cover)
+        elif self.in_service and cover.parent is root:
+            root.remove_widget(cover)
 
     def on_idle(self) -> None:
         """Nothing to reset on a board."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 #: The distance the ticket number is read from, and the rule: character height ≥ distance / NUMBER_RULE.
@@ -61,9 +61,13 @@ def text_em(text: str) -> float:
     return sum(1.0 if unicodedata.east_asian_width(ch) in "WFA" else 0.6 for ch in text)
 
 
-def fit_font(text: str, font_px: float, width_px: float, min_px: float = 1.0) -> int:
+#: The width of a text in em: :func:`text_em` (a safe estimate), or the font's own advances (the screen measures).
+Measure = Callable[[str], float]
+
+
+def fit_font(text: str, font_px: float, width_px: float, min_px: float = 1.0, measure: Measure = text_em) -> int:
     """``font_px``, or smaller so that ``text`` fits on one line of ``width_px`` (never below ``min_px``)."""
-    em = text_em(text)
+    em = measure(text)
     if em <= 0:
         return int(font_px)
     return int(max(min_px, min(font_px, width_px / em)))
@@ -241,14 +245,34 @@ def sizing_table(panels: list[tuple[float, int, int]], digits: int = 3) -> list[
     return rows
 
 
-def column_widths(rows: Sequence[tuple[str, ...]], total: float, font_px: float, gap: float) -> list[float]:
+def column_widths(
+    rows: Sequence[tuple[str, ...]],
+    total: float,
+    font_px: float,
+    gap: float,
+    header: tuple[str, ...] | None = None,
+    header_px: float | None = None,
+    measure: Measure = text_em,
+    header_measure: Measure | None = None,
+) -> list[float]:
     """Widths of the waiting table's columns for these texts: every column after the first as wide as its widest
-    text at ``font_px`` (so "約12分" and "about 12 min" both fit), the first (the group's name) the rest; when
-    that leaves the name less than 40 %, the other columns shrink in proportion (their font then fits them)."""
-    columns = len(rows[0]) if rows else 4
+    text at ``font_px``, or its ``header`` at ``header_px`` when that is wider ("まって います" over "3にん"), so
+    "約12分", "about 12 min" and the column's heading all fit; the first (the group's name) gets the rest. When
+    that leaves the name less than 40 %, the other columns shrink in proportion (their font then fits them).
+    ``measure`` / ``header_measure``: em widths of a row's / the header's (bold) text."""
+    columns = len(rows[0]) if rows else len(header) if header else 4
     room = total - gap * (columns - 1)
-    # + half an em: the font's real advances and the label's shortening margin
-    others = [(max((text_em(row[i]) for row in rows), default=1.0) + 0.5) * font_px for i in range(1, columns)]
+    head_em = header_measure or measure
+    head_px = header_px if header_px is not None else font_px
+
+    def need(i: int) -> float:
+        widest = max((measure(row[i]) for row in rows), default=1.0) * font_px
+        if header is not None:
+            widest = max(widest, head_em(header[i]) * head_px)
+        # + half an em: the font's real advances and the label's shortening margin
+        return widest + 0.5 * font_px
+
+    others = [need(i) for i in range(1, columns)]
     squeeze = min(1.0, room * 0.6 / sum(others)) if sum(others) else 1.0
     others = [w * squeeze for w in others]
     return [room - sum(others), *others]

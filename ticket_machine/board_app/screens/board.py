@@ -7,10 +7,12 @@ What is shown comes from ``view.py`` and how big from ``sizing.py`` (both Kivy-f
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from kivy.animation import Animation
 from kivy.app import App
 from kivy.clock import Clock
+from kivy.core.text import Label as CoreLabel
 from kivy.core.window import Window
 from kivy.properties import (
     BooleanProperty,
@@ -49,6 +51,24 @@ PAGE_SECONDS = 8.0
 FLASH_PERIOD = 0.5
 
 
+@lru_cache(maxsize=1024)
+def _advance_em(text: str, bold: bool) -> float:
+    """The width of ``text`` in em, from the board's font (Kivy's text provider, at 100 px)."""
+    if not text:
+        return 0.0
+    return CoreLabel(font_size=100, bold=bold).get_extents(text)[0] / 100
+
+
+def text_width(text: str) -> float:
+    """Regular text's width in em (the table's names, floors and waits)."""
+    return _advance_em(text, False)
+
+
+def bold_width(text: str) -> float:
+    """Bold text's width in em (the header row and the waiting counts)."""
+    return _advance_em(text, True)
+
+
 class BoardCell(BoxLayout):
     number = NumericProperty(0)
     counter = StringProperty("")
@@ -75,6 +95,8 @@ class BoardRow(BoxLayout):
     floor_px = NumericProperty(10)
     waiting_px = NumericProperty(10)
     wait_px = NumericProperty(10)
+    #: A long name (English, やさしい日本語) breaks at a space onto a second line rather than shrink to a crawl.
+    name_lines = NumericProperty(1)
     gap = NumericProperty(4)
 
 
@@ -90,6 +112,8 @@ class BoardScreen(Screen):
         self._newest: tuple | None = UNSEEN
         self._flash_until = 0.0
         self._flash_event = None
+        #: ``Clock.frames`` when the calls were last drawn: the waiting table waits for the next frame.
+        self.calls_drawn_at = -1
         super().__init__(**kw)
 
     @staticmethod
@@ -156,29 +180,41 @@ class BoardScreen(Screen):
         )
 
     def show_calls(self) -> None:
+        """Draw the calls, reusing the cells: a cell still on the board keeps its widget (its text is not rendered
+        again, it only moves in the grid), the call that dropped off lends its widget to the new one. Only the new
+        call's text is rendered, so the frame that brings it is not slowed by the rest."""
         grid, box = self.lay.grid, self.ids.calls
-        box.clear_widgets()
         inner = round(0.06 * min(grid.cell_w, grid.cell_h))
         width = grid.cell_w - 2 * inner
-        for cell in self.cells():
-            box.add_widget(
-                BoardCell(
-                    number=cell.number,
-                    counter=cell.counter,
-                    where=cell.where,
-                    newest=cell.newest,
-                    flash_on=cell.newest and self.flash_on,
-                    number_px=grid.number_px,
-                    second_px=grid.second_px,
-                    counter_px=fit_font(cell.counter, grid.second_px, width, grid.second_px * 0.6),
-                    where_px=fit_font(cell.where, grid.second_px, width, grid.second_px * 0.6),
-                    inner=inner,
-                    border=max(2, round(grid.number_px * (0.08 if cell.newest else 0.02))),
-                    size_hint=(None, None),
-                    size=(grid.cell_w, grid.cell_h),
-                )
-            )
-        self.ids.empty.text = "" if box.children else tr._("No numbers called yet.")
+        cells = self.cells()
+        spare = {self._cell_key(w): w for w in box.children}
+        kept = {(c.number, c.counter, c.where) for c in cells}
+        unused = [w for key, w in spare.items() if key not in kept]
+        widgets = []
+        for cell in cells:
+            widget = spare.pop((cell.number, cell.counter, cell.where), None)
+            if widget is None:
+                widget = unused.pop() if unused else BoardCell(size_hint=(None, None))
+            widget.number, widget.counter, widget.where = cell.number, cell.counter, cell.where
+            widget.newest = cell.newest
+            widget.flash_on = cell.newest and self.flash_on
+            widget.number_px, widget.second_px = grid.number_px, grid.second_px
+            widget.counter_px = fit_font(cell.counter, grid.second_px, width, grid.second_px * 0.6)
+            widget.where_px = fit_font(cell.where, grid.second_px, width, grid.second_px * 0.6)
+            widget.inner = inner
+            widget.border = max(2, round(grid.number_px * (0.08 if cell.newest else 0.02)))
+            widget.size = (grid.cell_w, grid.cell_h)
+            widgets.append(widget)
+        if list(reversed(box.children)) != widgets:
+            box.clear_widgets()
+            for widget in widgets:
+                box.add_widget(widget)
+        self.calls_drawn_at = Clock.frames
+        self.ids.empty.text = "" if widgets else tr._("No numbers called yet.")
+
+    @staticmethod
+    def _cell_key(cell: BoardCell) -> tuple:
+        return (cell.number, cell.counter, cell.where)
 
     def shown(self) -> list[str]:
         """The calls as drawn, newest first (for the UI tests): number, counter, way."""
@@ -222,18 +258,37 @@ class BoardScreen(Screen):
         box = self.ids.groups
         box.clear_widgets()
         head = (tr._("Counter"), tr._("Floor"), tr._("Waiting"), tr._("Wait"))
+        head_px = round(lay.row_px * 0.8)
         texts: list[tuple[str, ...]] = [(r.name, r.floor, r.waiting, r.wait) for page in all_pages for r in page]
-        # one set of widths for every page, so the columns stay put while the table pages
-        widths = column_widths(texts, lay.table_w - 2 * lay.pad, lay.row_px, lay.pad / 2)
-        box.add_widget(self._row(head, widths, round(lay.row_px * 0.8), header=True))
+        # one set of widths for every page, so the columns stay put while the table pages; the header's words
+        # count too (at 0.8 of the rows' size, and they may shrink to 3/4 of that before their column widens:
+        # a column's figures matter more than its heading)
+        widths = column_widths(
+            texts, lay.table_w - 2 * lay.pad, lay.row_px, lay.pad / 2, head, head_px * 0.75, bold_width, text_width
+        )
+        box.add_widget(self._row(head, widths, head_px, header=True))
         for row in all_pages[index]:
             box.add_widget(self._row((row.name, row.floor, row.waiting, row.wait), widths, lay.row_px, row.closed))
 
     def _row(self, texts, widths, font_px: int, closed: bool = False, header: bool = False) -> BoardRow:
-        smallest = font_px * 0.5
-        fonts = [fit_font(text, font_px, 0.92 * width, smallest) for text, width in zip(texts, widths, strict=True)]
+        # a name is shown whole, smaller if it must (down to 0.4 of the row's size), never cut to "…"
+        smallest = [font_px * (0.5 if header else 0.4)] + [font_px * 0.5] * 3
+        # as the rule draws them (board.kv): the header's first word bold, a row's waiting count bold
+        measures = [bold_width, text_width, text_width, text_width] if header else [text_width] * 2 + [bold_width] * 2
+        fonts = [
+            fit_font(text, font_px, 0.96 * width, least, measure)  # measured, not estimated: a small margin
+            for text, width, least, measure in zip(texts, widths, smallest, measures, strict=True)
+        ]
+        height = self.lay.row_h if not header else round(self.lay.row_h * 0.8)
+        lines = 1
+        if not header and " " in texts[0] and fonts[0] < 0.7 * font_px:
+            # two lines of the name column, each line 1.2 em apart (line_height 0.83 of the font's 1.45)
+            two = min(font_px, height / (2 * 1.2), 0.96 * widths[0] * 2 * 0.8 / text_width(texts[0]))
+            if two > fonts[0]:
+                fonts[0], lines = int(two), 2
         return BoardRow(
             name=texts[0],
+            name_lines=lines,
             floor=texts[1],
             waiting=texts[2],
             wait=texts[3],
@@ -245,7 +300,7 @@ class BoardScreen(Screen):
             wait_px=fonts[3],
             gap=self.lay.pad / 2,
             widths=[w / sum(widths) for w in widths],
-            height=self.lay.row_h if not header else round(self.lay.row_h * 0.8),
+            height=height,
         )
 
     def next_page(self) -> None:
