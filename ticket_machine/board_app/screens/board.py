@@ -257,7 +257,7 @@ class BoardScreen(Screen):
         self.ids.page.text = page_marker(index, len(all_pages))
         box = self.ids.groups
         box.clear_widgets()
-        head = (tr._("Counter"), tr._("Floor"), tr._("Waiting"), tr._("Wait"))
+        head = (tr._("Counter"), tr._("Floor"), tr._("Waiting (board column)"), tr._("Wait"))
         head_px = round(lay.row_px * 0.8)
         texts: list[tuple[str, ...]] = [(r.name, r.floor, r.waiting, r.wait) for page in all_pages for r in page]
         # one set of widths for every page, so the columns stay put while the table pages; the header's words
