@@ -5,15 +5,19 @@ waits: a ticket ahead that is being served at another counter is skipped (and co
 for an earlier one at another group, a shared counter serves two groups, priority tickets are called first but
 fairly, a booth is held while the sections come. Rather than model each effect, this module replays the
 engine's own calling rules forward in time on a copy of the state, with every service taking its procedure's
-observed mean minutes (:class:`~queue_service.engine.estimate.ServiceTimes`):
+observed mean minutes (:meth:`~queue_service.engine.estimate.ServiceTimes.expected`, a longer memory than
+the recent window: the error of a mean is shared by every service ahead):
 
 - a free counter calls by issue order with the fair priority ratio (its own group's bookkeeping), among the
   tickets callable at its groups now: not being served elsewhere, a pending counter step there whose
   prerequisites are done (or served in the same sitting), and serves all of them in one sitting;
 - a busy counter is free when its current service is expected to end (at least ``OVERDUE_SHARE`` of the
   expected minutes from now when it has run over: a long case is likely to be a long case);
-- a booth seats the next ticket waiting for one and is held for the sum of its booth and front steps (the
-  sections' walk and their own queues are not modelled: a simple approximation);
+- a booth seats the next ticket waiting for one when one of the booth staff is free, and is held for the sum
+  of its booth and front steps (the sections' walk and their own queues are not modelled: a simple
+  approximation). The engine sees the booth staff only while they serve: those serving now, plus one free now
+  when a seat is free and nobody has waited for one longer than ``IDLE_GRACE`` (had one been free earlier, they
+  would have seated whoever waits);
 - a counter that finds nothing sleeps until a ticket it could serve finishes elsewhere (only the ticket whose
   service ended changed, so only that one can have become callable).
 
@@ -52,6 +56,8 @@ PICKUP_MINUTES = 2.0
 PICKUP_VARIANCE = 1.0
 #: A booth staff member's minutes for seating a resident with no front step of their own.
 STAFF_SEATING = 1.0
+#: Nobody has waited for a seat longer than this while one is free: one of the booth staff is idle (minutes).
+IDLE_GRACE = 2.0
 
 _NONE: list = []  # never appended to: a step's needs are a list of their own once it has some
 
@@ -102,6 +108,7 @@ class _Ticket:
         "booth_mean",
         "booth_var",
         "front_mean",
+        "front_var",
         "calls",
         "first",
         "parked",
@@ -123,6 +130,7 @@ class _Ticket:
         self.booth_mean = 0.0
         self.booth_var = 0.0
         self.front_mean = 0.0  # of those, what the booth's own staff do (they seat the resident and serve these)
+        self.front_var = 0.0
         self.calls: dict[str, Call] = {}
         self.first: Call | None = None
         self.parked: list[tuple[_Queue, int]] = []  # the queues it is out of until its current service ends
@@ -217,6 +225,7 @@ class _Run:
         #: when each booth staff member is free: as many as serve at the booths now (seats outnumber them), at
         #: least one; a free seat seats the next resident only with one of them (who then does the front steps)
         self.staff: list[float] = []
+        self.staff_var = 0.0  # variance of the booth staff's work started (pooled over them at a call)
         self.sittings = 0
         self._times: dict[str, tuple[float, float]] = {}
         self._build(origin)
@@ -226,7 +235,7 @@ class _Run:
         known = self._times.get(procedure)
         if known is None:
             times = self.engine.times
-            known = self._times[procedure] = (times.minutes(procedure), times.variance(procedure))
+            known = self._times[procedure] = (times.expected(procedure), times.variance(procedure))
         return known
 
     def _needs(self, ticket: Ticket, copies: dict[int, _Step], procedure: StepKind) -> None:
@@ -262,6 +271,7 @@ class _Run:
         pickup, procedure_, counter_mode = StepKind.PICKUP, StepKind.PROCEDURE, StepMode.COUNTER
         front_mode = StepMode.FRONT
         tickets = self.tickets
+        longest = 0.0  # minutes the longest-waiting resident without a seat has waited for one
         for ticket in state.tickets.values():
             status = ticket.status
             if status is not waiting and status is not serving_:
@@ -297,8 +307,11 @@ class _Run:
                     t.booth_var += var
                     if step.mode is front_mode:
                         t.front_mean += mean
+                        t.front_var += var
             if needs:
                 self._needs(ticket, copies, procedure_)
+            if t.booth and ticket.booth is None and status is waiting:
+                longest = max(longest, (origin - ticket.issued_at).total_seconds() / 60)
             if status is serving_ or ticket.booth is not None:
                 t.free, t.busy = inf, True  # until its counter or booth is free (below); never, if that is closed
             by_id[ticket.id] = t
@@ -325,6 +338,7 @@ class _Run:
                 t.free = left
             if c.booth:
                 heapq.heappush(self.staff, left)  # the booth's staff member is free again then
+                self.staff_var += var * min(1.0, left / mean) if mean > 0 else 0.0
             counter.free, counter.ticket, counter.now = left, t, False
             counter.var = var * min(1.0, left / mean) if mean > 0 else 0.0
         # a seated ticket holds its booth until its booth steps are done (the ones being served first)
@@ -339,8 +353,13 @@ class _Run:
             counter.free, counter.ticket, counter.now = end, t, False
             counter.var += t.booth_var
             t.free, t.booth = end, []
-        if not self.staff and any(c.booth for c in self.counters):
-            self.staff.append(0.0)  # nobody serving at the booths now: at least one is there
+        seats = [c for c in state.counters.values() if c.open and c.booth]
+        if seats and (
+            not self.staff or longest < IDLE_GRACE and any(c.seated is None and c.serving is None for c in seats)
+        ):
+            # nobody serving at the booths now, or a seat free that nobody has been waiting for: one of the
+            # booth staff is free now (had one been free earlier, they would have seated whoever waits)
+            heapq.heappush(self.staff, 0.0)
         shares: dict[str, int] = {}
         for counter in self.counters:
             shares[counter.group] = shares.get(counter.group, 0) + 1
@@ -456,7 +475,10 @@ class _Run:
         var = counter.var / counter.share
         if counter.booth:
             mean, extra = ticket.booth_mean, ticket.booth_var
+            # a seat's call waits for a free seat and a free staff member: the larger of the two spreads
+            var = max(var, self.staff_var / len(self.staff) ** 2)
             heapq.heapreplace(self.staff, t + max(ticket.front_mean, STAFF_SEATING))
+            self.staff_var += ticket.front_var
             ticket.booth = []
             ticket.called(self.booth_group or "", (t, var, counter.now))
         else:

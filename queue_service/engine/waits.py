@@ -38,7 +38,7 @@ class Wait:
 
 
 class WaitEstimator:
-    """The forecast's waits, with a range that held the actual wait 87–92 % of the time on simulated days.
+    """The forecast's waits, with a range that held the actual wait 85–97 % of the time on simulated days.
 
     The forecast is computed at most once per (engine version, ``now`` rounded down to the minute) and cached:
     the service asks for every group's wait after every batch and for a ticket's in each reply. It is made as of

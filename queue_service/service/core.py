@@ -83,7 +83,7 @@ class QueueCore:
         now = self.clock()
         times = ServiceTimes({p.id: p.minutes for p in self.site.procedures}, self.site.queue.service_time_window)
         engine = QueueEngine(self.site, now, times)
-        for procedure, minutes in self.journal.samples_before(engine.day, self.site.queue.service_time_window):
+        for procedure, minutes in self.journal.samples_before(engine.day, times.memory):
             times.observe(procedure, minutes)
         replayed = 0
         engine.estimating = False

@@ -67,7 +67,7 @@ class Floor:
             for s in engine_ticket.steps:
                 if s.status is StepStatus.SERVING:
                     calls.setdefault(ticket.id, {}).setdefault(s.group, t)
-                    minutes += self.engine.times.minutes(s.procedure)
+                    minutes += self.engine.times.expected(s.procedure)
             heapq.heappush(busy, (t + minutes, i))
             return True
 
@@ -121,7 +121,7 @@ def test_a_new_arrival_is_called_when_the_last_one_ahead_goes_in(site):
     floor = Floor(site, ["c32"])  # 税証明: shotoku_shomei (typical 5 min? the site's) at one counter
     for _ in range(3):
         floor.issue(["shotoku_shomei"])
-    mean = floor.engine.times.minutes("shotoku_shomei")
+    mean = floor.engine.times.expected("shotoku_shomei")
     assert forecast(floor.engine, START).arrival["zei"][0] == pytest.approx(3 * mean)
     newcomer = floor.issue(["shotoku_shomei"])
     assert floor.run()[newcomer]["zei"] == pytest.approx(3 * mean), "what the board said it would be"
@@ -132,9 +132,9 @@ def test_a_later_step_waits_for_the_earlier_one_and_others_go_first(site):
     mover = floor.issue(["tennyu", "kokuho_kanyu"])  # 国保 only once 転入届 is done
     walk_in = floor.issue(["kokuho_henko"])
     f = forecast(floor.engine, START)
-    tennyu = floor.engine.times.minutes("tennyu")
+    tennyu = floor.engine.times.expected("tennyu")
     assert f.at_group[(mover, "jumin")][0] == 0 and f.at_group[(walk_in, "kokuho")][0] == 0
-    assert f.at_group[(mover, "kokuho")][0] == pytest.approx(max(tennyu, floor.engine.times.minutes("kokuho_henko")))
+    assert f.at_group[(mover, "kokuho")][0] == pytest.approx(max(tennyu, floor.engine.times.expected("kokuho_henko")))
 
 
 def test_a_ticket_served_elsewhere_is_skipped_and_comes_back(site):
@@ -144,14 +144,14 @@ def test_a_ticket_served_elsewhere_is_skipped_and_comes_back(site):
     floor.do("call_next", CounterArgs(counter="c07"), START)  # both: at 証明 now
     f = forecast(floor.engine, START)
     assert f.at_group[(later, "zei")][0] == 0, "c32 skips the ticket being served at c07"
-    assert f.at_group[(both, "zei")][0] == pytest.approx(floor.engine.times.minutes("shotoku_shomei"))
+    assert f.at_group[(both, "zei")][0] == pytest.approx(floor.engine.times.expected("shotoku_shomei"))
 
 
 def test_a_service_running_over_is_still_expected_to_take_a_while(site):
     floor = Floor(site, ["c01"])
     floor.issue(["tennyu"])
     floor.do("call_next", CounterArgs(counter="c01"), START)
-    mean = floor.engine.times.minutes("tennyu")
+    mean = floor.engine.times.expected("tennyu")
     on_time = forecast(floor.engine, START + timedelta(minutes=5)).arrival["jumin"][0]
     late = forecast(floor.engine, START + timedelta(minutes=3 * mean)).arrival["jumin"][0]
     assert on_time == pytest.approx(mean - 5)
@@ -248,3 +248,41 @@ def test_the_old_estimator_is_kept_as_the_baseline(desk):
     desk.open("c01")
     old = WorkAheadEstimator(desk.engine)
     assert old.at_group("jumin", desk.now) == Wait(60, 45, 75)
+
+
+def test_the_forecast_uses_a_longer_memory_of_service_times_than_the_recent_window():
+    from queue_service.engine.estimate import ServiceTimes
+
+    times = ServiceTimes({"tennyu": 15.0}, window=20)
+    assert times.expected("tennyu") == times.minutes("tennyu") == 15.0, "no samples: the site's typical minutes"
+    for _ in range(60):
+        times.observe("tennyu", 10.0)
+    for _ in range(20):
+        times.observe("tennyu", 30.0)  # a run of long cases fills the recent window
+    assert times.minutes("tennyu") == 30.0, "the recent window (other users) moves with them"
+    assert times.expected("tennyu") == pytest.approx(15.0), "the forecast's memory (80 of 200 samples) does not"
+    for _ in range(times.memory):
+        times.observe("tennyu", 12.0)
+    assert times.expected("tennyu") == pytest.approx(12.0), "it forgets beyond its memory"
+
+
+MOVE_IN = {
+    "procedures": ["tennyu", "kokuho_kanyu"],
+    "life_event": "moving_in",
+    "answers": {"kokuho": True, "children": False, "over_65": False, "seal": False},
+}
+
+
+def test_a_free_booth_seat_that_nobody_waits_for_means_a_free_booth_staff_member(site):
+    """The engine sees the booth staff only while they serve: one serving and a seat free that nobody has been
+    waiting for means another is free (had they been busy, the earlier residents would still wait)."""
+    desk = Desk(site)
+    desk.open("b1", "b2", "c21")
+    first = desk.do("issue", KIOSK, **MOVE_IN).result.ticket
+    assert desk.call("b1").id == first.id  # one booth staff member serves 転入届 at b1
+    desk.tick(1)
+    second = desk.do("issue", KIOSK, **MOVE_IN).result.ticket
+    assert second.est_wait_min == 0, "b2 is free and nobody waited for it: seated at once"
+    desk.tick(5)  # ... but nobody seated them for 5 minutes: every booth staff member is busy (with b1's)
+    wait = desk.engine.waits.ticket(desk.engine.state.tickets[second.id], desk.now)
+    assert wait is not None and wait.likely > 0
