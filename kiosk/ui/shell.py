@@ -12,6 +12,10 @@ devices page shows device faults) until :data:`ASSISTANCE_SECONDS` pass or the r
 (idle reset). Before an idle reset the resident is asked "Are you still there?" for
 :data:`IDLE_WARNING_SECONDS`. Which of these a role shows is :attr:`KioskShell.show_help` and
 friends, with defaults by role (the board has none: nobody touches it; a call panel is staff's).
+
+The three covers (idle warning, staff coming, out of service, in that order from the lowest) are in the widget
+tree only while they show: Kivy draws every widget in the tree every frame, and a hidden cover is still a
+transparent layer over the whole window (under software OpenGL, a large share of a frame). See :meth:`_place_covers`.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from kivy.factory import Factory
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, Screen
+from kivy.uix.widget import Widget
 
 import kiosk.ui.widgets  # noqa: F401  (registers the shared kv rules)
 from kiosk import watchdog
@@ -47,6 +52,8 @@ ASSISTANCE_SECONDS = 300
 ASSISTANCE_FAULT = "assistance_requested"
 #: Roles whose screens residents use: they get the Call staff button.
 RESIDENT_ROLES = frozenset({Role.TICKET, Role.FORMS, Role.REGISTER, Role.EXIT})
+#: The covers' ids in ``ShellRoot`` (shell.kv), the lowest first: out of service is over everything.
+COVER_IDS = ("idle_cover", "staff_cover", "service_cover")
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
 
@@ -82,6 +89,10 @@ class KioskShell(App):
         self.site = site
         self.idle_seconds = device.screen.idle_seconds
         self.link: BusLink | None = None
+        #: The covers (idle warning, staff coming, out of service), the lowest first; in the tree only while
+        #: ``active``, so the shell holds them (the ``ids`` keep weak references only).
+        self.covers: list[Widget] = []
+        self._cover_parent: Widget | None = None
         self._last_touch = Clock.get_boottime()
         self._assistance_at = 0.0
         self.show_help = self.role in RESIDENT_ROLES
@@ -102,6 +113,11 @@ class KioskShell(App):
         for screen in self.make_screens():
             self.sm.add_widget(screen)
         self.sm.current = self.home_screen
+        self._cover_parent = root
+        self.covers = [root.ids[name].__self__ for name in COVER_IDS]
+        for cover in self.covers:
+            cover.bind(active=self._place_covers)
+        self._place_covers()
         password = self.device.broker.password_file.read_text().strip()
         settings = BusSettings(
             self.site.site.id,
@@ -130,6 +146,22 @@ class KioskShell(App):
     def on_stop(self) -> None:
         if self.link is not None:
             self.link.stop()
+
+    def _place_covers(self, *_a) -> None:
+        """Each cover in the tree exactly while it is active, in its place among the others (out of service on
+        top, then staff coming, then the idle warning). An active cover takes every touch (kiosk/ui/widgets.py);
+        a removed one is neither drawn nor touched, as a hidden one was not seen and let every touch through."""
+        root = self._cover_parent
+        if root is None:
+            return
+        above = 0  # the active covers over this one: already in the tree, at the top of the children
+        for cover in reversed(self.covers):
+            if cover.active:
+                if cover.parent is None:
+                    root.add_widget(cover, index=above)
+                above += 1
+            elif cover.parent is not None:
+                root.remove_widget(cover)
 
     # ------------------------------------------------------------ state
     def _update_service(self, *_a) -> None:

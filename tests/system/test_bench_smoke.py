@@ -130,3 +130,15 @@ def test_board_frame_bench_sees_every_call_drawn():
     assert 0 < result.group_rebuilds <= result.side_messages
     assert len(result.calls_draw) >= 4 and result.frames > 4
     assert "**message → frame that shows the number** | 4 |" in table(result)
+
+
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb (scripts/install)")
+def test_kiosk_frame_bench_times_both_ways_of_keeping_the_covers():
+    """The real ticket kiosk at its smallest: frames timed with the hidden covers in the tree and without them
+    (counts and which covers, never times)."""
+    from bench.kiosk_frame import measure, table
+
+    results = measure(runs=1, frames=20, block=5, size=(1280, 800))
+    assert len(results[0]["frames"]) >= 20
+    assert results[0]["covers"] == {"hidden": ["OutOfService", "StaffComing", "IdleWarning"], "shown": []}
+    assert "| shown: none | frame (on_draw start → flip done) | 6 |" in table(results)

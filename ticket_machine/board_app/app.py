@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -50,11 +51,9 @@ class CallBoardApp(KioskShell):
         self._announced: deque[tuple[int, str, datetime]] = deque(maxlen=64)
         self._server_announces = False
         #: Bumps ``group_version`` at most once a frame, never in the frame that draws a new call (set in build).
-        self._groups_trigger = None
+        self._groups_trigger: Callable[[], object] | None = None
         self._boards_arrived = 0
         self._boards_handled = 0
-        #: The out-of-service cover, in the tree only while it shows (see ``strip_controls``).
-        self._cover: tuple | None = None
 
     def make_screens(self):
         self.title_text = tr.name(self.site.site.names)
@@ -161,39 +160,20 @@ class CallBoardApp(KioskShell):
         or one is on its way to the main thread: the number reaches the screen first."""
         board = self.sm.get_screen("board")
         if board.calls_drawn_at == Clock.frames or self.calls_pending:
-            self._groups_trigger()
+            self._groups_changed()  # the trigger again: the next frame
             return
         self.group_version += 1
 
     def strip_controls(self) -> None:
         """A board hangs on a wall: the shell's bars (title, larger text, languages, anything a kiosk gets to
-        touch) leave the tree; the board screen draws its own header. So do the covers nobody can meet on a
-        board (the idle warning, "staff are coming"): a hidden cover is still drawn, a transparent layer over the
-        whole window every frame (half of a frame's time under software OpenGL at 1920×1080). The out-of-service
-        cover is in the tree only while the board is out of service."""
+        touch) leave the tree; the board screen draws its own header. The shell's covers are in the tree only
+        while they show (``KioskShell._place_covers``): on a board, out of service only (nobody touches it, so the
+        idle warning and "staff are coming" never show)."""
         screens = self.sm.__self__  # ``ids`` hold weak proxies: compare the widget itself
         column = screens.parent
         for child in list(column.children):
             if child is not screens:
                 column.remove_widget(child)
-        root = column.parent
-        for cover in list(root.children):
-            kind = type(cover).__name__
-            if kind in ("IdleWarning", "StaffComing"):
-                root.remove_widget(cover)
-            elif kind == "OutOfService":
-                self._cover = (cover, root)
-        self.bind(in_service=lambda *_: self._place_cover())
-        self._place_cover()
-
-    def _place_cover(self) -> None:
-        if self._cover is None:
-            return
-        cover, root = self._cover
-        if not self.in_service and cover.parent is None:
-            root.add_widget(cover)
-        elif self.in_service and cover.parent is root:
-            root.remove_widget(cover)
 
     def on_idle(self) -> None:
         """Nothing to reset on a board."""
