@@ -20,6 +20,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -255,6 +256,18 @@ class Bus:
         if info.rc == mqtt.MQTT_ERR_NO_CONN:
             log.debug("%s queued while offline", topic)
         return self._track(info.mid, waiter)
+
+    def flush(self, timeout: float = 0.005) -> bool:
+        """Give the network thread the CPU until what was published is written to the socket (at most ``timeout``
+        seconds); True when nothing is left to write. A thread that goes on computing right after publishing
+        holds Python's GIL for up to its switch interval (5 ms) while the network thread waits to send: the queue
+        service publishes a call, flushes, and only then starts on the slower state (bench/README.md, call path)."""
+        deadline = time.monotonic() + timeout
+        while self.client.want_write():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.0001)  # releases the GIL: the network thread writes
+        return True
 
     def ack(self, msg: mqtt.MQTTMessage) -> None:
         """Acknowledge a message received with ``manual_ack`` (after it is safely stored)."""

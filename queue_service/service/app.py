@@ -240,6 +240,7 @@ class QueueService:
             self.core.journal_seconds = 0.0
             out = self._answer_local(batch, self._process(batch))
             self._publish(out)
+            self.bus.flush()  # on the wire before the worker computes anything else
             self.timings.batch(len(batch), time.perf_counter() - started, self.core.journal_seconds)
             for msg in batch:
                 if not isinstance(msg.handle, LocalCommand):

@@ -102,7 +102,7 @@ def test_call_path_bench_sees_every_call_on_every_board(tmp_path):
     assert len(fifty.seconds["last_board"]) == fifty.calls_sent
     text = table([one, fifty])
     assert f"| 1 device | **call_next → board state** (each board) | {one.calls_sent} |" in text
-    assert text.count("| 50 devices |") == 7  # the counts and six paths
+    assert text.count("| 50 devices |") == 8  # the counts, six paths and the service's own timings
 
 
 def test_wait_estimate_bench_compares_every_estimator(capsys):

@@ -313,3 +313,12 @@ def test_the_service_sees_a_resident_asking_for_help_at_a_kiosk(service, devices
             break
         changed.wait(0.05)
     assert not [a for a in device_alerts(service.devices) if a["device"] == "kiosk-1f"]
+
+
+def test_flush_returns_once_what_was_published_is_on_the_wire(broker, devices):
+    """``Bus.flush``: the queue service publishes a call, then flushes before the slower state pass."""
+    kiosk = devices("kiosk-1f")
+    for i in range(50):
+        kiosk.publish(kiosk.topics.status("kiosk-1f"), f'{{"online": true, "n": {i}}}'.encode())
+    assert kiosk.flush(timeout=5.0) is True
+    assert not kiosk.client.want_write(), "nothing left to write"
