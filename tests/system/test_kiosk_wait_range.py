@@ -67,14 +67,10 @@ def kiosk_wait_range(app, ui, params):
         from tests.i18n_preview import install
 
         install(params["i18n"])
+    from tests.ui.scenarios import issue_one
+
     yield ui.until(lambda: app.in_service, "broker and queue service reachable", timeout=20)
-    yield ui.tap("one-procedure")
-    yield ui.screen("catalog")
-    yield ui.tap("pick-juminhyo")
-    yield ui.tap("catalog-next")
-    yield ui.screen("guidance")
-    yield ui.tap("issue")
-    yield ui.screen("issued")
+    yield from issue_one(ui)
     issued = app.sm.get_screen("issued")
     yield ui.until(lambda: issued.print_state == "printed", "the printer to finish")
     ui.result["ticket"] = app.last_ticket.model_dump(mode="json")

@@ -11,6 +11,17 @@ def _in_service(app, ui):
     return ui.until(lambda: app.in_service, "broker and queue service reachable", timeout=20)
 
 
+def issue_one(ui, procedure: str = "juminhyo"):
+    """From the kiosk's home: one procedure, ``procedure`` in the catalog, the guidance, issue, the issued screen."""
+    yield ui.tap("one-procedure")
+    yield ui.screen("catalog")
+    yield ui.tap(f"pick-{procedure}")
+    yield ui.tap("catalog-next")
+    yield ui.screen("guidance")
+    yield ui.tap("issue")
+    yield ui.screen("issued")
+
+
 # ----------------------------------------------------------------- ticket kiosk
 def kiosk_move_in(app, ui, params):
     """A resident who moved in with a child and national health insurance, in English."""
@@ -98,13 +109,7 @@ def kiosk_staff_and_accessibility(app, ui, params):
 def kiosk_printer_fault(app, ui, params):
     """Paper runs out: the number is shown, the fault reported, the ticket reprinted later."""
     yield _in_service(app, ui)
-    yield ui.tap("one-procedure")
-    yield ui.screen("catalog")
-    yield ui.tap("pick-juminhyo")
-    yield ui.tap("catalog-next")
-    yield ui.screen("guidance")
-    yield ui.tap("issue")
-    yield ui.screen("issued")
+    yield from issue_one(ui)
     issued = app.sm.get_screen("issued")
     yield ui.until(lambda: issued.print_state == "failed", "the print failure")
     yield ui.frames()
