@@ -326,12 +326,14 @@ def write_settings(root: Path, role: Role) -> None:
         "# The data partition's folders (images/build.py).\n" + "\n".join(tmpfiles) + "\n"
     )
     boot = "/boot/firmware" if role_arch(root) == "arm64" else "/boot/efi"
+    # the data partition may take a while to appear (booted in QEMU without KVM, udev named it after 23 s): a 10 s
+    # timeout failed its mount for good, and with it firstboot and the app, which never retried
     (root / "etc/fstab").write_text(
         "# boot (FAT: firmware or EFI, and the device bundle in madoguchi/), read-only root (overlayroot puts a\n"
         "# tmpfs over it), data (ext4: device config, journals, payments); see docs/images.md\n"
         "LABEL=MDG-ROOT  /                   ext4  ro,noatime,errors=remount-ro  0 1\n"
         f"LABEL=MDG-BOOT  {boot:<19} vfat  umask=0077,noatime,nofail  0 2\n"
-        "LABEL=MDG-DATA  /var/lib/madoguchi  ext4  noatime,nofail,x-systemd.device-timeout=10s,commit=30  0 2\n"
+        "LABEL=MDG-DATA  /var/lib/madoguchi  ext4  noatime,nofail,x-systemd.device-timeout=90s,commit=30  0 2\n"
     )
     (root / boot.lstrip("/")).mkdir(parents=True, exist_ok=True)
     hostname = f"madoguchi-{role.name}"
