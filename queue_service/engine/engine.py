@@ -373,11 +373,7 @@ class QueueEngine:
         ``commit`` keeps the fairness bookkeeping of the first (a real call); ``statuses`` adds tickets in other
         statuses (those being served elsewhere, for "coming next")."""
         wanted = {TicketStatus.WAITING, *statuses}
-        index = self._queue_index()
-        if index is None:
-            pool: Iterable[Ticket] = self.state.tickets.values()
-        else:
-            pool = index.needs_booth if counter.booth else index.at(counter.groups)
+        pool = self._in_queue(counter.groups, counter.booth)
         # lazy: a call looks at tickets in issue order only until it has the first of each kind
         priority = (t for t in pool if t.priority and t.status in wanted and self._candidate(t, counter))
         normal = (t for t in pool if not t.priority and t.status in wanted and self._candidate(t, counter))
@@ -477,15 +473,13 @@ class QueueEngine:
             self._index = QueueIndex(self.state.tickets.values())
         return self._index
 
-    def _in_queue(self, group: str) -> Iterable[Ticket]:
-        """The tickets that may be in ``group``'s queue (a superset: callers still check): with the index, only
-        those with an open step there (for the booths' group, those needing a booth); else every ticket."""
+    def _in_queue(self, groups: tuple[str, ...], booth: bool = False) -> Iterable[Ticket]:
+        """The tickets that may be in the queue of ``groups`` (a superset: callers still check): with the index,
+        only those with an open step there (``booth``: those needing a booth); else every ticket."""
         index = self._queue_index()
         if index is None:
             return self.state.tickets.values()
-        if group == self.site.booth_group:
-            return index.needs_booth
-        return index.at((group,))
+        return index.needs_booth if booth else index.at(groups)
 
     def _prerequisites_done(self, ticket: Ticket, step: Step, also: Sequence[Step] = ()) -> bool:
         """Every prerequisite of ``step`` in this visit is done (or among ``also``, served with it).
@@ -879,7 +873,7 @@ class QueueEngine:
         return ticket.status is TicketStatus.WAITING and bool(self._callable_steps(ticket, group))
 
     def group_state(self, group: str, now: datetime) -> GroupState:
-        waiting = sum(1 for t in self._in_queue(group) if self._waits_at(t, group))
+        waiting = sum(1 for t in self._in_queue((group,), group == self.site.booth_group) if self._waits_at(t, group))
         return GroupState(
             group=group,
             waiting=waiting,
@@ -947,8 +941,7 @@ class QueueEngine:
         """The later deliveries ``group`` hands over, in issue order, from when their procedure is done (the pickup
         step exists only then) until handed over; ``ready`` once the back office marked them."""
         pickups = []
-        index = self._queue_index()
-        for ticket in self.state.tickets.values() if index is None else index.at((group,)):
+        for ticket in self._in_queue((group,)):
             if ticket.status not in ACTIVE:
                 continue
             for step in ticket.steps:

@@ -220,12 +220,7 @@ class QueueService:
     def _handle(self, first: object) -> bool:
         """One pass of the worker: a tick (``first`` None) or everything waiting. True: stop."""
         if first is None:
-            with self.lock:
-                out = self.core.tick()
-            self._publish(out)
-            self._state_owed = False
-            self._state_at = time.monotonic()
-            self._changed()
+            self._publish_state(tick=True)
             return False
         markers = [first]
         while len(markers) < self.max_batch:
@@ -248,19 +243,20 @@ class QueueService:
             self.processed += len(batch)
             self.last_command_at = time.monotonic()
             self._state_owed = True
-        if self._state_owed and (self.inbox.empty() or time.monotonic() - self._state_at >= self.max_state_delay):
-            self._publish_state()
-        if any(m is _REPUBLISH for m in markers):
-            self._publish_state(force=True)
+        republish = any(m is _REPUBLISH for m in markers)  # everything, which includes what is owed
+        if republish or (
+            self._state_owed and (self.inbox.empty() or time.monotonic() - self._state_at >= self.max_state_delay)
+        ):
+            self._publish_state(force=republish)
         return any(m is _STOP for m in markers)
 
-    def _publish_state(self, force: bool = False) -> None:
+    def _publish_state(self, force: bool = False, tick: bool = False) -> None:
         """The retained state that changed (groups, waits, what is coming), after the batch's urgent part. While
         more commands wait it is owed rather than computed (the next batch's calls reach the board first), but
-        never for longer than ``max_state_delay`` seconds."""
+        never for longer than ``max_state_delay`` seconds. ``tick``: time passed (a new day, waits that moved)."""
         started = time.perf_counter()
         with self.lock:
-            out = self.core.state_messages(force=force)
+            out = self.core.tick() if tick else self.core.state_messages(force=force)
         self._publish(out)
         self.timings.state(time.perf_counter() - started)
         self._state_owed = False

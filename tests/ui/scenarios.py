@@ -639,38 +639,12 @@ def kiosk_concierge_desk(app, ui, params):
 KIOSK_LANGS = ("ja", "en", "zh", "ko", "vi", "pt", "ja-easy")
 
 
-def _preview_catalogs(path: str) -> None:
-    """Messages not merged into kiosk/locale yet, read from a helper's build/i18n JSON (msgid → lang → text), as
-    each catalog's fallback: only for screenshots taken before the lead merges them. Merged messages win."""
-    import json
-    from pathlib import Path
-
-    from kiosk.i18n import translations
-
-    suggestions = json.loads(Path(path).read_text(encoding="utf-8"))
-
-    class Preview:
-        def __init__(self, lang: str, then=None) -> None:
-            self.lang, self.then = lang, then
-
-        def gettext(self, message: str) -> str:
-            text = suggestions.get(message, {}).get(self.lang)
-            return text or (self.then.gettext(message) if self.then is not None else message)
-
-    for lang in KIOSK_LANGS:
-        catalog = translations(lang)
-        # ja-easy falls back to ja: its own preview comes first, then ja (and ja's preview)
-        catalog._fallback = Preview(lang, catalog._fallback)
-
-
 def kiosk_languages(app, ui, params):
     """The kiosk home, the questions (with "not sure"), the guidance list and a refusal (paper out) in all seven
     languages, in one app run: the language is switched on each screen and every screen saved
     (build/test-artifacts/kiosk-langs/)."""
     from tests.artifacts_dir import TEST_ARTIFACTS
 
-    if params.get("i18n_preview"):
-        _preview_catalogs(params["i18n_preview"])
     (TEST_ARTIFACTS / "kiosk-langs").mkdir(parents=True, exist_ok=True)
     ui.result["texts"] = {}
 
