@@ -11,7 +11,7 @@ with the rootfs as argument) which:
   dependencies into ``/opt/madoguchi/venv`` (same architecture: from a wheelhouse built on the
   host; another architecture: pip inside the chroot under qemu-user, building what has no wheel);
 * points ``/etc/madoguchi`` at the data partition (``/var/lib/madoguchi/config``), writes the
-  fstab (boot, read-only root, data), tmpfiles, hostname, time zone, locale;
+  fstab (boot, read-only root, data), hostname, time zone, locale;
 * enables the role's units and masks what an appliance does not run.
 
 Everything mmdebstrap and the hook print goes to ``DIR.log``, with a summary at the end
@@ -315,16 +315,10 @@ def write_settings(root: Path, role: Role) -> None:
     if etc.is_symlink() or etc.exists():
         shutil.rmtree(etc) if etc.is_dir() and not etc.is_symlink() else etc.unlink()
     etc.symlink_to("/var/lib/madoguchi/config")
+    # The data partition's folders are made by the units (StateDirectory=) and firstboot once it is mounted: a
+    # tmpfiles line made them on the root before the `nofail` mount hid them (booted in QEMU: the app's unit
+    # looped on 200/CHDIR).
     (root / "var/lib/madoguchi").mkdir(parents=True, exist_ok=True)
-    tmpfiles = ["d /var/lib/madoguchi/config 0755 root root -"]
-    if role.screen:
-        tmpfiles.append("d /var/lib/madoguchi/kiosk 0750 kiosk kiosk -")
-    else:
-        tmpfiles.append("d /var/lib/madoguchi/state 0750 madoguchi madoguchi -")
-    (root / "etc/tmpfiles.d").mkdir(parents=True, exist_ok=True)
-    (root / "etc/tmpfiles.d/madoguchi.conf").write_text(
-        "# The data partition's folders (images/build.py).\n" + "\n".join(tmpfiles) + "\n"
-    )
     boot = "/boot/firmware" if role_arch(root) == "arm64" else "/boot/efi"
     # the data partition may take a while to appear (booted in QEMU without KVM, udev named it after 23 s): a 10 s
     # timeout failed its mount for good, and with it firstboot and the app, which never retried
