@@ -153,7 +153,8 @@ def test_units_say_what_the_issue_asks():
     for line in ("Type=notify", "NotifyAccess=all", "Restart=always", "User=kiosk", "StartLimitIntervalSec=0"):
         assert line in kiosk
     assert re.search(r"^WatchdogSec=\d+", kiosk, re.M)
-    assert "ExecStart=/usr/bin/cage -s -- /opt/madoguchi/venv/bin/madoguchi kiosk ${MADOGUCHI_ROLE}" in kiosk
+    assert "ExecStart=/usr/lib/madoguchi/kiosk-start" in kiosk and "LIBSEAT_BACKEND=seatd" in kiosk
+    assert "StateDirectory=madoguchi/kiosk" in kiosk and "RequiresMountsFor=/var/lib/madoguchi" in kiosk
     service = (ROOTFS / "etc/systemd/system/madoguchi-service.service").read_text()
     assert "Type=notify" in service and "Restart=always" in service
     # the worker wakes at least every --tick (15 s by default): the watchdog must allow for it
@@ -163,6 +164,35 @@ def test_units_say_what_the_issue_asks():
     assert "Type=notify" in broker and re.search(r"^NotifyAccess=all$", broker, re.M)
     firstboot = (ROOTFS / "etc/systemd/system/madoguchi-firstboot.service").read_text()
     assert "Type=oneshot" in firstboot and "Before=madoguchi-kiosk.service" in firstboot
+    # booted in QEMU, firstboot ran before the `nofail` boot partition was mounted
+    assert "RequiresMountsFor=/var/lib/madoguchi /boot/efi /boot/firmware" in firstboot
+
+
+@pytest.mark.parametrize(
+    ("vendor", "driver", "renderer"),
+    [("0x1af4", "virtio-pci", "pixman"), ("0x1234", "bochs-drm", "pixman"), ("0x8086", "i915", ""),
+     (None, "vc4-drm", ""), (None, "simple-framebuffer", "pixman")],
+)  # fmt: skip
+def test_kiosk_start_draws_with_pixman_where_there_is_no_3d_driver(tmp_path, vendor, driver, renderer):
+    """cage crashed on a VM's virtio-gpu (Mesa's kms_swrast): kiosk-start picks pixman there, the GPU elsewhere."""
+    device = tmp_path / "sys/devices/gpu0"
+    (tmp_path / f"sys/bus/drivers/{driver}").mkdir(parents=True)
+    device.mkdir(parents=True)
+    (device / "driver").symlink_to(tmp_path / f"sys/bus/drivers/{driver}")
+    if vendor:
+        (device / "vendor").write_text(vendor + "\n")
+    (tmp_path / "sys/class/drm/card0").mkdir(parents=True)
+    (tmp_path / "sys/class/drm/card0/device").symlink_to(device)
+    cage = tmp_path / "usr/bin/cage"
+    cage.parent.mkdir(parents=True)
+    cage.write_text('#!/bin/sh\necho "renderer=${WLR_RENDERER:-} args=$*"\n')
+    cage.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", "MADOGUCHI_ROOT": str(tmp_path), "MADOGUCHI_ROLE": "board"}
+    start = ROOTFS / "usr/lib/madoguchi/kiosk-start"
+    out = subprocess.run([str(start)], env=env, capture_output=True, text=True, check=True).stdout
+    assert f"renderer={renderer} args=-s -- /opt/madoguchi/venv/bin/madoguchi kiosk board" in out
+    chosen = subprocess.run([str(start)], env={**env, "WLR_RENDERER": "gles2"}, capture_output=True, text=True)
+    assert "renderer=gles2 " in chosen.stdout  # the bundle's kiosk.env wins
 
 
 # ---------------------------------------------------------------- udev
