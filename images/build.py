@@ -274,6 +274,8 @@ def customize(root: Path, role: Role, arch: str, wheels: Path) -> None:
     print(f"== customize {root} for {role.name}", flush=True)
     copy_rootfs(root, role)
     write_settings(root, role)
+    # the initramfs again, with the machine-id script (etc/initramfs-tools/scripts/init-bottom)
+    subprocess.run(["chroot", str(root), "update-initramfs", "-u", "-k", "all"], check=True)
     make_users(root, role)
     install_venv(root, arch, wheels, role.extra)
     systemctl = ["systemctl", f"--root={root}"]
@@ -319,6 +321,12 @@ def write_settings(root: Path, role: Role) -> None:
     # tmpfiles line made them on the root before the `nofail` mount hid them (booted in QEMU: the app's unit
     # looped on 200/CHDIR).
     (root / "var/lib/madoguchi").mkdir(parents=True, exist_ok=True)
+    # the journal lives on the data partition too (journald.conf.d/madoguchi.conf)
+    journal = root / "var/log/journal"
+    if journal.is_dir() and not journal.is_symlink():
+        shutil.rmtree(journal)
+    journal.unlink(missing_ok=True)
+    journal.symlink_to("/var/lib/madoguchi/journal")
     boot = "/boot/firmware" if role_arch(root) == "arm64" else "/boot/efi"
     # the data partition may take a while to appear (booted in QEMU without KVM, udev named it after 23 s): a 10 s
     # timeout failed its mount for good, and with it firstboot and the app, which never retried
