@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -131,12 +130,16 @@ class Machine:
         raise RuntimeError(f"{self.name}: QEMU did not start: see {self.workdir}/{self.name}-qemu.log")
 
     def _spawn(self, accel: str) -> None:
+        if self.serial_log.exists() and self.serial_log.stat().st_size:  # keep the log of the boot before
+            boots = len(list(self.workdir.glob(f"{self.name}-serial.*.log")))
+            self.serial_log.rename(self.workdir / f"{self.name}-serial.{boots + 1}.log")
         for path in (self.serial_log, self.qmp_socket, self.shell_socket):
             path.unlink(missing_ok=True)
         log = (self.workdir / f"{self.name}-qemu.log").open("a")
         self.started_at = time.monotonic()
         command = self.command(accel)
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        # in the caller's process group: Ctrl-C on a terminal powers the VMs off too
+        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while not self.qmp_socket.exists():
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -187,7 +190,7 @@ class Machine:
 
     def power_cut(self) -> None:
         """Pull the plug: QEMU quits at once, nothing in the guest is told or flushed."""
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, ValueError):  # QEMU may close QMP before it answers
             self.qmp("quit")
         self.wait_exit(30)
 
@@ -202,7 +205,7 @@ class Machine:
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.kill()
             self.process.wait(10)
 
     # ------------------------------------------------------------ the serial ports
@@ -224,14 +227,16 @@ class Machine:
     def shell(self, command: str, timeout: float = 60) -> tuple[int, str]:
         """Run ``command`` in the guest's debug shell (ttyS1, test images only): exit status and output."""
         marker = f"MDG{time.monotonic_ns()}"
-        line = f"echo {marker}B; ( {command} ) 2>&1 | cat; echo {marker}E$?\n"
-        # the shell echoes the line it reads: the markers are matched at a line's start only
-        done = re.compile(rf"^{marker}B\r?\n(.*?)^{marker}E(\d+)", re.S | re.M)
+        # The markers are split in the line sent ("MDG1""B"), so the terminal's echo of that line never matches,
+        # and not anchored: with echo off the output starts right after the shell's prompt.
+        line = f'echo "{marker}""B"; ( {command} ) 2>&1; echo "{marker}""E$?"\n'
+        done = re.compile(rf"{marker}B\n(.*?){marker}E(\d+)", re.S)
         deadline = time.monotonic() + timeout
         with socket.socket(socket.AF_UNIX) as sock:
             sock.connect(str(self.shell_socket))
             sock.settimeout(0.5)
-            sock.sendall(b"stty -echo 2>/dev/null\n")
+            # no echo of what is typed, no pager, no colours: plain lines to parse
+            sock.sendall(b"stty -echo 2>/dev/null; export SYSTEMD_PAGER=cat PAGER=cat SYSTEMD_COLORS=0 TERM=dumb\n")
             sock.sendall(line.encode())
             seen = b""
             while time.monotonic() < deadline:
@@ -239,6 +244,8 @@ class Machine:
                     chunk = sock.recv(65536)
                 except TimeoutError:
                     continue
+                if not chunk:  # QEMU closed the port: the VM is gone
+                    break
                 seen += chunk
                 text = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", seen.decode(errors="replace")).replace("\r", "")
                 found = done.search(text)
@@ -249,7 +256,7 @@ class Machine:
     def wait_shell(self, command: str, timeout: float, ok=lambda rc, out: rc == 0) -> str:
         """Run ``command`` until ``ok(status, output)``: the output then."""
         deadline = time.monotonic() + timeout
-        last = (None, "")
+        last: tuple[int | None, str] = (None, "")
         while time.monotonic() < deadline:
             try:
                 last = self.shell(command, timeout=max(5.0, min(60.0, deadline - time.monotonic())))
@@ -268,6 +275,9 @@ class Machine:
 def relay(port: int) -> None:
     """Standard input/output ↔ ``127.0.0.1:port``, for one guest connection (a guestfwd ``cmd:``)."""
     import threading
+
+    # QEMU gives the program one socket as stdin, stdout and stderr: a traceback must not go into the stream
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
 
     with socket.create_connection(("127.0.0.1", port)) as sock:
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import subprocess
 import tempfile
@@ -133,7 +134,18 @@ image {name} {{
 
 
 def missing_tools() -> list[str]:
-    return [tool for tool in TOOLS if shutil.which(tool) is None]
+    return [tool for tool in TOOLS if shutil.which(tool, path=_path()) is None]
+
+
+def _path() -> str:
+    """The PATH with the sbin folders (mkdosfs, mke2fs, sfdisk live there; a Debian user's PATH lacks them).
+    Per call, not at import: tests change PATH."""
+    folders = [*os.environ.get("PATH", os.defpath).split(os.pathsep), "/usr/sbin", "/sbin"]
+    return os.pathsep.join(dict.fromkeys(folders))
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PATH": _path()}
 
 
 def make_disk(rootfs: Path, out: Path, arch: str = "amd64", kernel_args: str = "", log=None) -> list[Partition]:
@@ -185,9 +197,12 @@ def make_disk(rootfs: Path, out: Path, arch: str = "amd64", kernel_args: str = "
             ],
             log,
         )
+        on_fat = ["EFI", BUNDLE_DIR]
+        if arch == "arm64":
+            on_fat += raspi_boot_files(rootfs, stage)
         config = work / "genimage.cfg"
         size = _du(rootfs)
-        config.write_text(genimage_config(out.name, rootfs, root_size_mb(size), ["EFI", BUNDLE_DIR]))
+        config.write_text(genimage_config(out.name, rootfs, root_size_mb(size), on_fat))
         out.unlink(missing_ok=True)
         _run(
             [
@@ -208,9 +223,30 @@ def make_disk(rootfs: Path, out: Path, arch: str = "amd64", kernel_args: str = "
     return partitions(out)
 
 
+def raspi_boot_files(rootfs: Path, stage: Path) -> list[str]:
+    """arm64: the Raspberry Pi's boot files next to ``EFI/`` on the FAT partition. Returns their names there.
+
+    The Pi's GPU firmware reads ``start4.elf``/``fixup4.dat``, ``config.txt``, ``cmdline.txt``, the device tree,
+    the kernel and the initramfs from the first FAT partition's top folder; Debian's raspi-firmware put them in
+    the root filesystem's ``/boot/firmware`` (images/build.py ``raspi_settings``). They stay in the root partition
+    too (hidden under the FAT mounted there): excluding them would mean a second staged copy of the whole root.
+    """
+    firmware = rootfs / "boot/firmware"
+    names = []
+    for src in sorted(firmware.iterdir()) if firmware.is_dir() else []:
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, stage / src.name)
+        names.append(src.name)
+    return names
+
+
 def partitions(image: Path) -> list[Partition]:
     """The image's partitions from its partition table (``sfdisk --json``), with their filesystem labels."""
-    table = json.loads(_out(["sfdisk", "--json", str(image)]))["partitiontable"]
+    if not image.is_file():
+        raise RuntimeError(f"{image}: no such image file")
+    try:
+        table = json.loads(_out(["sfdisk", "--json", str(image)]))["partitiontable"]
+    except (RuntimeError, ValueError, KeyError) as exc:
+        raise RuntimeError(f"{image} has no partition table: not a disk image ({exc})") from exc
     sector = int(table.get("sectorsize", 512))
     found = []
     for number, part in enumerate(table["partitions"], 1):
@@ -250,7 +286,7 @@ def put_bundle(image: Path, bundle: Path) -> list[str]:
         raise RuntimeError(f"{bundle} has neither device.toml nor site.toml: not a device bundle")
     where = f"{image}@@{boot_partition(image).start}"
     for old in (BUNDLE_DIR, BUNDLE_DIR + ".installed"):
-        subprocess.run(["mdeltree", "-i", where, f"::/{old}"], capture_output=True)  # absent is fine
+        subprocess.run(["mdeltree", "-i", where, f"::/{old}"], capture_output=True, env=_env())  # absent is fine
     _run(["mmd", "-i", where, f"::/{BUNDLE_DIR}"])
     entries = sorted(bundle.iterdir())
     _run(["mcopy", "-i", where, "-s", "-p", *map(str, entries), f"::/{BUNDLE_DIR}/"])
@@ -269,10 +305,13 @@ def _du(path: Path) -> int:
 
 
 def _out(cmd: list[str]) -> str:
-    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    result = subprocess.run(cmd, capture_output=True, text=True, env=_env())
+    if result.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed ({result.returncode}): {result.stderr.strip()[-1000:]}")
+    return result.stdout
 
 
 def _run(cmd: list[str], log=None) -> None:
-    result = subprocess.run(cmd, stdout=log or subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    result = subprocess.run(cmd, stdout=log or subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env())
     if result.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed ({result.returncode}): {(result.stdout or '')[-2000:]}")

@@ -12,6 +12,7 @@
     madoguchi doctor      check this appliance: config, broker over TLS, hardware, clock (madoguchi/doctor/)
     madoguchi voice       build the call board's phrase cache: voice build --site SITE --out DIR
     madoguchi city        the city hub: city serve|migrate --city city.toml (docs/city.md)
+    madoguchi image       a role's bootable disk image: build ROLE, bundle IMAGE BUNDLE_DIR, show IMAGE (images/)
 
 One module per subcommand, each with ``NAME``, ``HELP`` and ``main(argv)``: it owns its options
 (``madoguchi/cli/common.py`` gives them one way to parse, log and report configuration errors).
@@ -32,6 +33,7 @@ from madoguchi.cli import (
     doctor,
     hash_password,
     hash_pin,
+    image,
     preentry,
     provision,
     service,
@@ -43,6 +45,7 @@ SUBCOMMANDS = {
     for m in (broker, service, demo, check_site, appliance, hash_pin, hash_password, preentry, provision, doctor, voice)
 }
 SUBCOMMANDS[city.NAME] = city
+SUBCOMMANDS[image.NAME] = image
 
 
 def usage() -> str:
