@@ -274,6 +274,8 @@ def customize(root: Path, role: Role, arch: str, wheels: Path) -> None:
     print(f"== customize {root} for {role.name}", flush=True)
     copy_rootfs(root, role)
     write_settings(root, role)
+    if arch == "arm64":
+        raspi_settings(root)
     # the initramfs again, with the machine-id script (etc/initramfs-tools/scripts/init-bottom)
     subprocess.run(["chroot", str(root), "update-initramfs", "-u", "-k", "all"], check=True)
     make_users(root, role)
@@ -350,6 +352,31 @@ def write_settings(root: Path, role: Role) -> None:
     subprocess.run(["chroot", str(root), "locale-gen"], check=True)
 
 
+#: The Raspberry Pi's kernel command line (raspi-firmware writes cmdline.txt from these at every kernel or initramfs
+#: update): the root by its label, the Pi's mini-UART (GPIO 14/15, ``enable_uart=1``) then the screen (the last
+#: console is /dev/console). Debian's hook hard-codes ``rw``; the ``ro`` after it wins (the kernel and the
+#: initramfs both take the last one): overlayroot wants the lower root read-only.
+RASPI_FIRMWARE = 'ROOTPART="LABEL=MDG-ROOT"\nCONSOLES="ttyS1,115200 tty0"\n'
+RASPI_EXTRA_CMDLINE = "ro quiet loglevel=3 consoleblank=0\n"
+#: config.txt lines after Debian's (arm_64bit=1, enable_uart=1, upstream_kernel=1, kernel=, initramfs): the mainline
+#: kernel's own device trees already have the vc4/v3d GPU (no ``dtoverlay=vc4-kms-v3d``: that overlay is for the
+#: Raspberry Pi kernel's trees, and Debian ships no overlays); the whole HDMI picture, no black border.
+RASPI_FIRMWARE_CUSTOM = "disable_overscan=1\n"
+
+
+def raspi_settings(root: Path) -> None:
+    """arm64: what Debian's raspi-firmware needs to write the Pi's boot files for this image's disk layout.
+
+    Its hooks copy the GPU firmware, the device trees, the kernel and the initramfs into ``/boot/firmware`` and
+    write ``config.txt`` and ``cmdline.txt`` there; images/disk.py copies that folder onto the FAT partition. The
+    ``update-initramfs -u -k all`` that ``customize`` runs next calls them again with these settings.
+    """
+    header = "# Written by images/build.py (raspi_settings): the Raspberry Pi's boot files; see docs/images.md.\n"
+    (root / "etc/default/raspi-firmware").write_text(header + RASPI_FIRMWARE)
+    (root / "etc/default/raspi-extra-cmdline").write_text(RASPI_EXTRA_CMDLINE)  # one line, no comments (the hook)
+    (root / "etc/default/raspi-firmware-custom").write_text(RASPI_FIRMWARE_CUSTOM)
+
+
 def role_arch(root: Path) -> str:
     return subprocess.run(
         ["chroot", str(root), "dpkg", "--print-architecture"], capture_output=True, text=True, check=True
@@ -382,18 +409,50 @@ def install_venv(root: Path, arch: str, wheels: Path, extra: str) -> None:
             local = ["--no-index", "--find-links", "/tmp/madoguchi-wheels"]
             subprocess.run([*pip, *local, f"/tmp/madoguchi-wheels/{project.name}[{extra}]"], check=True)
         else:  # under qemu: from PyPI, building what has no wheel for this architecture
-            apt = [*chroot, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]
-            subprocess.run([*apt, "update"], check=True)
-            subprocess.run([*apt, "install", "-y", "--no-install-recommends", *BUILD_DEPS], check=True)
-            subprocess.run([*pip, f"/tmp/madoguchi-wheels/{project.name}[{extra}]"], check=True)
-            subprocess.run([*apt, "purge", "-y", "--autoremove", *BUILD_DEPS], check=True)
-            subprocess.run([*apt, "clean"], check=True)
+            # systemd-resolved's package made /etc/resolv.conf a link to its stub in /run, empty in the chroot:
+            # apt and pip resolved nothing (the first arm64 build). The host's resolver meanwhile, the link after.
+            resolv = root / "etc/resolv.conf"
+            stub = os.readlink(resolv) if resolv.is_symlink() else None
+            if stub is not None:
+                resolv.unlink()
+                shutil.copy2("/etc/resolv.conf", resolv)
+            try:
+                apt = [*chroot, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]
+                subprocess.run([*apt, "update", "--error-on=any"], check=True)  # not only warnings
+                before = _packages(chroot)
+                subprocess.run([*apt, "install", "-y", "--no-install-recommends", *BUILD_DEPS], check=True)
+                # the host's trust store: a build host behind a TLS-inspecting proxy (its CA there, not in pip's
+                # certifi) got "self-signed certificate in certificate chain" from PyPI in the chroot. By variables,
+                # not --cert: the host's REQUESTS_CA_BUNDLE (a path that means the chroot's own bundle there) beats it
+                shutil.copy2("/etc/ssl/certs/ca-certificates.crt", inside / "host-ca.crt")
+                ca = [
+                    f"{k}=/tmp/madoguchi-wheels/host-ca.crt"
+                    for k in ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+                ]
+                subprocess.run(
+                    [*chroot, *ca, *pip[len(chroot) :], f"/tmp/madoguchi-wheels/{project.name}[{extra}]"], check=True
+                )
+                # exactly what BUILD_DEPS brought: `purge --autoremove BUILD_DEPS` left gcc, make and dpkg-dev (they
+                # recommend each other, and autoremove keeps what an installed package recommends)
+                subprocess.run([*apt, "purge", "-y", *sorted(_packages(chroot) - before)], check=True)
+                subprocess.run([*apt, "clean"], check=True)
+            finally:
+                if stub is not None:
+                    resolv.unlink(missing_ok=True)
+                    resolv.symlink_to(stub)
     finally:
         shutil.rmtree(inside, ignore_errors=True)
     link = root / "usr/local/bin/madoguchi"
     link.unlink(missing_ok=True)
     link.symlink_to(f"{VENV}/bin/madoguchi")
     subprocess.run([*chroot, f"{VENV}/bin/madoguchi", "--help"], check=True, stdout=subprocess.DEVNULL)
+
+
+def _packages(chroot: list[str]) -> set[str]:
+    """The packages installed in the chroot (``chroot`` is the command prefix that enters it)."""
+    query = [*chroot, "dpkg-query", "-W", "-f", "${db:Status-Abbrev} ${Package}\\n"]
+    out = subprocess.run(query, capture_output=True, text=True, check=True).stdout
+    return {line.split()[1] for line in out.splitlines() if line.startswith("ii")}
 
 
 # ---------------------------------------------------------------- command line
