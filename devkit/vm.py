@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -291,6 +292,21 @@ def relay(port: int) -> None:
             os.write(1, data)
 
 
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _hostfwd(text: str) -> Forward:
+    host, guest = text.split(":")
+    return Forward(int(host), int(guest))
+
+
+def _guestfwd(text: str) -> Forward:
+    where, host = text.split("=")
+    address, port = where.rsplit(":", 1)
+    return Forward(int(host), int(port), into_guest=False, address=address)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["relay"]:
@@ -302,10 +318,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workdir", type=Path, default=Path("build/vm"))
     p.add_argument("--accel", default="auto", choices=["auto", "kvm", "tcg"])
     p.add_argument("--address", default="10.0.2.15", help="the guest's address (a server: its --broker-host)")
+    p.add_argument(
+        "--hostfwd", action="append", default=[], type=_hostfwd, metavar="HOSTPORT:GUESTPORT",
+        help="the host's 127.0.0.1:HOSTPORT reaches the guest's GUESTPORT (a server: --hostfwd 28883:8883)",
+    )  # fmt: skip
+    p.add_argument(
+        "--guestfwd", action="append", default=[], type=_guestfwd, metavar="ADDRESS:PORT=HOSTPORT",
+        help="the guest's ADDRESS:PORT reaches the host's 127.0.0.1:HOSTPORT (a board: 10.0.2.100:8883=28883)",
+    )  # fmt: skip
     p.add_argument("--screendump", type=Path, help="after --seconds, save the screen here and power off")
     p.add_argument("--seconds", type=float, default=120)
     args = p.parse_args(argv)
-    vm = Machine(args.image.stem, args.image, args.workdir, args.arch, accel=args.accel, address=args.address)
+    vm = Machine(
+        args.image.stem, args.image, args.workdir, args.arch, accel=args.accel, address=args.address,
+        forwards=[*args.hostfwd, *args.guestfwd],
+    )  # fmt: skip
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` powers it off like Ctrl-C: no QEMU left running
     vm.start()
     print(f"{vm.name}: running under {vm.used_accel}; serial log {vm.serial_log}; Ctrl-C powers it off")
     try:

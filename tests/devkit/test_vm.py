@@ -148,3 +148,13 @@ def test_relay_to_nothing_listening_ends_the_guests_connection():
     # the board's connection ends (QEMU closes it when the program exits) instead of hanging; the app retries.
     # (libslirp gives the program one socket as stdin, stdout and stderr: what it says on stderr reaches the guest)
     assert done.returncode != 0 and done.stdout == b""
+
+
+def test_the_command_line_forwards_read_as_documented():
+    """docs/images.md tries a server and a board together with these two options."""
+    from devkit.vm import _guestfwd, _hostfwd
+
+    assert _hostfwd("28883:8883").option() == "hostfwd=tcp:127.0.0.1:28883-:8883"
+    board = _guestfwd("10.0.2.100:8883=28883")
+    assert (board.address, board.guest, board.host, board.into_guest) == ("10.0.2.100", 8883, 28883, False)
+    assert board.option().startswith("guestfwd=tcp:10.0.2.100:8883-cmd:") and board.option().endswith("relay 28883")
