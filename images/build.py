@@ -213,6 +213,8 @@ def build(role_name: str, out: Path, arch: str, mirror: str, project_wheel: Path
     role = resolve_role(role_name, arch)
     out = out.resolve()
     log_path = out.with_name(out.name + ".log")
+    # `madoguchi image build` in a fresh checkout: build/images/ did not exist and the log could not be opened
+    out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists() and any(out.iterdir()):
         print(f"{out} exists and is not empty: remove it first", file=sys.stderr)
         return 2
