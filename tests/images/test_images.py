@@ -609,3 +609,17 @@ def _read_xwd(data: bytes):
 def test_roles_toml_is_plain_toml():
     with build.ROLES_FILE.open("rb") as f:
         assert tomllib.load(f)["base"]["suite"] == "bookworm"
+
+
+def test_a_build_in_a_fresh_checkout_makes_its_output_folder(tmp_path, monkeypatch, capsys):
+    """`madoguchi image build` in a fresh clone failed opening its log: build/images/ did not exist yet."""
+    monkeypatch.setattr(build.shutil, "which", lambda tool: f"/usr/bin/{tool}")
+
+    def no_wheels(*_args, **_kw):
+        raise subprocess.CalledProcessError(1, ["pip", "wheel"])
+
+    monkeypatch.setattr(build, "build_wheelhouse", no_wheels)
+    out = tmp_path / "build" / "images" / "board-amd64.rootfs"
+    assert build.build("board", out, "amd64", build.DEFAULT_MIRROR, None, tmp_path / "wheels") == 1
+    assert "FAILED" in out.with_name("board-amd64.rootfs.log").read_text()
+    assert "the build failed" in capsys.readouterr().err
