@@ -209,22 +209,7 @@ class Machine:
             self.process.kill()
             self.process.wait(10)
 
-    # ------------------------------------------------------------ the serial ports
-    def serial(self) -> str:
-        return self.serial_log.read_text(errors="replace") if self.serial_log.exists() else ""
-
-    def wait_serial(self, pattern: str, timeout: float) -> re.Match:
-        """The first match of ``pattern`` on the first serial port (polled: the log is a file)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = re.search(pattern, self.serial())
-            if found:
-                return found
-            if self.process is not None and self.process.poll() is not None:
-                break
-            time.sleep(0.5)
-        raise TimeoutError(f"{self.name}: {pattern!r} not on the serial console after {timeout:.0f} s")
-
+    # ------------------------------------------------------------ the debug shell (second serial port)
     def shell(self, command: str, timeout: float = 60) -> tuple[int, str]:
         """Run ``command`` in the guest's debug shell (ttyS1, test images only): exit status and output."""
         marker = f"MDG{time.monotonic_ns()}"

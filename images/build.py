@@ -317,20 +317,13 @@ def write_settings(root: Path, role: Role) -> None:
         "MADOGUCHI_BROKER_ARGS=\nMADOGUCHI_SERVICE_ARGS=\n"
     )
     # The device's configuration lives on the data partition: the root is read-only.
-    etc = root / "etc/madoguchi"
-    if etc.is_symlink() or etc.exists():
-        shutil.rmtree(etc) if etc.is_dir() and not etc.is_symlink() else etc.unlink()
-    etc.symlink_to("/var/lib/madoguchi/config")
+    _link(root / "etc/madoguchi", "/var/lib/madoguchi/config")
     # The data partition's folders are made by the units (StateDirectory=) and firstboot once it is mounted: a
     # tmpfiles line made them on the root before the `nofail` mount hid them (booted in QEMU: the app's unit
     # looped on 200/CHDIR).
     (root / "var/lib/madoguchi").mkdir(parents=True, exist_ok=True)
     # the journal lives on the data partition too (journald.conf.d/madoguchi.conf)
-    journal = root / "var/log/journal"
-    if journal.is_dir() and not journal.is_symlink():
-        shutil.rmtree(journal)
-    journal.unlink(missing_ok=True)
-    journal.symlink_to("/var/lib/madoguchi/journal")
+    _link(root / "var/log/journal", "/var/lib/madoguchi/journal")
     boot = "/boot/firmware" if role_arch(root) == "arm64" else "/boot/efi"
     # the data partition may take a while to appear (booted in QEMU without KVM, udev named it after 23 s): a 10 s
     # timeout failed its mount for good, and with it firstboot and the app, which never retried
@@ -377,6 +370,14 @@ def raspi_settings(root: Path) -> None:
     (root / "etc/default/raspi-firmware").write_text(header + RASPI_FIRMWARE)
     (root / "etc/default/raspi-extra-cmdline").write_text(RASPI_EXTRA_CMDLINE)  # one line, no comments (the hook)
     (root / "etc/default/raspi-firmware-custom").write_text(RASPI_FIRMWARE_CUSTOM)
+
+
+def _link(path: Path, target: str) -> None:
+    """``path`` (a folder or file the packages made, or a link) becomes a link to ``target``."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    path.unlink(missing_ok=True)
+    path.symlink_to(target)
 
 
 def role_arch(root: Path) -> str:

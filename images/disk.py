@@ -133,19 +133,21 @@ image {name} {{
 """
 
 
-def missing_tools() -> list[str]:
-    return [tool for tool in TOOLS if shutil.which(tool, path=_path()) is None]
+def missing_tools(tools: tuple[str, ...] = TOOLS) -> list[str]:
+    return [tool for tool in tools if shutil.which(tool, path=with_sbin()) is None]
 
 
-def _path() -> str:
-    """The PATH with the sbin folders (mkdosfs, mke2fs, sfdisk live there; a Debian user's PATH lacks them).
-    Per call, not at import: tests change PATH."""
-    folders = [*os.environ.get("PATH", os.defpath).split(os.pathsep), "/usr/sbin", "/sbin"]
+def with_sbin(path: str | None = None) -> str:
+    """``path`` (default: this process's PATH, read per call: tests change it) with /usr/sbin and /sbin: mkdosfs,
+    mke2fs and sfdisk live there, and a user's PATH on Debian has neither (root's has), so ``image bundle`` and
+    ``image show``, which need no root, said "missing sfdisk"."""
+    folders = [*(os.environ.get("PATH", os.defpath) if path is None else path).split(os.pathsep), "/usr/sbin", "/sbin"]
     return os.pathsep.join(dict.fromkeys(folders))
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PATH": _path()}
+    """The tools' environment: genimage runs mkdosfs and mke2fs itself and searches this PATH."""
+    return {**os.environ, "PATH": with_sbin()}
 
 
 def make_disk(rootfs: Path, out: Path, arch: str = "amd64", kernel_args: str = "", log=None) -> list[Partition]:

@@ -60,16 +60,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str]) -> int:
-    os.environ["PATH"] = with_sbin(os.environ.get("PATH", os.defpath))
     description = "a role's bootable disk image (build), a device bundle into it (bundle), what it holds (show)"
     return run_command(NAME, description, add_arguments, run, argv)
-
-
-def with_sbin(path: str) -> str:
-    """``path`` with /usr/sbin and /sbin: mkdosfs, mke2fs and sfdisk live there, and a user's PATH on Debian has
-    neither (root's has), so ``bundle`` and ``show``, which need no root, said "missing sfdisk". genimage runs
-    mkdosfs and mke2fs itself: the process's PATH is what it searches, so this goes into the environment."""
-    return os.pathsep.join(dict.fromkeys([*path.split(os.pathsep), "/usr/sbin", "/sbin"]))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -169,7 +161,7 @@ def checked_image(image: Path) -> list[Partition]:
 
     if not image.is_file():
         raise Refused(f"{image}: no such image file")
-    missing = [tool for tool in ("sfdisk", "mdir", "mcopy") if shutil.which(tool) is None]
+    missing = disk.missing_tools(("sfdisk", "mdir", "mcopy"))
     if missing:
         raise Refused(f"missing {', '.join(missing)}: apt-get install fdisk mtools")
     try:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -30,6 +29,7 @@ import pytest
 
 from devkit.vm import Forward, Machine
 from images import build, disk
+from madoguchi.local import free_port
 from tests.artifacts_dir import TEST_ARTIFACTS
 from tests.conftest import EXAMPLE_SITE, ROOT
 
@@ -48,12 +48,6 @@ DEBUG_SHELL = "systemd.debug_shell=ttyS1 console=ttyS0,115200n8 systemd.show_sta
 BOOT_TIMEOUT = 900
 #: The board's light screen (mean grey ~210) and the out-of-service cover darkening it (~40)
 LIGHT, DARK = 150, 100
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +138,7 @@ def images(rootfs_dir, provisioned, tmp_path_factory, report):
 def lab(images, tmp_path_factory):
     """The server VM, then the board VM, powered on; powered off (cut) at the end, logs kept."""
     work = tmp_path_factory.mktemp("vms")
-    broker_port = _free_port()
+    broker_port = free_port()
     server = Machine(
         "server", images["server"], work, memory_mb=1024, address=SERVER_ADDRESS,
         forwards=[Forward(broker_port, 8883)],
@@ -160,10 +154,6 @@ def lab(images, tmp_path_factory):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         for log in work.glob(f"{vm.name}-serial*.log"):
             shutil.copy(log, ARTIFACTS / log.name)
-
-
-def _status(board: Machine) -> str:
-    return board.shell("systemctl show madoguchi-kiosk -p StatusText --value", timeout=60)[1].strip()
 
 
 def _wait_status(board: Machine, wanted: str, timeout: float = BOOT_TIMEOUT) -> str:

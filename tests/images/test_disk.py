@@ -19,7 +19,6 @@ import pytest
 
 from images import disk
 from madoguchi.cli import main as madoguchi
-from madoguchi.cli.image import with_sbin
 from tests.system.test_tls_stack import provision_site
 
 HOST_GRUB = Path("/usr/lib/grub/x86_64-efi")
@@ -61,7 +60,7 @@ def sbin_on_path():
     """mkdosfs, mke2fs, sfdisk and debugfs are in /usr/sbin, not on a user's PATH on Debian: tests run as a user
     find them as root does (``madoguchi image`` does the same for itself)."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PATH", with_sbin(os.environ.get("PATH", os.defpath)))
+        mp.setenv("PATH", disk.with_sbin())
         yield
 
 
